@@ -1,0 +1,163 @@
+//! Command-line definitions (clap). Each flag's doc comment is its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Throughline: turn your docs, help center and pricing pages into one customer agent.
+#[derive(Debug, Parser)]
+#[command(name = "throughline", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where all state lives (SQLite database and indexes).
+    #[arg(long, global = true, env = "THROUGHLINE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// A sentence-transformers BERT model folder (config.json, tokenizer.json, model.safetensors).
+    /// Default: models/all-MiniLM-L6-v2 shipped with Throughline.
+    #[arg(long, global = true, env = "THROUGHLINE_MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+/// Retrieval modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Keyword search (BM25).
+    Bm25,
+    /// Embedding search (cosine).
+    Vector,
+    /// Both, fused.
+    Hybrid,
+}
+
+/// Fusion methods for hybrid search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Fusion {
+    /// Reciprocal rank fusion.
+    Rrf,
+    /// Weighted blend of normalised scores.
+    Weighted,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest a folder or file into a knowledge base (created if needed). Re-running is incremental.
+    Ingest {
+        /// Knowledge base name (letters, digits, '-' and '_').
+        #[arg(long)]
+        kb: String,
+        /// A folder or a file (Markdown/MDX, HTML, text, FAQ JSON/CSV, PDF).
+        path: PathBuf,
+        /// Documents per committed batch.
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Largest file accepted, in bytes.
+        #[arg(long)]
+        max_file_bytes: Option<u64>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search a knowledge base.
+    Search {
+        /// Knowledge base name.
+        #[arg(long)]
+        kb: String,
+        /// The query.
+        query: String,
+        /// Retrieval mode.
+        #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+        mode: Mode,
+        /// Only these page types (docs, help, pricing, faq, blog, changelog, legal, other); repeatable.
+        #[arg(long = "type", value_name = "TYPE")]
+        page_types: Vec<String>,
+        /// Only this source id; repeatable.
+        #[arg(long = "source", value_name = "ID")]
+        sources: Vec<String>,
+        /// Number of results.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Return every matching chunk instead of the best one per document.
+        #[arg(long)]
+        all_chunks: bool,
+        /// Fusion method for hybrid mode (default from config: rrf).
+        #[arg(long, value_enum)]
+        fusion: Option<Fusion>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate retrieval on a labelled query file (nDCG@10, Recall@10, Recall@50, MRR@10 per mode).
+    Eval {
+        /// Knowledge base name.
+        #[arg(long)]
+        kb: String,
+        /// JSONL file of {"id", "question", "relevant"} objects.
+        #[arg(long)]
+        queries: PathBuf,
+        /// Evaluate only this mode (default: all three).
+        #[arg(long, value_enum)]
+        mode: Option<Mode>,
+        /// Fusion method for hybrid mode.
+        #[arg(long, value_enum)]
+        fusion: Option<Fusion>,
+        /// Print the metrics as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also print each query's hybrid metrics and top documents.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// List knowledge bases.
+    Kbs {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the documents of a knowledge base.
+    Docs {
+        /// Knowledge base name.
+        #[arg(long)]
+        kb: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a knowledge base with its documents and indexes.
+    DeleteKb {
+        /// Knowledge base name.
+        name: String,
+    },
+    /// Measure embedding throughput and single-query latency.
+    BenchEmbed {
+        /// JSONL passages with `text` and `tokens`.
+        #[arg(long)]
+        passages: PathBuf,
+        /// JSONL queries with `text`.
+        #[arg(long)]
+        queries: PathBuf,
+        /// Passages per forward pass.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Timed passes over the passages (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        passes: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// (internal) Extract a PDF's text in an isolated child process.
+    #[command(hide = true)]
+    ExtractPdf {
+        /// The PDF file.
+        path: PathBuf,
+    },
+}

@@ -1,0 +1,127 @@
+//! One module per command; [`dispatch`] wires the concrete store, embedder and indexes.
+
+mod bench_embed;
+mod eval;
+mod ingest;
+mod kbs;
+mod search;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use throughline_core::{Embedder, KnowledgeStore};
+use throughline_embed::{BertEmbedder, EmbedConfig};
+use throughline_ingest::{KbPaths, KnowledgeBase};
+use throughline_store::SqliteStore;
+
+use crate::cli::{Cli, Command, Fusion, Mode};
+use crate::config::AppConfig;
+
+/// Concrete parts shared by the commands.
+pub struct App {
+    pub config: AppConfig,
+    pub paths: KbPaths,
+    pub store: Arc<SqliteStore>,
+}
+
+impl App {
+    fn open(config: AppConfig) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("{}: cannot create the data directory", config.data_dir.display()))?;
+        let paths = KbPaths::new(&config.data_dir);
+        let store = Arc::new(SqliteStore::open(&paths.database())?);
+        Ok(Self { config, paths, store })
+    }
+
+    pub fn embedder(&self) -> anyhow::Result<Arc<BertEmbedder>> {
+        let mut cfg = EmbedConfig::new(&self.config.model_dir);
+        cfg.batch_size = self.config.embed_batch;
+        Ok(Arc::new(BertEmbedder::load(&cfg)?))
+    }
+
+    pub fn open_kb(&self, name: &str, create: bool) -> anyhow::Result<KnowledgeBase> {
+        let embedder: Arc<dyn Embedder> = self.embedder()?;
+        let store: Arc<dyn KnowledgeStore> = self.store.clone();
+        let (kb, report) = KnowledgeBase::open(&self.paths, store, embedder, name, self.config.search.clone(), create)?;
+        if report.changed() {
+            eprintln!(
+                "repaired indexes of `{name}` from the store: {} keyword and {} vector entries added, {} and {} removed{}",
+                report.bm25_added,
+                report.vector_added,
+                report.bm25_removed,
+                report.vector_removed,
+                if report.rebuilt { " (rebuilt)" } else { "" }
+            );
+        }
+        Ok(kb)
+    }
+}
+
+pub fn to_mode(m: Mode) -> throughline_core::SearchMode {
+    match m {
+        Mode::Bm25 => throughline_core::SearchMode::Bm25,
+        Mode::Vector => throughline_core::SearchMode::Vector,
+        Mode::Hybrid => throughline_core::SearchMode::Hybrid,
+    }
+}
+
+pub fn to_fusion(f: Fusion) -> throughline_core::FusionMode {
+    match f {
+        Fusion::Rrf => throughline_core::FusionMode::Rrf,
+        Fusion::Weighted => throughline_core::FusionMode::Weighted,
+    }
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::ExtractPdf { path } = &cli.command {
+        return extract_pdf(path);
+    }
+    let config = AppConfig::load(&cli.global.data_dir, cli.global.model.as_deref())?;
+    if let Command::BenchEmbed { passages, queries, batch, passes, json } = &cli.command {
+        return bench_embed::run(&config, passages, queries, *batch, *passes, *json);
+    }
+    let app = App::open(config)?;
+    match cli.command {
+        Command::Ingest { kb, path, batch_size, max_file_bytes, json } => {
+            ingest::run(&app, &kb, &path, batch_size, max_file_bytes, json)
+        }
+        Command::Search { kb, query, mode, page_types, sources, limit, all_chunks, fusion, json } => {
+            search::run(&app, search::Args { kb, query, mode, page_types, sources, limit, all_chunks, fusion, json })
+        }
+        Command::Eval { kb, queries, mode, fusion, json, verbose } => eval::run(&app, &kb, &queries, mode, fusion, json, verbose),
+        Command::Kbs { json } => kbs::list(&app, json),
+        Command::Docs { kb, json } => kbs::docs(&app, &kb, json),
+        Command::DeleteKb { name } => kbs::delete(&app, &name),
+        Command::BenchEmbed { .. } | Command::ExtractPdf { .. } => unreachable!("handled above"),
+    }
+}
+
+/// The child side of isolated PDF extraction: text on stdout, a one-line reason on stderr.
+fn extract_pdf(path: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("cannot read: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    // Silence the default panic message: the parent reports a clean reason instead.
+    std::panic::set_hook(Box::new(|_| {}));
+    match std::panic::catch_unwind(|| throughline_ingest::pdf::extract_text_in_process(&bytes)) {
+        Ok(Ok(text)) => {
+            use std::io::Write;
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Err(reason)) => {
+            eprintln!("{reason}");
+            Ok(ExitCode::from(2))
+        }
+        Err(_) => {
+            eprintln!("the PDF parser panicked on this file (malformed PDF)");
+            Ok(ExitCode::from(3))
+        }
+    }
+}

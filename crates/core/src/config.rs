@@ -1,0 +1,61 @@
+//! Plain configuration structs with documented defaults. Library crates take these as arguments; only
+//! the binary reads files and the environment.
+
+/// How documents are cut into chunks.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default)]
+pub struct ChunkConfig {
+    /// Most word pieces per chunk, counting the title and heading prefix and special tokens
+    /// (well under the model's 256 window). Default 200.
+    pub max_tokens: usize,
+    /// Sections shorter than this (in word pieces) are merged into the following chunk when they share
+    /// a parent heading. Default 40.
+    pub min_tokens: usize,
+}
+
+impl Default for ChunkConfig {
+    fn default() -> Self {
+        Self { max_tokens: 200, min_tokens: 40 }
+    }
+}
+
+/// How BM25 and vector results are combined.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FusionMode {
+    /// Reciprocal rank fusion: `sum 1 / (k + rank)`.
+    Rrf,
+    /// Weighted blend of max-normalised BM25 scores and cosine similarities.
+    Weighted,
+}
+
+/// Search tuning.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default)]
+pub struct SearchConfig {
+    /// Candidates taken from each retriever before fusion. Default 100.
+    pub candidates: usize,
+    /// The `k` constant of reciprocal rank fusion. Default 60.
+    pub rrf_k: f32,
+    /// Fusion mode. Default reciprocal rank fusion.
+    pub fusion: FusionMode,
+    /// Weight of the vector score in the weighted blend (BM25 gets the rest). Default 0.5.
+    pub vector_weight: f32,
+    /// HNSW search breadth (`ef`). Default 128.
+    pub ef_search: usize,
+    /// Characters of text in a snippet. Default 220.
+    pub snippet_chars: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            candidates: 100,
+            rrf_k: 60.0,
+            fusion: FusionMode::Rrf,
+            vector_weight: 0.5,
+            ef_search: 128,
+            snippet_chars: 220,
+        }
+    }
+}

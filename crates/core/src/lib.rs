@@ -1,0 +1,39 @@
+//! Shared vocabulary of Throughline: ids, page types, lifecycle stages, the error-kind taxonomy,
+//! progress events, configuration structs and the traits at the seams between crates
+//! ([`Embedder`], [`KnowledgeStore`], [`KnowledgeIndex`]).
+//!
+//! Every other crate depends on this one and on nothing above it. It holds no I/O.
+//!
+//! ```
+//! use throughline_core::{DocId, KbId, PageType};
+//! let kb = KbId::from_name("sample");
+//! let doc = DocId::derive(kb, "help/invite-users.md");
+//! assert_eq!(doc, DocId::derive(kb, "help/invite-users.md"));
+//! assert_eq!("pricing".parse::<PageType>().unwrap(), PageType::Pricing);
+//! ```
+#![warn(missing_docs)]
+
+mod config;
+mod document;
+mod embedder;
+mod error;
+mod ids;
+mod index;
+mod page_type;
+mod progress;
+mod store;
+
+pub use config::{ChunkConfig, FusionMode, SearchConfig};
+pub use document::{content_hash, Chunk, ExtractedDoc, Section};
+pub use embedder::{Embedder, EmbedderError};
+pub use error::{CoreError, ErrorKind};
+pub use ids::{ChunkId, DocId, IdParseError, KbId, SourceId};
+pub use index::{
+    IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport, RetrieverScore, SearchFilters, SearchHit, SearchMode,
+    SearchRequest,
+};
+pub use page_type::PageType;
+pub use progress::{IngestStage, NoProgress, ProgressEvent, ProgressSink};
+pub use store::{
+    BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk,
+};

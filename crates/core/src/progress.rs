@@ -1,0 +1,97 @@
+//! One stream of progress events for long work. The CLI renders it as progress bars; the server will
+//! forward the same events to clients as Server-Sent Events.
+
+use std::time::Duration;
+
+/// A stage of ingestion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IngestStage {
+    /// Finding files or pages.
+    Discover,
+    /// Reading and extracting text.
+    Extract,
+    /// Cutting documents into chunks.
+    Chunk,
+    /// Computing embeddings.
+    Embed,
+    /// Writing SQLite and the indexes.
+    Index,
+}
+
+impl IngestStage {
+    /// Stage name for display.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IngestStage::Discover => "discover",
+            IngestStage::Extract => "extract",
+            IngestStage::Chunk => "chunk",
+            IngestStage::Embed => "embed",
+            IngestStage::Index => "index",
+        }
+    }
+}
+
+/// Something that happened during long work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProgressEvent {
+    /// A stage starts; `total` units of work when known.
+    StageStarted {
+        /// Which stage.
+        stage: IngestStage,
+        /// Units of work (files, chunks) when known.
+        total: Option<u64>,
+    },
+    /// `done` more units of a stage are finished; `detail` may carry a rate or an item name.
+    Advanced {
+        /// Which stage.
+        stage: IngestStage,
+        /// Units finished by this step.
+        done: u64,
+        /// Real tokens processed by this step (embedding), for a tokens/s display.
+        tokens: u64,
+    },
+    /// A stage finished after `elapsed` (cumulative for stages run per batch).
+    StageFinished {
+        /// Which stage.
+        stage: IngestStage,
+        /// Time spent.
+        elapsed: Duration,
+    },
+    /// An item (file or page) was skipped or failed, with the reason.
+    ItemProblem {
+        /// The file path or URL.
+        item: String,
+        /// Whether it failed (true) or was skipped on purpose (false).
+        failed: bool,
+        /// Why.
+        reason: String,
+    },
+    /// A batch of documents was committed to the store and indexes.
+    BatchCommitted {
+        /// The knowledge base's batch sequence number after the commit.
+        seq: u64,
+        /// Documents in the batch.
+        documents: u64,
+        /// Chunks in the batch.
+        chunks: u64,
+    },
+}
+
+/// Receives progress events. Implementations must be cheap: events are sent from the working thread.
+pub trait ProgressSink: Send + Sync {
+    /// Handles one event.
+    fn emit(&self, event: ProgressEvent);
+}
+
+/// A sink that ignores everything.
+pub struct NoProgress;
+
+impl ProgressSink for NoProgress {
+    fn emit(&self, _event: ProgressEvent) {}
+}
+
+impl<F: Fn(ProgressEvent) + Send + Sync> ProgressSink for F {
+    fn emit(&self, event: ProgressEvent) {
+        self(event)
+    }
+}

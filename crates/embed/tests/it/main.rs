@@ -1,0 +1,3 @@
+//! Integration tests of the embedder against the reference vectors shipped with the model.
+
+mod reference;

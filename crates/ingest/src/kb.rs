@@ -1,0 +1,163 @@
+//! [`KnowledgeBase`]: one knowledge base opened over the store, its derived indexes and the embedder.
+//! Opening reconciles the indexes with the store, so whatever happened before (a crash mid-ingest, a
+//! deleted or corrupt index folder) the knowledge base answers from its last committed batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use throughline_core::{
+    ChunkId, CoreError, Embedder, IndexedChunk, KbId, KbInfo, KnowledgeIndex, KnowledgeStore, ReconcileReport,
+    SearchConfig, SearchHit, SearchRequest,
+};
+use throughline_search::{HybridIndex, IndexConfig};
+
+use crate::{IngestError, Result};
+
+/// Where a data directory keeps things.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KbPaths {
+    /// The data directory.
+    pub data_dir: PathBuf,
+}
+
+impl KbPaths {
+    /// Paths under `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self { data_dir: data_dir.into() }
+    }
+
+    /// The SQLite database.
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("throughline.db")
+    }
+
+    /// The index folder of a knowledge base.
+    pub fn index_dir(&self, kb: KbId) -> PathBuf {
+        self.data_dir.join("indexes").join(kb.to_string())
+    }
+}
+
+/// A knowledge base ready to ingest into and search.
+pub struct KnowledgeBase {
+    info: KbInfo,
+    store: Arc<dyn KnowledgeStore>,
+    index: Arc<dyn KnowledgeIndex>,
+    embedder: Arc<dyn Embedder>,
+}
+
+/// Loads chunks with their documents from the store, in the shape the indexes take.
+pub(crate) fn indexed_chunks(store: &dyn KnowledgeStore, kb: KbId, ids: &[ChunkId]) -> Result<Vec<IndexedChunk>, CoreError> {
+    Ok(store
+        .chunks_with_docs(kb, ids)?
+        .into_iter()
+        .map(|(d, c)| IndexedChunk {
+            id: c.id,
+            doc_id: d.id,
+            source_id: d.source_id,
+            path: d.path,
+            url: d.url,
+            title: d.title,
+            heading_path: c.heading_path,
+            text: c.text,
+            page_type: d.page_type,
+            ordinal: c.ordinal,
+            vector: c.vector,
+        })
+        .collect())
+}
+
+impl KnowledgeBase {
+    /// Opens the knowledge base `name` (creating it when `create`), then reconciles its indexes.
+    pub fn open(
+        paths: &KbPaths,
+        store: Arc<dyn KnowledgeStore>,
+        embedder: Arc<dyn Embedder>,
+        name: &str,
+        search: SearchConfig,
+        create: bool,
+    ) -> Result<(Self, ReconcileReport)> {
+        let info = if create {
+            store.ensure_kb(name, &embedder.model_id(), embedder.dim())?
+        } else {
+            let info = store.kb(name)?.ok_or_else(|| IngestError::KbNotFound { name: name.to_string() })?;
+            if info.model_id != embedder.model_id() || info.dim != embedder.dim() {
+                return Err(IngestError::Core(CoreError::new(
+                    throughline_core::ErrorKind::Conflict,
+                    format!(
+                        "knowledge base `{name}` was built with model `{}` ({} dims), not `{}` ({} dims): re-ingest it or use --model",
+                        info.model_id,
+                        info.dim,
+                        embedder.model_id(),
+                        embedder.dim()
+                    ),
+                )));
+            }
+            info
+        };
+        let dir = paths.index_dir(info.id);
+        let index = HybridIndex::open(&dir, IndexConfig { dim: info.dim, search }).map_err(CoreError::from)?;
+        let live = store.chunk_ids(info.id)?;
+        let kb_id = info.id;
+        let store_ref = store.clone();
+        let report = index.reconcile(info.seq, &live, &move |ids| indexed_chunks(store_ref.as_ref(), kb_id, ids))?;
+        if report.changed() {
+            tracing::info!(kb = name, ?report, "indexes reconciled with the store");
+        }
+        Ok((Self { info, store, index: Arc::new(index), embedder }, report))
+    }
+
+    /// Deletes a knowledge base: its rows, then its index folder. Returns whether it existed.
+    pub fn delete(paths: &KbPaths, store: &dyn KnowledgeStore, name: &str) -> Result<bool> {
+        let Some(info) = store.kb(name)? else { return Ok(false) };
+        store.delete_kb(info.id)?;
+        let dir = paths.index_dir(info.id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| IngestError::Unreadable { path: dir.clone(), reason: format!("cannot remove index: {e}") })?;
+        }
+        Ok(true)
+    }
+
+    /// The knowledge base as it was when opened.
+    pub fn info(&self) -> &KbInfo {
+        &self.info
+    }
+
+    /// Fresh counts from the store.
+    pub fn refreshed_info(&self) -> Result<KbInfo> {
+        Ok(self.store.kb(&self.info.name)?.unwrap_or_else(|| self.info.clone()))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn KnowledgeStore> {
+        &self.store
+    }
+
+    /// The indexes.
+    pub fn index(&self) -> &Arc<dyn KnowledgeIndex> {
+        &self.index
+    }
+
+    /// The embedder.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// Searches, embedding the query when the mode needs a vector.
+    pub fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        if request.query.trim().is_empty() {
+            return Err(CoreError::new(
+                throughline_core::ErrorKind::InvalidInput,
+                "the query is empty: type a few words to search for",
+            )
+            .into());
+        }
+        let vector = if request.mode.needs_vector() { Some(self.embedder.embed_query(&request.query)?) } else { None };
+        Ok(self.index.search(request, vector.as_deref())?)
+    }
+}
+
+/// Whether `path` looks like a data directory this binary wrote.
+pub fn is_data_dir(path: &Path) -> bool {
+    KbPaths::new(path).database().is_file()
+}

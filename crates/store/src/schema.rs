@@ -1,0 +1,63 @@
+//! The schema and its migrations. The version is kept in `PRAGMA user_version`; opening a database
+//! written by a newer binary fails instead of guessing.
+
+use rusqlite::Connection;
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const V1: &str = r#"
+CREATE TABLE kbs (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    model_id    TEXT NOT NULL,
+    dim         INTEGER NOT NULL,
+    seq         INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE sources (
+    id              INTEGER PRIMARY KEY,
+    kb_id           INTEGER NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    kind            TEXT NOT NULL,
+    location        TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    last_synced_at  INTEGER
+);
+CREATE INDEX sources_kb ON sources(kb_id);
+CREATE TABLE documents (
+    id            INTEGER PRIMARY KEY,
+    kb_id         INTEGER NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    source_id     INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    path          TEXT NOT NULL,
+    url           TEXT,
+    title         TEXT NOT NULL,
+    description   TEXT,
+    page_type     TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    byte_size     INTEGER NOT NULL,
+    chunk_count   INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+CREATE INDEX documents_kb ON documents(kb_id, source_id);
+CREATE TABLE chunks (
+    id            INTEGER PRIMARY KEY,
+    kb_id         INTEGER NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    doc_id        INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal       INTEGER NOT NULL,
+    heading_path  TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    token_count   INTEGER NOT NULL,
+    vector        BLOB NOT NULL
+);
+CREATE INDEX chunks_doc ON chunks(doc_id);
+CREATE INDEX chunks_kb ON chunks(kb_id);
+"#;
+
+/// Brings the database to [`SCHEMA_VERSION`]; returns the version found before.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found < 1 {
+        conn.execute_batch(&format!("BEGIN; {V1} PRAGMA user_version = 1; COMMIT;"))?;
+    }
+    Ok(found)
+}

@@ -1,0 +1,497 @@
+//! [`SqliteStore`]: the SQLite implementation of [`KnowledgeStore`]. One connection behind a mutex, WAL
+//! journal, foreign keys on; every batch is one transaction.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use throughline_core::{
+    BatchWrite, ChunkId, CoreError, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore, PageType, SourceId,
+    SourceInfo, SourceKind, StoredChunk,
+};
+
+use crate::schema::{migrate, SCHEMA_VERSION};
+use crate::{StoreError, StoreResult};
+
+/// SQLite-backed metadata and chunk store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+pub(crate) fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn to_i64(v: u64) -> i64 {
+    // Ids are 63-bit by construction (see throughline_core::ids).
+    v as i64
+}
+
+fn encode_vector(v: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len() * 4);
+    for x in v {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+fn decode_vector(bytes: &[u8]) -> StoreResult<Vec<f32>> {
+    if bytes.len() % 4 != 0 {
+        return Err(StoreError::Corrupt { table: "chunks", detail: format!("vector of {} bytes", bytes.len()) });
+    }
+    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+fn validate_name(name: &str) -> StoreResult<()> {
+    let bad = |reason| Err(StoreError::BadName { name: name.to_string(), reason });
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > 64 {
+        return bad("it is longer than 64 characters");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return bad("use only letters, digits, '-' and '_'");
+    }
+    Ok(())
+}
+
+const DOC_COLUMNS: &str =
+    "id, source_id, path, url, title, description, page_type, content_hash, byte_size, chunk_count, updated_at";
+
+fn doc_from_row(row: &Row<'_>) -> rusqlite::Result<(DocumentMeta, String)> {
+    let page_type: String = row.get(6)?;
+    Ok((
+        DocumentMeta {
+            id: DocId::from_raw(row.get::<_, i64>(0)? as u64),
+            source_id: SourceId::from_raw(row.get::<_, i64>(1)? as u64),
+            path: row.get(2)?,
+            url: row.get(3)?,
+            title: row.get(4)?,
+            description: row.get(5)?,
+            page_type: PageType::Other,
+            content_hash: row.get(7)?,
+            byte_size: row.get::<_, i64>(8)? as u64,
+            chunk_count: row.get::<_, i64>(9)? as u32,
+            updated_at: row.get(10)?,
+        },
+        page_type,
+    ))
+}
+
+fn finish_doc((mut doc, page_type): (DocumentMeta, String)) -> StoreResult<DocumentMeta> {
+    doc.page_type = page_type
+        .parse()
+        .map_err(|_| StoreError::Corrupt { table: "documents", detail: format!("page type `{page_type}`") })?;
+    Ok(doc)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        Self::init(conn, path.to_path_buf())
+    }
+
+    /// An in-memory database (tests, doctests).
+    pub fn open_in_memory() -> StoreResult<Self> {
+        Self::init(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    fn init(conn: Connection, path: PathBuf) -> StoreResult<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let found = migrate(&conn)?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { path, found, supported: SCHEMA_VERSION });
+        }
+        Ok(Self { conn: Mutex::new(conn), path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with the connection. Other crates' stores (agents, memory) share the same database file
+    /// through their own modules; this is the hook they use.
+    pub fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        f(&mut self.lock())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock only means another thread panicked mid-call; SQLite rolled its transaction back.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn kb_by(&self, conn: &Connection, clause: &str, arg: &dyn rusqlite::ToSql) -> StoreResult<Option<KbInfo>> {
+        let sql = format!(
+            "SELECT id, name, model_id, dim, seq, created_at,
+                (SELECT COUNT(*) FROM documents d WHERE d.kb_id = kbs.id),
+                (SELECT COUNT(*) FROM chunks c WHERE c.kb_id = kbs.id)
+             FROM kbs WHERE {clause}"
+        );
+        Ok(conn
+            .query_row(&sql, [arg], |r| {
+                Ok(KbInfo {
+                    id: KbId::from_raw(r.get::<_, i64>(0)? as u64),
+                    name: r.get(1)?,
+                    model_id: r.get(2)?,
+                    dim: r.get::<_, i64>(3)? as usize,
+                    seq: r.get::<_, i64>(4)? as u64,
+                    created_at: r.get(5)?,
+                    documents: r.get::<_, i64>(6)? as u64,
+                    chunks: r.get::<_, i64>(7)? as u64,
+                })
+            })
+            .optional()?)
+    }
+
+    fn ensure_kb_inner(&self, name: &str, model_id: &str, dim: usize) -> StoreResult<KbInfo> {
+        validate_name(name)?;
+        let conn = self.lock();
+        if let Some(kb) = self.kb_by(&conn, "name = ?1", &name)? {
+            if kb.model_id != model_id || kb.dim != dim {
+                return Err(StoreError::ModelMismatch {
+                    kb: name.to_string(),
+                    stored: kb.model_id,
+                    stored_dim: kb.dim,
+                    requested: model_id.to_string(),
+                    requested_dim: dim,
+                });
+            }
+            return Ok(kb);
+        }
+        let id = KbId::from_name(name);
+        conn.execute(
+            "INSERT INTO kbs (id, name, model_id, dim, seq, created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+            params![to_i64(id.get()), name, model_id, dim as i64, now()],
+        )?;
+        self.kb_by(&conn, "id = ?1", &to_i64(id.get()))?
+            .ok_or_else(|| StoreError::Corrupt { table: "kbs", detail: format!("`{name}` vanished after insert") })
+    }
+
+    fn commit_inner(&self, kb: KbId, batch: BatchWrite) -> StoreResult<u64> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        {
+            let mut del_doc = tx.prepare_cached("DELETE FROM documents WHERE id = ?1 AND kb_id = ?2")?;
+            for d in &batch.delete_docs {
+                del_doc.execute(params![to_i64(d.get()), to_i64(kb.get())])?;
+            }
+            let mut del_chunks = tx.prepare_cached("DELETE FROM chunks WHERE doc_id = ?1")?;
+            let mut put_doc = tx.prepare_cached(
+                "INSERT INTO documents (id, kb_id, source_id, path, url, title, description, page_type,
+                    content_hash, byte_size, chunk_count, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT(id) DO UPDATE SET source_id = excluded.source_id, path = excluded.path,
+                    url = excluded.url, title = excluded.title, description = excluded.description,
+                    page_type = excluded.page_type, content_hash = excluded.content_hash,
+                    byte_size = excluded.byte_size, chunk_count = excluded.chunk_count,
+                    updated_at = excluded.updated_at",
+            )?;
+            let mut put_chunk = tx.prepare_cached(
+                "INSERT OR REPLACE INTO chunks (id, kb_id, doc_id, ordinal, heading_path, text, token_count, vector)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (doc, chunks) in &batch.upserts {
+                del_chunks.execute(params![to_i64(doc.id.get())])?;
+                put_doc.execute(params![
+                    to_i64(doc.id.get()),
+                    to_i64(kb.get()),
+                    to_i64(doc.source_id.get()),
+                    doc.path,
+                    doc.url,
+                    doc.title,
+                    doc.description,
+                    doc.page_type.as_str(),
+                    doc.content_hash,
+                    doc.byte_size as i64,
+                    chunks.len() as i64,
+                    doc.updated_at,
+                ])?;
+                for c in chunks {
+                    let heading = serde_json::to_string(&c.heading_path).unwrap_or_else(|_| "[]".into());
+                    put_chunk.execute(params![
+                        to_i64(c.id.get()),
+                        to_i64(kb.get()),
+                        to_i64(doc.id.get()),
+                        c.ordinal as i64,
+                        heading,
+                        c.text,
+                        c.token_count as i64,
+                        encode_vector(&c.vector),
+                    ])?;
+                }
+            }
+        }
+        tx.execute("UPDATE kbs SET seq = seq + 1 WHERE id = ?1", params![to_i64(kb.get())])?;
+        let seq: i64 = tx.query_row("SELECT seq FROM kbs WHERE id = ?1", params![to_i64(kb.get())], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(seq as u64)
+    }
+
+    fn chunks_with_docs_inner(&self, kb: KbId, ids: &[ChunkId]) -> StoreResult<Vec<(DocumentMeta, StoredChunk)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT d.id, d.source_id, d.path, d.url, d.title, d.description, d.page_type, d.content_hash,
+                    d.byte_size, d.chunk_count, d.updated_at,
+                    c.id, c.ordinal, c.heading_path, c.text, c.token_count, c.vector
+             FROM chunks c JOIN documents d ON d.id = c.doc_id
+             WHERE c.id = ?1 AND c.kb_id = ?2",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = stmt
+                .query_row(params![to_i64(id.get()), to_i64(kb.get())], |r| {
+                    let doc = doc_from_row(r)?;
+                    let heading: String = r.get(13)?;
+                    let vector: Vec<u8> = r.get(16)?;
+                    Ok((doc, r.get::<_, i64>(11)?, r.get::<_, i64>(12)?, heading, r.get::<_, String>(14)?, r.get::<_, i64>(15)?, vector))
+                })
+                .optional()?;
+            let Some((doc, cid, ordinal, heading, text, tokens, vector)) = row else { continue };
+            let doc = finish_doc(doc)?;
+            let heading_path: Vec<String> = serde_json::from_str(&heading)
+                .map_err(|e| StoreError::Corrupt { table: "chunks", detail: format!("heading path: {e}") })?;
+            out.push((
+                doc,
+                StoredChunk {
+                    id: ChunkId::from_raw(cid as u64),
+                    doc_id: DocId::from_raw(0),
+                    ordinal: ordinal as u32,
+                    heading_path,
+                    text,
+                    token_count: tokens as u32,
+                    vector: decode_vector(&vector)?,
+                },
+            ));
+        }
+        for (doc, chunk) in &mut out {
+            chunk.doc_id = doc.id;
+        }
+        Ok(out)
+    }
+}
+
+impl KnowledgeStore for SqliteStore {
+    fn ensure_kb(&self, name: &str, model_id: &str, dim: usize) -> Result<KbInfo, CoreError> {
+        Ok(self.ensure_kb_inner(name, model_id, dim)?)
+    }
+
+    fn kb(&self, name: &str) -> Result<Option<KbInfo>, CoreError> {
+        let conn = self.lock();
+        Ok(self.kb_by(&conn, "name = ?1", &name)?)
+    }
+
+    fn list_kbs(&self) -> Result<Vec<KbInfo>, CoreError> {
+        let names: Vec<String> = {
+            let conn = self.lock();
+            let mut stmt = conn.prepare("SELECT name FROM kbs ORDER BY name").map_err(StoreError::from)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(StoreError::from)?;
+            rows.collect::<Result<_, _>>().map_err(StoreError::from)?
+        };
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            if let Some(kb) = self.kb(&n)? {
+                out.push(kb);
+            }
+        }
+        Ok(out)
+    }
+
+    fn delete_kb(&self, kb: KbId) -> Result<bool, CoreError> {
+        let conn = self.lock();
+        let n = conn.execute("DELETE FROM kbs WHERE id = ?1", params![to_i64(kb.get())]).map_err(StoreError::from)?;
+        Ok(n > 0)
+    }
+
+    fn ensure_source(&self, kb: KbId, kind: SourceKind, location: &str) -> Result<SourceInfo, CoreError> {
+        let id = SourceId::derive(kb, location);
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO sources (id, kb_id, kind, location, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO NOTHING",
+            params![to_i64(id.get()), to_i64(kb.get()), kind.as_str(), location, now()],
+        )
+        .map_err(StoreError::from)?;
+        let last: Option<i64> = conn
+            .query_row("SELECT last_synced_at FROM sources WHERE id = ?1", params![to_i64(id.get())], |r| r.get(0))
+            .map_err(StoreError::from)?;
+        Ok(SourceInfo { id, kb, kind, location: location.to_string(), last_synced_at: last })
+    }
+
+    fn sources(&self, kb: KbId) -> Result<Vec<SourceInfo>, CoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT id, kind, location, last_synced_at FROM sources WHERE kb_id = ?1 ORDER BY created_at, id")
+            .map_err(StoreError::from)?;
+        let rows = stmt
+            .query_map(params![to_i64(kb.get())], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
+            })
+            .map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind, location, last) = row.map_err(StoreError::from)?;
+            let kind = SourceKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt { table: "sources", detail: format!("kind `{kind}`") })?;
+            out.push(SourceInfo { id: SourceId::from_raw(id as u64), kb, kind, location, last_synced_at: last });
+        }
+        Ok(out)
+    }
+
+    fn mark_source_synced(&self, source: SourceId) -> Result<(), CoreError> {
+        let conn = self.lock();
+        conn.execute("UPDATE sources SET last_synced_at = ?1 WHERE id = ?2", params![now(), to_i64(source.get())])
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn documents(&self, kb: KbId, source: Option<SourceId>) -> Result<Vec<DocumentMeta>, CoreError> {
+        let conn = self.lock();
+        let sql = format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE kb_id = ?1 AND (?2 IS NULL OR source_id = ?2) ORDER BY path"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(StoreError::from)?;
+        let rows = stmt
+            .query_map(params![to_i64(kb.get()), source.map(|s| to_i64(s.get()))], doc_from_row)
+            .map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(finish_doc(row.map_err(StoreError::from)?)?);
+        }
+        Ok(out)
+    }
+
+    fn commit_batch(&self, kb: KbId, batch: BatchWrite) -> Result<u64, CoreError> {
+        Ok(self.commit_inner(kb, batch)?)
+    }
+
+    fn chunk_ids(&self, kb: KbId) -> Result<Vec<ChunkId>, CoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT id FROM chunks WHERE kb_id = ?1").map_err(StoreError::from)?;
+        let rows = stmt
+            .query_map(params![to_i64(kb.get())], |r| r.get::<_, i64>(0))
+            .map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(ChunkId::from_raw(r.map_err(StoreError::from)? as u64));
+        }
+        Ok(out)
+    }
+
+    fn chunks_with_docs(&self, kb: KbId, ids: &[ChunkId]) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError> {
+        Ok(self.chunks_with_docs_inner(kb, ids)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use throughline_core::ErrorKind;
+
+    fn doc(kb: KbId, src: SourceId, path: &str, hash: &str) -> DocumentMeta {
+        DocumentMeta {
+            id: DocId::derive(kb, path),
+            source_id: src,
+            path: path.into(),
+            url: None,
+            title: format!("Title of {path}"),
+            description: None,
+            page_type: PageType::Help,
+            content_hash: hash.into(),
+            byte_size: 10,
+            chunk_count: 0,
+            updated_at: 1,
+        }
+    }
+
+    fn chunk(d: &DocumentMeta, ordinal: u32, text: &str) -> StoredChunk {
+        StoredChunk {
+            id: ChunkId::derive(d.id, &d.content_hash, ordinal),
+            doc_id: d.id,
+            ordinal,
+            heading_path: vec!["Intro".into()],
+            text: text.into(),
+            token_count: 3,
+            vector: vec![0.5, -0.25, 1.0],
+        }
+    }
+
+    #[test]
+    fn batches_replace_documents_and_bump_seq() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let kb = s.ensure_kb("kb1", "m", 3).unwrap();
+        let src = s.ensure_source(kb.id, SourceKind::Folder, "/docs").unwrap();
+        let d1 = doc(kb.id, src.id, "a.md", "h1");
+        let seq = s
+            .commit_batch(kb.id, BatchWrite { upserts: vec![(d1.clone(), vec![chunk(&d1, 0, "x"), chunk(&d1, 1, "y")])], delete_docs: vec![] })
+            .unwrap();
+        assert_eq!(seq, 1);
+        assert_eq!(s.chunk_ids(kb.id).unwrap().len(), 2);
+        // Replacing the document with a new version drops the old chunks.
+        let d1b = doc(kb.id, src.id, "a.md", "h2");
+        let seq = s
+            .commit_batch(kb.id, BatchWrite { upserts: vec![(d1b.clone(), vec![chunk(&d1b, 0, "z")])], delete_docs: vec![] })
+            .unwrap();
+        assert_eq!(seq, 2);
+        let ids = s.chunk_ids(kb.id).unwrap();
+        assert_eq!(ids, vec![ChunkId::derive(d1b.id, "h2", 0)]);
+        let got = s.chunks_with_docs(kb.id, &ids).unwrap();
+        assert_eq!(got[0].1.text, "z");
+        assert_eq!(got[0].1.vector, vec![0.5, -0.25, 1.0]);
+        assert_eq!(got[0].0.content_hash, "h2");
+        assert_eq!(got[0].0.chunk_count, 1);
+        // Deleting the document removes its chunks.
+        s.commit_batch(kb.id, BatchWrite { upserts: vec![], delete_docs: vec![d1b.id] }).unwrap();
+        assert!(s.chunk_ids(kb.id).unwrap().is_empty());
+        assert_eq!(s.kb("kb1").unwrap().unwrap().seq, 3);
+    }
+
+    #[test]
+    fn model_mismatch_and_bad_names_are_clear_errors() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        s.ensure_kb("kb1", "m", 3).unwrap();
+        let e: CoreError = s.ensure_kb("kb1", "other", 3).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert!(e.message.contains("built with model `m`"), "{}", e.message);
+        let e = s.ensure_kb("no spaces", "m", 3).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message.starts_with("`no spaces` is not a valid knowledge base name"));
+    }
+
+    #[test]
+    fn deleting_a_kb_removes_everything_in_it() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let kb = s.ensure_kb("gone", "m", 3).unwrap();
+        let keep = s.ensure_kb("kept", "m", 3).unwrap();
+        for k in [&kb, &keep] {
+            let src = s.ensure_source(k.id, SourceKind::Folder, "/d").unwrap();
+            let d = doc(k.id, src.id, "a.md", "h");
+            s.commit_batch(k.id, BatchWrite { upserts: vec![(d.clone(), vec![chunk(&d, 0, "t")])], delete_docs: vec![] })
+                .unwrap();
+        }
+        assert!(s.delete_kb(kb.id).unwrap());
+        assert!(s.kb("gone").unwrap().is_none());
+        assert!(s.chunk_ids(kb.id).unwrap().is_empty());
+        assert_eq!(s.chunk_ids(keep.id).unwrap().len(), 1);
+        assert_eq!(s.list_kbs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn reopening_a_file_keeps_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let s = SqliteStore::open(&path).unwrap();
+            s.ensure_kb("kb1", "m", 3).unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.list_kbs().unwrap()[0].name, "kb1");
+    }
+}
