@@ -49,6 +49,8 @@ pub enum Fusion {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Ingest the embedded sample knowledge base (if not done yet) as `sample` and show searches on it.
+    Demo,
     /// Ingest a folder or file into a knowledge base (created if needed). Re-running is incremental.
     Ingest {
         /// Knowledge base name (letters, digits, '-' and '_').

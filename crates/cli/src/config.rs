@@ -61,17 +61,24 @@ fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
     }
 }
 
+/// Finds a folder shipped with Throughline (`models/…`, `sample-kb`): beside the working directory,
+/// beside the executable, or in the source tree the binary was built from.
+pub fn shipped(relative: &Path) -> Option<PathBuf> {
+    let mut candidates = vec![relative.to_path_buf()];
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            candidates.push(up.join(relative));
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative));
+    candidates.into_iter().find(|c| c.exists())
+}
+
 /// Finds the default model folder: beside the working directory, beside the executable, or in the
 /// source tree the binary was built from.
 fn default_model_dir() -> PathBuf {
-    let mut candidates = vec![PathBuf::from("models").join(DEFAULT_MODEL)];
-    if let Ok(exe) = std::env::current_exe() {
-        for up in exe.ancestors().skip(1).take(4) {
-            candidates.push(up.join("models").join(DEFAULT_MODEL));
-        }
-    }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models").join(DEFAULT_MODEL));
-    candidates.iter().find(|c| c.join("config.json").is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
+    let rel = Path::new("models").join(DEFAULT_MODEL);
+    shipped(&rel).unwrap_or(rel)
 }
 
 impl AppConfig {

@@ -108,12 +108,7 @@ impl DocId {
 impl ChunkId {
     /// The id of the `ordinal`-th chunk of `doc`, for the document version whose hash is `content_hash`.
     pub fn derive(doc: DocId, content_hash: &str, ordinal: u32) -> Self {
-        Self(hash64(&[
-            b"chunk",
-            &doc.0.to_le_bytes(),
-            content_hash.as_bytes(),
-            &ordinal.to_le_bytes(),
-        ]))
+        Self(hash64(&[b"chunk", &doc.0.to_le_bytes(), content_hash.as_bytes(), &ordinal.to_le_bytes()]))
     }
 }
 

@@ -176,6 +176,9 @@ pub struct SearchHit {
     pub vector: Option<RetrieverScore>,
 }
 
+/// Loads chunks by id from the store, in the shape the indexes take (used by reconciliation).
+pub type ChunkLoader<'a> = dyn Fn(&[ChunkId]) -> Result<Vec<IndexedChunk>, CoreError> + 'a;
+
 /// What reconciliation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReconcileReport {
@@ -205,12 +208,8 @@ pub trait KnowledgeIndex: Send + Sync {
     /// Brings the index in line with the store: chunks the store no longer has are removed, chunks it
     /// has that the index lacks are loaded through `load` (from the store, no re-embedding) and added.
     /// Cheap when the index's sequence number already equals `store_seq`.
-    fn reconcile(
-        &self,
-        store_seq: u64,
-        live: &[ChunkId],
-        load: &dyn Fn(&[ChunkId]) -> Result<Vec<IndexedChunk>, CoreError>,
-    ) -> Result<ReconcileReport, CoreError>;
+    fn reconcile(&self, store_seq: u64, live: &[ChunkId], load: &ChunkLoader<'_>)
+        -> Result<ReconcileReport, CoreError>;
     /// Applies one batch atomically (BM25 commit with the sequence number as payload).
     fn apply(&self, batch: IndexBatch) -> Result<(), CoreError>;
     /// Writes any in-memory state (the vector graph) to disk.

@@ -29,11 +29,9 @@ pub use embedder::{Embedder, EmbedderError};
 pub use error::{CoreError, ErrorKind};
 pub use ids::{ChunkId, DocId, IdParseError, KbId, SourceId};
 pub use index::{
-    IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport, RetrieverScore, SearchFilters, SearchHit, SearchMode,
-    SearchRequest,
+    ChunkLoader, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport, RetrieverScore, SearchFilters, SearchHit,
+    SearchMode, SearchRequest,
 };
 pub use page_type::PageType;
 pub use progress::{IngestStage, NoProgress, ProgressEvent, ProgressSink};
-pub use store::{
-    BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk,
-};
+pub use store::{BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk};

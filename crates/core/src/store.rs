@@ -149,9 +149,5 @@ pub trait KnowledgeStore: Send + Sync {
     /// Ids of every chunk currently stored for the knowledge base.
     fn chunk_ids(&self, kb: KbId) -> Result<Vec<ChunkId>, CoreError>;
     /// Chunks by id with their document metadata (missing ids are left out).
-    fn chunks_with_docs(
-        &self,
-        kb: KbId,
-        ids: &[ChunkId],
-    ) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError>;
+    fn chunks_with_docs(&self, kb: KbId, ids: &[ChunkId]) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError>;
 }

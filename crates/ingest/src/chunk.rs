@@ -54,7 +54,14 @@ pub fn chunk_document(
         .enumerate()
         .map(|(i, (heading_path, text))| {
             let token_count = tokens.count_tokens(&Chunk::embedding_text(&doc.title, &heading_path, &text)) as u32;
-            Chunk { id: ChunkId::derive(doc_id, &hash, i as u32), doc_id, ordinal: i as u32, heading_path, text, token_count }
+            Chunk {
+                id: ChunkId::derive(doc_id, &hash, i as u32),
+                doc_id,
+                ordinal: i as u32,
+                heading_path,
+                text,
+                token_count,
+            }
         })
         .collect();
     (chunks, hash)

@@ -6,8 +6,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use throughline_core::{ExtractedDoc, PageType};
 
-static PRICE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)[$€£]\s?\d[\d,.]*\s*(?:/|per\s)\s*(?:mo|month|year|yr|user|seat)").expect("valid regex"));
+static PRICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[$€£]\s?\d[\d,.]*\s*(?:/|per\s)\s*(?:mo|month|year|yr|user|seat)").expect("valid regex")
+});
 static DATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b20\d\d-\d\d-\d\d\b").expect("valid regex"));
 
 const RULES: [(PageType, &[&str]); 7] = [
@@ -17,10 +18,42 @@ const RULES: [(PageType, &[&str]); 7] = [
     (PageType::Blog, &["blog", "news", "posts", "announcements"]),
     (
         PageType::Legal,
-        &["legal", "terms", "privacy", "tos", "gdpr", "dpa", "cookie-policy", "security", "compliance", "sla", "subprocessors", "acceptable-use"],
+        &[
+            "legal",
+            "terms",
+            "privacy",
+            "tos",
+            "gdpr",
+            "dpa",
+            "cookie-policy",
+            "security",
+            "compliance",
+            "sla",
+            "subprocessors",
+            "acceptable-use",
+        ],
     ),
-    (PageType::Help, &["help", "support", "kb", "knowledge-base", "troubleshooting", "troubleshoot", "help-center", "helpcenter"]),
-    (PageType::Docs, &["docs", "doc", "guides", "guide", "reference", "api", "tutorials", "getting-started", "quickstart", "manual", "cli", "integrations"]),
+    (
+        PageType::Help,
+        &["help", "support", "kb", "knowledge-base", "troubleshooting", "troubleshoot", "help-center", "helpcenter"],
+    ),
+    (
+        PageType::Docs,
+        &[
+            "docs",
+            "doc",
+            "guides",
+            "guide",
+            "reference",
+            "api",
+            "tutorials",
+            "getting-started",
+            "quickstart",
+            "manual",
+            "cli",
+            "integrations",
+        ],
+    ),
 ];
 
 /// Lowercase path segments without extensions: `content/Docs/Pricing.md` → `[content, docs, pricing]`.

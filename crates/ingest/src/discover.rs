@@ -17,13 +17,22 @@ pub struct DiscoveredFile {
 
 const SKIP_DIRS: [&str; 4] = ["node_modules", "target", "__pycache__", "venv"];
 
+/// What [`discover`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// Files, sorted by relative path.
+    pub files: Vec<DiscoveredFile>,
+    /// Folders that could not be listed, with the reason.
+    pub problems: Vec<(String, String)>,
+}
+
 /// Lists the files of `root` (a folder, or a single file), sorted by relative path. Unreadable
 /// sub-folders are reported as problems, not errors.
-pub fn discover(root: &Path) -> Result<(Vec<DiscoveredFile>, Vec<(String, String)>)> {
+pub fn discover(root: &Path) -> Result<Discovery> {
     let meta = std::fs::metadata(root).map_err(|_| IngestError::MissingPath { path: root.to_path_buf() })?;
     if meta.is_file() {
         let rel = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        return Ok((vec![DiscoveredFile { path: root.to_path_buf(), rel }], Vec::new()));
+        return Ok(Discovery { files: vec![DiscoveredFile { path: root.to_path_buf(), rel }], problems: Vec::new() });
     }
     let mut files = Vec::new();
     let mut problems = Vec::new();
@@ -58,5 +67,5 @@ pub fn discover(root: &Path) -> Result<(Vec<DiscoveredFile>, Vec<(String, String
         }
     }
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok((files, problems))
+    Ok(Discovery { files, problems })
 }

@@ -47,7 +47,9 @@ pub enum IngestError {
         detail: String,
     },
     /// A file's extension is not one we load.
-    #[error("{path}: unsupported file type `{extension}` (supported: md, mdx, markdown, html, htm, txt, json, csv, pdf)")]
+    #[error(
+        "{path}: unsupported file type `{extension}` (supported: md, mdx, markdown, html, htm, txt, json, csv, pdf)"
+    )]
     UnsupportedType {
         /// The file.
         path: PathBuf,

@@ -46,7 +46,11 @@ pub struct KnowledgeBase {
 }
 
 /// Loads chunks with their documents from the store, in the shape the indexes take.
-pub(crate) fn indexed_chunks(store: &dyn KnowledgeStore, kb: KbId, ids: &[ChunkId]) -> Result<Vec<IndexedChunk>, CoreError> {
+pub(crate) fn indexed_chunks(
+    store: &dyn KnowledgeStore,
+    kb: KbId,
+    ids: &[ChunkId],
+) -> Result<Vec<IndexedChunk>, CoreError> {
     Ok(store
         .chunks_with_docs(kb, ids)?
         .into_iter()
@@ -112,8 +116,10 @@ impl KnowledgeBase {
         store.delete_kb(info.id)?;
         let dir = paths.index_dir(info.id);
         if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| IngestError::Unreadable { path: dir.clone(), reason: format!("cannot remove index: {e}") })?;
+            std::fs::remove_dir_all(&dir).map_err(|e| IngestError::Unreadable {
+                path: dir.clone(),
+                reason: format!("cannot remove index: {e}"),
+            })?;
         }
         Ok(true)
     }

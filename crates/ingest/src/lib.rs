@@ -29,7 +29,7 @@ pub mod pdf;
 mod pipeline;
 
 pub use chunk::chunk_document;
-pub use discover::{discover, DiscoveredFile};
+pub use discover::{discover, DiscoveredFile, Discovery};
 pub use error::{IngestError, Result};
 pub use kb::{is_data_dir, KbPaths, KnowledgeBase};
 pub use load::load_file;

@@ -96,7 +96,12 @@ struct Prepared {
 }
 
 /// Ingests the file or folder at `path` into `kb`.
-pub fn ingest_path(kb: &KnowledgeBase, path: &Path, cfg: &IngestConfig, progress: &dyn ProgressSink) -> Result<IngestSummary> {
+pub fn ingest_path(
+    kb: &KnowledgeBase,
+    path: &Path,
+    cfg: &IngestConfig,
+    progress: &dyn ProgressSink,
+) -> Result<IngestSummary> {
     let started = Instant::now();
     let mut timer = Timer { times: HashMap::new() };
     let mut summary = IngestSummary::default();
@@ -104,7 +109,7 @@ pub fn ingest_path(kb: &KnowledgeBase, path: &Path, cfg: &IngestConfig, progress
     let kb_id = kb.info().id;
 
     progress.emit(ProgressEvent::StageStarted { stage: IngestStage::Discover, total: None });
-    let (files, problems) = timer.time(IngestStage::Discover, || discover(path))?;
+    let crate::Discovery { files, problems } = timer.time(IngestStage::Discover, || discover(path))?;
     let canonical = std::fs::canonicalize(path).map_err(|_| IngestError::MissingPath { path: path.to_path_buf() })?;
     let kind = if canonical.is_dir() { SourceKind::Folder } else { SourceKind::File };
     let source = store.ensure_source(kb_id, kind, &canonical.to_string_lossy())?;
@@ -113,7 +118,10 @@ pub fn ingest_path(kb: &KnowledgeBase, path: &Path, cfg: &IngestConfig, progress
         progress.emit(ProgressEvent::ItemProblem { item: item.clone(), failed: true, reason: reason.clone() });
         summary.failed.push(ItemProblem { item, reason });
     }
-    progress.emit(ProgressEvent::StageFinished { stage: IngestStage::Discover, elapsed: timer.times[&IngestStage::Discover] });
+    progress.emit(ProgressEvent::StageFinished {
+        stage: IngestStage::Discover,
+        elapsed: timer.times[&IngestStage::Discover],
+    });
 
     // Skip unsupported types up front so the progress total counts only real work.
     let mut work = Vec::new();
@@ -122,7 +130,11 @@ pub fn ingest_path(kb: &KnowledgeBase, path: &Path, cfg: &IngestConfig, progress
             Ok(_) => work.push(f),
             Err(e) => {
                 let reason = e.to_string().split_once(": ").map(|x| x.1.to_string()).unwrap_or_else(|| e.to_string());
-                progress.emit(ProgressEvent::ItemProblem { item: f.rel.clone(), failed: false, reason: reason.clone() });
+                progress.emit(ProgressEvent::ItemProblem {
+                    item: f.rel.clone(),
+                    failed: false,
+                    reason: reason.clone(),
+                });
                 summary.skipped.push(ItemProblem { item: f.rel, reason });
             }
         }
@@ -144,14 +156,20 @@ pub fn ingest_path(kb: &KnowledgeBase, path: &Path, cfg: &IngestConfig, progress
             let (doc, bytes) = match loaded {
                 Ok(x) => x,
                 Err(e) => {
-                    let reason = e.to_string().split_once(": ").map(|x| x.1.to_string()).unwrap_or_else(|| e.to_string());
-                    progress.emit(ProgressEvent::ItemProblem { item: f.rel.clone(), failed: true, reason: reason.clone() });
+                    let reason =
+                        e.to_string().split_once(": ").map(|x| x.1.to_string()).unwrap_or_else(|| e.to_string());
+                    progress.emit(ProgressEvent::ItemProblem {
+                        item: f.rel.clone(),
+                        failed: true,
+                        reason: reason.clone(),
+                    });
                     summary.failed.push(ItemProblem { item: f.rel.clone(), reason });
                     continue;
                 }
             };
             let doc_id = DocId::derive(kb_id, &format!("{}/{}", source.id, f.rel));
-            let (chunks, hash) = timer.time(IngestStage::Chunk, || chunk_document(doc_id, &doc, &cfg.chunk, kb.embedder().as_ref()));
+            let (chunks, hash) =
+                timer.time(IngestStage::Chunk, || chunk_document(doc_id, &doc, &cfg.chunk, kb.embedder().as_ref()));
             let old = existing.get(&f.rel);
             if old.is_some_and(|o| o.content_hash == hash && o.chunk_count as usize == chunks.len()) {
                 summary.unchanged += 1;
@@ -183,7 +201,8 @@ pub fn ingest_path(kb: &KnowledgeBase, path: &Path, cfg: &IngestConfig, progress
         let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let token_counts: Vec<u64> = prepared.iter().flat_map(|p| p.chunks.iter().map(|c| c.token_count as u64)).collect();
+        let token_counts: Vec<u64> =
+            prepared.iter().flat_map(|p| p.chunks.iter().map(|c| c.token_count as u64)).collect();
         for group in order.chunks(64) {
             let refs: Vec<&str> = group.iter().map(|&i| texts[i].as_str()).collect();
             let out = timer.time(IngestStage::Embed, || kb.embedder().embed(&refs))?;
@@ -259,10 +278,11 @@ pub fn ingest_path(kb: &KnowledgeBase, path: &Path, cfg: &IngestConfig, progress
         stage: IngestStage::Index,
         elapsed: timer.times.get(&IngestStage::Index).copied().unwrap_or_default(),
     });
-    summary.stage_times = [IngestStage::Discover, IngestStage::Extract, IngestStage::Chunk, IngestStage::Embed, IngestStage::Index]
-        .into_iter()
-        .map(|s| (s, timer.times.get(&s).copied().unwrap_or_default()))
-        .collect();
+    summary.stage_times =
+        [IngestStage::Discover, IngestStage::Extract, IngestStage::Chunk, IngestStage::Embed, IngestStage::Index]
+            .into_iter()
+            .map(|s| (s, timer.times.get(&s).copied().unwrap_or_default()))
+            .collect();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -9,8 +9,7 @@ use std::sync::Mutex;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
-    STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -111,9 +110,10 @@ impl Bm25Index {
         let expected = SCHEMA_VERSION.to_string();
         let compatible = std::fs::read_to_string(&version_file).map(|v| v.trim() == expected).unwrap_or(false);
         let existing = if compatible {
-            match tantivy::directory::MmapDirectory::open(dir).map_err(|e| e.to_string()).and_then(|d| {
-                Index::open(d).map_err(|e| e.to_string())
-            }) {
+            match tantivy::directory::MmapDirectory::open(dir)
+                .map_err(|e| e.to_string())
+                .and_then(|d| Index::open(d).map_err(|e| e.to_string()))
+            {
                 Ok(index) if index.schema() == schema => Some(index),
                 Ok(_) => None,
                 Err(e) => {
@@ -137,22 +137,14 @@ impl Bm25Index {
                 index
             }
         };
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|e| tantivy_err(dir, e))?;
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| tantivy_err(dir, e))?;
         Ok((Self { dir: dir.to_path_buf(), index, reader, writer: Mutex::new(None), fields }, rebuilt))
     }
 
     /// The store batch sequence number of the last commit (0 for a new index).
     pub fn applied_seq(&self) -> u64 {
-        self.index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or(0)
+        self.index.load_metas().ok().and_then(|m| m.payload).and_then(|p| p.trim().parse().ok()).unwrap_or(0)
     }
 
     /// Number of live chunks.
@@ -302,7 +294,12 @@ impl Bm25Index {
     }
 
     /// BM25 top `k` chunks for a parsed query under filters, best first.
-    pub fn search(&self, q: &ParsedQuery, filters: &SearchFilters, k: usize) -> Result<Vec<(ChunkId, f32)>, SearchError> {
+    pub fn search(
+        &self,
+        q: &ParsedQuery,
+        filters: &SearchFilters,
+        k: usize,
+    ) -> Result<Vec<(ChunkId, f32)>, SearchError> {
         let searcher = self.reader.searcher();
         let mut clauses = self.filter_query(filters);
         let query: Box<dyn Query> = if clauses.is_empty() {
@@ -311,9 +308,7 @@ impl Bm25Index {
             clauses.push((Occur::Must, q.query.box_clone()));
             Box::new(BooleanQuery::new(clauses))
         };
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(k.max(1)))
-            .map_err(|e| tantivy_err(&self.dir, e))?;
+        let top = searcher.search(&query, &TopDocs::with_limit(k.max(1))).map_err(|e| tantivy_err(&self.dir, e))?;
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let col = searcher
@@ -366,8 +361,8 @@ impl Bm25Index {
     /// A snippet generator for `q` over the body field.
     pub fn snippets(&self, q: &ParsedQuery, max_chars: usize) -> Result<SnippetGenerator, SearchError> {
         let searcher = self.reader.searcher();
-        let mut g = SnippetGenerator::create(&searcher, &*q.query, self.fields.body)
-            .map_err(|e| tantivy_err(&self.dir, e))?;
+        let mut g =
+            SnippetGenerator::create(&searcher, &*q.query, self.fields.body).map_err(|e| tantivy_err(&self.dir, e))?;
         g.set_max_num_chars(max_chars);
         Ok(g)
     }

@@ -145,13 +145,14 @@ pub fn score(ranked: &[String], relevant: &HashMap<String, u32>) -> QueryMetrics
         }
         ranked.iter().take(k).filter(|d| relevant.contains_key(*d)).count() as f64 / relevant.len() as f64
     };
-    let mrr10 = ranked
-        .iter()
-        .take(10)
-        .position(|d| relevant.contains_key(d))
-        .map(|p| 1.0 / (p + 1) as f64)
-        .unwrap_or(0.0);
-    QueryMetrics { ndcg10: if idcg > 0.0 { dcg / idcg } else { 0.0 }, recall10: recall(10), recall50: recall(50), mrr10 }
+    let mrr10 =
+        ranked.iter().take(10).position(|d| relevant.contains_key(d)).map(|p| 1.0 / (p + 1) as f64).unwrap_or(0.0);
+    QueryMetrics {
+        ndcg10: if idcg > 0.0 { dcg / idcg } else { 0.0 },
+        recall10: recall(10),
+        recall50: recall(50),
+        mrr10,
+    }
 }
 
 /// Mean of per-query metrics.

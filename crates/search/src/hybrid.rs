@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use throughline_core::{
-    ChunkId, CoreError, FusionMode, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport, RetrieverScore,
-    SearchConfig, SearchHit, SearchMode, SearchRequest,
+    ChunkId, ChunkLoader, CoreError, FusionMode, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport,
+    RetrieverScore, SearchConfig, SearchHit, SearchMode, SearchRequest,
 };
 
 use crate::bm25::{Bm25Index, ParsedQuery, StoredHit};
@@ -94,7 +94,8 @@ impl HybridIndex {
         // Fetch stored fields in small groups, only as far down the fused list as the limit needs.
         for group in fused.chunks(16) {
             let ids: Vec<ChunkId> = group.iter().map(|x| x.0).collect();
-            let stored: HashMap<ChunkId, StoredHit> = self.bm25.fetch(&ids)?.into_iter().map(|h| (h.chunk_id, h)).collect();
+            let stored: HashMap<ChunkId, StoredHit> =
+                self.bm25.fetch(&ids)?.into_iter().map(|h| (h.chunk_id, h)).collect();
             for (id, score) in group {
                 let Some(h) = stored.get(id) else { continue };
                 if req.dedupe_documents && !seen_docs.insert(h.doc_id) {
@@ -148,7 +149,7 @@ impl KnowledgeIndex for HybridIndex {
         &self,
         store_seq: u64,
         live: &[ChunkId],
-        load: &dyn Fn(&[ChunkId]) -> Result<Vec<IndexedChunk>, CoreError>,
+        load: &ChunkLoader<'_>,
     ) -> Result<ReconcileReport, CoreError> {
         let mut report = ReconcileReport { rebuilt: self.started_fresh && !live.is_empty(), ..Default::default() };
         if self.bm25.applied_seq() == store_seq

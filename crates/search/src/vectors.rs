@@ -265,7 +265,13 @@ impl VectorIndex {
         let start = inner.slots.len();
         for c in upserts {
             let slot = inner.slots.len() as u32;
-            inner.slots.push(Slot { chunk: c.id, doc: c.doc_id, source: c.source_id, page_type: c.page_type, live: true });
+            inner.slots.push(Slot {
+                chunk: c.id,
+                doc: c.doc_id,
+                source: c.source_id,
+                page_type: c.page_type,
+                live: true,
+            });
             inner.vectors.extend_from_slice(&c.vector);
             inner.by_chunk.insert(c.id, slot);
         }
@@ -417,13 +423,13 @@ mod tests {
         IndexedChunk {
             id: ChunkId::from_raw(i as u64 + 1),
             doc_id: DocId::from_raw(i as u64 / 2 + 1),
-            source_id: SourceId::from_raw(if i % 2 == 0 { 7 } else { 8 }),
+            source_id: SourceId::from_raw(if i.is_multiple_of(2) { 7 } else { 8 }),
             path: format!("p{i}"),
             url: None,
             title: String::new(),
             heading_path: vec![],
             text: String::new(),
-            page_type: if i % 10 == 0 { PageType::Pricing } else { PageType::Docs },
+            page_type: if i.is_multiple_of(10) { PageType::Pricing } else { PageType::Docs },
             ordinal: 0,
             vector: v,
         }
@@ -441,7 +447,8 @@ mod tests {
         let queries = vectors(50, dim, 7);
         let mut hits = 0;
         for q in &queries {
-            let got: Vec<ChunkId> = idx.search(q, 10, 128, &SearchFilters::default()).unwrap().into_iter().map(|x| x.0).collect();
+            let got: Vec<ChunkId> =
+                idx.search(q, 10, 128, &SearchFilters::default()).unwrap().into_iter().map(|x| x.0).collect();
             let mut exact: Vec<(usize, f32)> = data.iter().enumerate().map(|(i, v)| (i, dot(q, v))).collect();
             exact.sort_by(|a, b| b.1.total_cmp(&a.1));
             for (i, _) in exact.iter().take(10) {
@@ -475,7 +482,7 @@ mod tests {
         let f = SearchFilters { page_types: vec![PageType::Pricing], sources: vec![] };
         let top = idx.search(&data[3], 20, 64, &f).unwrap();
         assert_eq!(top.len(), 10);
-        assert!(top.iter().all(|x| (x.0.get() - 1) % 10 == 0));
+        assert!(top.iter().all(|x| (x.0.get() - 1).is_multiple_of(10)));
         idx.persist().unwrap();
         let (again, fresh) = VectorIndex::open(&path, dim);
         assert!(!fresh);

@@ -72,7 +72,9 @@ impl StoreError {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
                 if matches!(
                     e.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::DiskFull
+                    rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                        | rusqlite::ErrorCode::DiskFull
                 ) =>
             {
                 ErrorKind::Unavailable

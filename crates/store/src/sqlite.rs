@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use throughline_core::{
-    BatchWrite, ChunkId, CoreError, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore, PageType, SourceId,
-    SourceInfo, SourceKind, StoredChunk,
+    BatchWrite, ChunkId, CoreError, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore, PageType, SourceId, SourceInfo,
+    SourceKind, StoredChunk,
 };
 
 use crate::schema::{migrate, SCHEMA_VERSION};
@@ -38,7 +38,7 @@ fn encode_vector(v: &[f32]) -> Vec<u8> {
 }
 
 fn decode_vector(bytes: &[u8]) -> StoreResult<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(StoreError::Corrupt { table: "chunks", detail: format!("vector of {} bytes", bytes.len()) });
     }
     Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
@@ -251,7 +251,15 @@ impl SqliteStore {
                     let doc = doc_from_row(r)?;
                     let heading: String = r.get(13)?;
                     let vector: Vec<u8> = r.get(16)?;
-                    Ok((doc, r.get::<_, i64>(11)?, r.get::<_, i64>(12)?, heading, r.get::<_, String>(14)?, r.get::<_, i64>(15)?, vector))
+                    Ok((
+                        doc,
+                        r.get::<_, i64>(11)?,
+                        r.get::<_, i64>(12)?,
+                        heading,
+                        r.get::<_, String>(14)?,
+                        r.get::<_, i64>(15)?,
+                        vector,
+                    ))
                 })
                 .optional()?;
             let Some((doc, cid, ordinal, heading, text, tokens, vector)) = row else { continue };
@@ -375,9 +383,7 @@ impl KnowledgeStore for SqliteStore {
     fn chunk_ids(&self, kb: KbId) -> Result<Vec<ChunkId>, CoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare("SELECT id FROM chunks WHERE kb_id = ?1").map_err(StoreError::from)?;
-        let rows = stmt
-            .query_map(params![to_i64(kb.get())], |r| r.get::<_, i64>(0))
-            .map_err(StoreError::from)?;
+        let rows = stmt.query_map(params![to_i64(kb.get())], |r| r.get::<_, i64>(0)).map_err(StoreError::from)?;
         let mut out = Vec::new();
         for r in rows {
             out.push(ChunkId::from_raw(r.map_err(StoreError::from)? as u64));
@@ -430,14 +436,23 @@ mod tests {
         let src = s.ensure_source(kb.id, SourceKind::Folder, "/docs").unwrap();
         let d1 = doc(kb.id, src.id, "a.md", "h1");
         let seq = s
-            .commit_batch(kb.id, BatchWrite { upserts: vec![(d1.clone(), vec![chunk(&d1, 0, "x"), chunk(&d1, 1, "y")])], delete_docs: vec![] })
+            .commit_batch(
+                kb.id,
+                BatchWrite {
+                    upserts: vec![(d1.clone(), vec![chunk(&d1, 0, "x"), chunk(&d1, 1, "y")])],
+                    delete_docs: vec![],
+                },
+            )
             .unwrap();
         assert_eq!(seq, 1);
         assert_eq!(s.chunk_ids(kb.id).unwrap().len(), 2);
         // Replacing the document with a new version drops the old chunks.
         let d1b = doc(kb.id, src.id, "a.md", "h2");
         let seq = s
-            .commit_batch(kb.id, BatchWrite { upserts: vec![(d1b.clone(), vec![chunk(&d1b, 0, "z")])], delete_docs: vec![] })
+            .commit_batch(
+                kb.id,
+                BatchWrite { upserts: vec![(d1b.clone(), vec![chunk(&d1b, 0, "z")])], delete_docs: vec![] },
+            )
             .unwrap();
         assert_eq!(seq, 2);
         let ids = s.chunk_ids(kb.id).unwrap();
@@ -473,8 +488,11 @@ mod tests {
         for k in [&kb, &keep] {
             let src = s.ensure_source(k.id, SourceKind::Folder, "/d").unwrap();
             let d = doc(k.id, src.id, "a.md", "h");
-            s.commit_batch(k.id, BatchWrite { upserts: vec![(d.clone(), vec![chunk(&d, 0, "t")])], delete_docs: vec![] })
-                .unwrap();
+            s.commit_batch(
+                k.id,
+                BatchWrite { upserts: vec![(d.clone(), vec![chunk(&d, 0, "t")])], delete_docs: vec![] },
+            )
+            .unwrap();
         }
         assert!(s.delete_kb(kb.id).unwrap());
         assert!(s.kb("gone").unwrap().is_none());

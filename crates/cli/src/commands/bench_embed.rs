@@ -19,13 +19,23 @@ fn load(path: &Path) -> anyhow::Result<Vec<(String, u64)>> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             let v: Value = serde_json::from_str(l).with_context(|| format!("{}: line {}", path.display(), i + 1))?;
-            let t = v.get("text").and_then(Value::as_str).with_context(|| format!("{}: line {}: no \"text\"", path.display(), i + 1))?;
+            let t = v
+                .get("text")
+                .and_then(Value::as_str)
+                .with_context(|| format!("{}: line {}: no \"text\"", path.display(), i + 1))?;
             Ok((t.to_string(), v.get("tokens").and_then(Value::as_u64).unwrap_or(0)))
         })
         .collect()
 }
 
-pub fn run(config: &AppConfig, passages: &Path, queries: &Path, batch: usize, passes: usize, as_json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    config: &AppConfig,
+    passages: &Path,
+    queries: &Path,
+    batch: usize,
+    passes: usize,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(batch > 0 && passes > 0, "--batch and --passes must be at least 1");
     let ps = load(passages)?;
     let qs = load(queries)?;
@@ -56,7 +66,8 @@ pub fn run(config: &AppConfig, passages: &Path, queries: &Path, batch: usize, pa
         }
     }
     lat.sort_by(f64::total_cmp);
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0.0);
+    let pct =
+        |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0.0);
     let out = json!({
         "engine": "throughline candle",
         "batch": batch,

@@ -42,12 +42,24 @@ pub fn run(
     for m in &modes {
         let mut per_query = Vec::with_capacity(labelled.len());
         for (q, v) in labelled.iter().zip(&vectors) {
-            let req = SearchRequest { mode: *m, limit: 50, fusion: fusion.map(to_fusion), ..SearchRequest::new(q.question.clone()) };
+            let req = SearchRequest {
+                mode: *m,
+                limit: 50,
+                fusion: fusion.map(to_fusion),
+                ..SearchRequest::new(q.question.clone())
+            };
             let hits = kb.index().search(&req, Some(v))?;
-            let ranked: Vec<String> = hits.iter().map(|h| h.url.clone().map(|u| url_path(&u)).unwrap_or_else(|| h.path.clone())).collect();
+            let ranked: Vec<String> =
+                hits.iter().map(|h| h.url.clone().map(|u| url_path(&u)).unwrap_or_else(|| h.path.clone())).collect();
             let metrics = score(&ranked, &q.relevant);
             if verbose && *m == SearchMode::Hybrid && !json {
-                println!("{:<6} ndcg {:.3}  {:<60} → {}", q.id, metrics.ndcg10, q.question, ranked.iter().take(3).cloned().collect::<Vec<_>>().join(", "));
+                println!(
+                    "{:<6} ndcg {:.3}  {:<60} → {}",
+                    q.id,
+                    metrics.ndcg10,
+                    q.question,
+                    ranked.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                );
             }
             per_query.push(metrics);
         }

@@ -85,7 +85,12 @@ fn print_summary(kb: &str, path: &Path, s: &IngestSummary, total_docs: u64, tota
         .iter()
         .map(|(st, d)| {
             if *st == throughline_core::IngestStage::Embed && d.as_secs_f64() > 0.0 {
-                format!("{} {:.1}s ({:.0} tokens/s)", st.as_str(), d.as_secs_f64(), s.tokens_embedded as f64 / d.as_secs_f64())
+                format!(
+                    "{} {:.1}s ({:.0} tokens/s)",
+                    st.as_str(),
+                    d.as_secs_f64(),
+                    s.tokens_embedded as f64 / d.as_secs_f64()
+                )
             } else {
                 format!("{} {:.2}s", st.as_str(), d.as_secs_f64())
             }

@@ -19,7 +19,10 @@ pub fn list(app: &App, as_json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if kbs.is_empty() {
-        println!("No knowledge bases in {}. Create one with: throughline ingest --kb NAME PATH", app.config.data_dir.display());
+        println!(
+            "No knowledge bases in {}. Create one with: throughline ingest --kb NAME PATH",
+            app.config.data_dir.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("{:<24} {:>9} {:>8}  model", "name", "documents", "chunks");

@@ -1,6 +1,7 @@
 //! One module per command; [`dispatch`] wires the concrete store, embedder and indexes.
 
 mod bench_embed;
+mod demo;
 mod eval;
 mod ingest;
 mod kbs;
@@ -84,13 +85,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let app = App::open(config)?;
     match cli.command {
+        Command::Demo => demo::run(&app),
         Command::Ingest { kb, path, batch_size, max_file_bytes, json } => {
             ingest::run(&app, &kb, &path, batch_size, max_file_bytes, json)
         }
         Command::Search { kb, query, mode, page_types, sources, limit, all_chunks, fusion, json } => {
             search::run(&app, search::Args { kb, query, mode, page_types, sources, limit, all_chunks, fusion, json })
         }
-        Command::Eval { kb, queries, mode, fusion, json, verbose } => eval::run(&app, &kb, &queries, mode, fusion, json, verbose),
+        Command::Eval { kb, queries, mode, fusion, json, verbose } => {
+            eval::run(&app, &kb, &queries, mode, fusion, json, verbose)
+        }
         Command::Kbs { json } => kbs::list(&app, json),
         Command::Docs { kb, json } => kbs::docs(&app, &kb, json),
         Command::DeleteKb { name } => kbs::delete(&app, &name),

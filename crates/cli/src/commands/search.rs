@@ -69,7 +69,15 @@ pub fn run(app: &App, a: Args) -> anyhow::Result<ExitCode> {
         .flatten()
         .collect::<Vec<_>>()
         .join(", ");
-        println!("{:>2}. {} — {} [{}]  score {:.4}  {}", i + 1, h.title, h.url.as_deref().unwrap_or(&h.path), h.page_type, h.score, retrievers);
+        println!(
+            "{:>2}. {} — {} [{}]  score {:.4}  {}",
+            i + 1,
+            h.title,
+            h.url.as_deref().unwrap_or(&h.path),
+            h.page_type,
+            h.score,
+            retrievers
+        );
         if !h.heading_path.is_empty() {
             println!("    {}", h.heading_path.join(" › "));
         }

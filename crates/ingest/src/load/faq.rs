@@ -110,7 +110,11 @@ mod tests {
 
     #[test]
     fn json_shapes() {
-        let d = parse_faq_json(r#"[{"question": "Is there a free plan?", "answer": "Yes, up to 5 monitors."}]"#, "faq.json").unwrap();
+        let d = parse_faq_json(
+            r#"[{"question": "Is there a free plan?", "answer": "Yes, up to 5 monitors."}]"#,
+            "faq.json",
+        )
+        .unwrap();
         assert_eq!(d.title, "FAQ");
         assert!(d.one_chunk_per_section);
         assert_eq!(d.sections[0].heading_path, vec!["Is there a free plan?".to_string()]);
@@ -130,9 +134,13 @@ mod tests {
 
     #[test]
     fn csv_pairs_and_errors() {
-        let d = parse_faq_csv("Question,Answer\n\"Can I pay yearly?\",\"Yes, and save 17%.\"\n", "billing-faq.csv").unwrap();
+        let d = parse_faq_csv("Question,Answer\n\"Can I pay yearly?\",\"Yes, and save 17%.\"\n", "billing-faq.csv")
+            .unwrap();
         assert_eq!(d.sections.len(), 1);
         assert_eq!(d.sections[0].text, "Yes, and save 17%.");
-        assert_eq!(parse_faq_csv("a,b\n1,2\n", "x.csv").unwrap_err(), "CSV needs a header with a `question` column and an `answer` column");
+        assert_eq!(
+            parse_faq_csv("a,b\n1,2\n", "x.csv").unwrap_err(),
+            "CSV needs a header with a `question` column and an `answer` column"
+        );
     }
 }

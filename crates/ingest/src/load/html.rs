@@ -14,12 +14,37 @@ const DROP_TAGS: [&str; 14] = [
     "dialog", "select",
 ];
 const DROP_HINTS: [&str; 12] = [
-    "cookie", "consent", "gdpr", "sidebar", "breadcrumb", "skip-link", "site-nav", "navbar", "menu", "toc",
-    "newsletter", "banner-cookie",
+    "cookie",
+    "consent",
+    "gdpr",
+    "sidebar",
+    "breadcrumb",
+    "skip-link",
+    "site-nav",
+    "navbar",
+    "menu",
+    "toc",
+    "newsletter",
+    "banner-cookie",
 ];
 const BLOCK_TAGS: [&str; 17] = [
-    "p", "div", "section", "article", "main", "blockquote", "dd", "dt", "dl", "figure", "figcaption", "details",
-    "summary", "ul", "ol", "body", "address",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "dd",
+    "dt",
+    "dl",
+    "figure",
+    "figcaption",
+    "details",
+    "summary",
+    "ul",
+    "ol",
+    "body",
+    "address",
 ];
 
 fn sel(s: &str) -> Selector {
@@ -48,7 +73,9 @@ fn is_chrome(el: &ElementRef<'_>) -> bool {
     }
     let hints = format!("{} {}", v.attr("class").unwrap_or(""), v.attr("id").unwrap_or("")).to_ascii_lowercase();
     hints.split(|c: char| c.is_whitespace()).any(|token| {
-        DROP_HINTS.iter().any(|h| token == *h || token.starts_with(&format!("{h}-")) || token.ends_with(&format!("-{h}")))
+        DROP_HINTS
+            .iter()
+            .any(|h| token == *h || token.starts_with(&format!("{h}-")) || token.ends_with(&format!("-{h}")))
     })
 }
 

@@ -140,10 +140,8 @@ impl Builder {
                 }
                 self.headings.push((level, h));
             }
-            Event::End(TagEnd::Paragraph) => {
-                if self.table_cell.is_none() {
-                    self.text.push_str(if self.lists.is_empty() { "\n\n" } else { "\n" });
-                }
+            Event::End(TagEnd::Paragraph) if self.table_cell.is_none() => {
+                self.text.push_str(if self.lists.is_empty() { "\n\n" } else { "\n" });
             }
             Event::Start(Tag::List(start)) => {
                 self.ensure_newline();

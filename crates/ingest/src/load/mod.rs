@@ -94,7 +94,10 @@ pub fn load_bytes(path: &Path, rel: &str, kind: FileKind, bytes: &[u8], pdf_cfg:
             let text = pdf::extract_isolated(pdf_cfg, path)?;
             let mut doc = text::parse_text(&text, rel);
             if doc.is_empty() {
-                return Err(IngestError::Pdf { path: path.to_path_buf(), reason: "no extractable text (scanned images?)".into() });
+                return Err(IngestError::Pdf {
+                    path: path.to_path_buf(),
+                    reason: "no extractable text (scanned images?)".into(),
+                });
             }
             doc.title = text::title_from_path(rel);
             Ok(doc)
@@ -121,7 +124,10 @@ mod tests {
             as_text(p, &[b'a', 0xff, 0xfe]).unwrap_err().to_string(),
             "bad.md: not valid UTF-8 text (invalid byte at offset 1)"
         );
-        assert_eq!(as_text(p, b"ab\0cd\x01\x02\x03").unwrap_err().to_string(), "bad.md: not valid UTF-8 text (binary data)");
+        assert_eq!(
+            as_text(p, b"ab\0cd\x01\x02\x03").unwrap_err().to_string(),
+            "bad.md: not valid UTF-8 text (binary data)"
+        );
         assert_eq!(
             kind_of(Path::new("x.exe")).unwrap_err().to_string(),
             "x.exe: unsupported file type `exe` (supported: md, mdx, markdown, html, htm, txt, json, csv, pdf)"

@@ -36,7 +36,8 @@ pub fn parse_text(text: &str, rel: &str) -> ExtractedDoc {
             && p.split_whitespace().count() <= 8;
         if looks_like_heading {
             if !current.text.trim().is_empty() {
-                sections.push(std::mem::replace(&mut current, Section { heading_path: Vec::new(), text: String::new() }));
+                sections
+                    .push(std::mem::replace(&mut current, Section { heading_path: Vec::new(), text: String::new() }));
             }
             current.heading_path = vec![p.trim_start_matches('#').trim().to_string()];
             continue;
@@ -65,7 +66,10 @@ mod tests {
 
     #[test]
     fn title_headings_and_paragraphs() {
-        let d = parse_text("Contact support\n\nWe answer within a day.\n\nHours\n\nMonday to Friday, 9:00-18:00 CET.", "help/contact-support.txt");
+        let d = parse_text(
+            "Contact support\n\nWe answer within a day.\n\nHours\n\nMonday to Friday, 9:00-18:00 CET.",
+            "help/contact-support.txt",
+        );
         assert_eq!(d.title, "Contact support");
         assert_eq!(d.sections.len(), 2);
         assert_eq!(d.sections[1].heading_path, vec!["Hours".to_string()]);

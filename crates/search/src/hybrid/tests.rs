@@ -27,8 +27,22 @@ fn corpus() -> Vec<IndexedChunk> {
     vec![
         chunk(1, 1, PageType::Pricing, "Pricing", "The Team plan costs $79 per month and includes 100 monitors.", 0),
         chunk(2, 1, PageType::Pricing, "Pricing", "Annual billing saves about 17 percent on every plan.", 0),
-        chunk(3, 2, PageType::Help, "Reset your password", "Click Forgot password on the sign-in page to get a reset link.", 1),
-        chunk(4, 3, PageType::Docs, "Slack integration", "Connect Slack from Settings > Integrations to receive alerts.", 2),
+        chunk(
+            3,
+            2,
+            PageType::Help,
+            "Reset your password",
+            "Click Forgot password on the sign-in page to get a reset link.",
+            1,
+        ),
+        chunk(
+            4,
+            3,
+            PageType::Docs,
+            "Slack integration",
+            "Connect Slack from Settings > Integrations to receive alerts.",
+            2,
+        ),
     ]
 }
 

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `throughline` binary: each runs the built binary in a temporary data
+//! directory, with the real model, SQLite, tantivy and HNSW, and asserts on its output and JSON.
+
+mod bad_input;
+mod crash;
+mod harness;
+mod ingest_search;
+mod pdf;
