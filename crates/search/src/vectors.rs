@@ -158,6 +158,13 @@ impl VectorIndex {
         if meta.version != FORMAT_VERSION || meta.dim != dim {
             return Err(io(&meta_path, "format version or dimension changed"));
         }
+        if meta.slots == 0 {
+            // An emptied index is persisted as its meta file alone (hnsw_rs cannot dump an empty graph).
+            let mut inner = Inner::empty(1024);
+            inner.seq = meta.seq;
+            inner.dirty = false;
+            return Ok(inner);
+        }
         if checksum(dir)? != meta.checksum {
             return Err(io(dir, "checksum mismatch (truncated or corrupt files)"));
         }
@@ -357,6 +364,16 @@ impl VectorIndex {
             std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+        if inner.slots.is_empty() {
+            let meta =
+                Meta { version: FORMAT_VERSION, seq: inner.seq, dim: self.dim, slots: 0, checksum: String::new() };
+            let meta_path = tmp.join("meta.json");
+            std::fs::write(&meta_path, serde_json::to_vec(&meta).map_err(|e| io(&meta_path, e))?)
+                .map_err(|e| io(&meta_path, e))?;
+            self.swap_in(&tmp)?;
+            inner.dirty = false;
+            return Ok(());
+        }
         inner.hnsw.file_dump(&tmp, BASENAME).map_err(|e| io(&tmp, e))?;
         let slots_path = tmp.join("slots.bin");
         {
@@ -383,6 +400,14 @@ impl VectorIndex {
         let meta_path = tmp.join("meta.json");
         std::fs::write(&meta_path, serde_json::to_vec(&meta).map_err(|e| io(&meta_path, e))?)
             .map_err(|e| io(&meta_path, e))?;
+        self.swap_in(&tmp)?;
+        inner.dirty = false;
+        Ok(())
+    }
+
+    /// Replaces the index folder with `tmp` by renames, so a reader never sees a half-written folder.
+    fn swap_in(&self, tmp: &Path) -> Result<(), SearchError> {
+        let parent = self.dir.parent().unwrap_or(Path::new("."));
         let old = parent.join("vectors.old");
         if old.exists() {
             std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
@@ -390,9 +415,8 @@ impl VectorIndex {
         if self.dir.exists() {
             std::fs::rename(&self.dir, &old).map_err(|e| io(&self.dir, e))?;
         }
-        std::fs::rename(&tmp, &self.dir).map_err(|e| io(&self.dir, e))?;
+        std::fs::rename(tmp, &self.dir).map_err(|e| io(&self.dir, e))?;
         let _ = std::fs::remove_dir_all(&old);
-        inner.dirty = false;
         Ok(())
     }
 }
@@ -492,6 +516,23 @@ mod tests {
         // Deleting a document removes all its chunks (chunks 8 and 9 belong to document 5).
         again.apply(3, &HashSet::from([DocId::from_raw(5)]), &HashSet::new(), &[]).unwrap();
         assert_eq!(again.len(), 97);
+    }
+
+    #[test]
+    fn an_emptied_index_persists_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vectors");
+        let (idx, _) = VectorIndex::open(&path, 4);
+        idx.persist().unwrap();
+        let chunks: Vec<IndexedChunk> = vectors(3, 4, 5).into_iter().enumerate().map(|(i, v)| chunk(i, v)).collect();
+        idx.apply(1, &HashSet::new(), &HashSet::new(), &chunks).unwrap();
+        idx.persist().unwrap();
+        let all: HashSet<ChunkId> = chunks.iter().map(|c| c.id).collect();
+        idx.apply(2, &HashSet::new(), &all, &[]).unwrap();
+        idx.persist().unwrap();
+        let (again, fresh) = VectorIndex::open(&path, 4);
+        assert!(!fresh);
+        assert_eq!((again.len(), again.applied_seq()), (0, 2));
     }
 
     #[test]

@@ -92,7 +92,8 @@ pub fn load_bytes(path: &Path, rel: &str, kind: FileKind, bytes: &[u8], pdf_cfg:
                 return Err(IngestError::Empty { path: path.to_path_buf() });
             }
             let text = pdf::extract_isolated(pdf_cfg, path)?;
-            let mut doc = text::parse_text(&text, rel);
+            // PDF text has no reliable structure: the file name is the title, every line is content.
+            let mut doc = text::parse_paragraphs(&text, rel, false);
             if doc.is_empty() {
                 return Err(IngestError::Pdf {
                     path: path.to_path_buf(),

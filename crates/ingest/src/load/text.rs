@@ -15,14 +15,19 @@ pub fn title_from_path(rel: &str) -> String {
     }
 }
 
-/// Parses plain text.
+/// Parses plain text; a short first line becomes the title.
 pub fn parse_text(text: &str, rel: &str) -> ExtractedDoc {
+    parse_paragraphs(text, rel, true)
+}
+
+/// Parses plain text, taking the title from the first line only when `first_line_title`.
+pub fn parse_paragraphs(text: &str, rel: &str, first_line_title: bool) -> ExtractedDoc {
     let text = text.replace("\r\n", "\n");
     let paragraphs: Vec<&str> = text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
     let mut title = title_from_path(rel);
     let mut start = 0;
     if let Some(first) = paragraphs.first() {
-        if !first.contains('\n') && first.chars().count() <= 80 {
+        if first_line_title && paragraphs.len() > 1 && !first.contains('\n') && first.chars().count() <= 80 {
             title = first.trim_start_matches('#').trim().to_string();
             start = 1;
         }
