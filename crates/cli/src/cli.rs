@@ -37,6 +37,15 @@ pub enum Mode {
     Hybrid,
 }
 
+/// Embedding engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Direct kernels, no padding, one sequence per core.
+    Fast,
+    /// candle-transformers' BertModel.
+    Candle,
+}
+
 /// Fusion methods for hybrid search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Fusion {
@@ -152,6 +161,9 @@ pub enum Command {
         /// Timed passes over the passages (the median is reported).
         #[arg(long, default_value_t = 5)]
         passes: usize,
+        /// Forward-pass implementation: `fast` (default) or `candle` (the reference).
+        #[arg(long, value_enum, default_value_t = EngineArg::Fast)]
+        engine: EngineArg,
         /// Print JSON.
         #[arg(long)]
         json: bool,

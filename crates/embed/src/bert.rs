@@ -8,13 +8,26 @@ use candle_transformers::models::bert::{BertModel, Config};
 use throughline_core::{Embedder, EmbedderError};
 
 use crate::batch::plan_batches;
+use crate::fast::{Dims, FastWeights};
 use crate::pooling::mean_pool_normalize;
 use crate::tokenize::WordPieces;
 use crate::EmbedError;
 
+/// Which forward-pass implementation runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Direct kernels over reusable buffers, no padding, one sequence per core (the default).
+    #[default]
+    Fast,
+    /// candle-transformers' `BertModel` on padded, length-sorted batches (the reference).
+    Candle,
+}
+
 /// Where the model lives and how to batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmbedConfig {
+    /// The forward-pass implementation. Default [`Engine::Fast`].
+    pub engine: Engine,
     /// A sentence-transformers BERT folder: `config.json`, `tokenizer.json`, `model.safetensors`.
     pub model_dir: PathBuf,
     /// Word pieces per text, special tokens included; longer texts are truncated. Default 256.
@@ -26,13 +39,18 @@ pub struct EmbedConfig {
 impl EmbedConfig {
     /// Defaults for the model in `model_dir`.
     pub fn new(model_dir: impl Into<PathBuf>) -> Self {
-        Self { model_dir: model_dir.into(), max_tokens: 256, batch_size: 32 }
+        Self { engine: Engine::Fast, model_dir: model_dir.into(), max_tokens: 256, batch_size: 32 }
     }
+}
+
+enum Runner {
+    Fast(Box<FastWeights>),
+    Candle(Box<BertModel>),
 }
 
 /// A BERT sentence embedder (mean pooling, L2 norm) running on the CPU.
 pub struct BertEmbedder {
-    model: BertModel,
+    engine: Runner,
     tokens: WordPieces,
     device: Device,
     dim: usize,
@@ -56,7 +74,8 @@ impl BertEmbedder {
             .map_err(|e| EmbedError::Unsupported { path: cfg_path.clone(), reason: e.to_string() })?;
         let raw_cfg: serde_json::Value = serde_json::from_slice(&read(&cfg_path)?)
             .map_err(|e| EmbedError::Unsupported { path: cfg_path.clone(), reason: e.to_string() })?;
-        let dim = raw_cfg.get("hidden_size").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+        let num = |k: &str| raw_cfg.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+        let dim = num("hidden_size");
         let max_pos = raw_cfg.get("max_position_embeddings").and_then(|v| v.as_u64()).unwrap_or(512) as usize;
         if dim == 0 {
             return Err(EmbedError::Unsupported { path: cfg_path, reason: "no hidden_size".into() });
@@ -67,14 +86,36 @@ impl BertEmbedder {
             return Err(EmbedError::ModelFile { path: weights, reason: "missing".into() });
         }
         let device = Device::Cpu;
-        // SAFETY: the weights file is memory-mapped read-only; we never write to it while mapped.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(std::slice::from_ref(&weights), DType::F32, &device) }
-            .map_err(|e| EmbedError::ModelFile { path: weights.clone(), reason: e.to_string() })?;
-        let model = BertModel::load(vb, &bert_cfg)
-            .map_err(|e| EmbedError::Unsupported { path: weights.clone(), reason: e.to_string() })?;
+        let engine = match config.engine {
+            Engine::Fast => {
+                let dims = Dims {
+                    hidden: dim,
+                    intermediate: num("intermediate_size"),
+                    heads: num("num_attention_heads").max(1),
+                    layers: num("num_hidden_layers"),
+                    eps: raw_cfg.get("layer_norm_eps").and_then(|v| v.as_f64()).unwrap_or(1e-12) as f32,
+                };
+                if dims.hidden % dims.heads != 0 || dims.intermediate == 0 || dims.layers == 0 {
+                    return Err(EmbedError::Unsupported {
+                        path: cfg_path,
+                        reason: "inconsistent BERT dimensions".into(),
+                    });
+                }
+                Runner::Fast(Box::new(FastWeights::load(&weights, &dims, num("vocab_size"), max_pos)?))
+            }
+            Engine::Candle => {
+                // SAFETY: the weights file is memory-mapped read-only; we never write to it while mapped.
+                let vb =
+                    unsafe { VarBuilder::from_mmaped_safetensors(std::slice::from_ref(&weights), DType::F32, &device) }
+                        .map_err(|e| EmbedError::ModelFile { path: weights.clone(), reason: e.to_string() })?;
+                let model = BertModel::load(vb, &bert_cfg)
+                    .map_err(|e| EmbedError::Unsupported { path: weights.clone(), reason: e.to_string() })?;
+                Runner::Candle(Box::new(model))
+            }
+        };
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bert".into());
         Ok(Self {
-            model,
+            engine,
             tokens,
             device,
             dim,
@@ -90,6 +131,13 @@ impl BertEmbedder {
 
     /// Embeds texts already tokenised, in input order.
     pub fn embed_ids(&self, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match &self.engine {
+            Runner::Fast(w) => Ok(w.embed(seqs)),
+            Runner::Candle(model) => self.embed_ids_candle(model, seqs),
+        }
+    }
+
+    fn embed_ids_candle(&self, model: &BertModel, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let lengths: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); seqs.len()];
         for batch in plan_batches(&lengths, self.batch_size) {
@@ -107,7 +155,7 @@ impl BertEmbedder {
             let ids = Tensor::from_vec(ids, shape, &self.device)?;
             let mask = Tensor::from_vec(mask, shape, &self.device)?;
             let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+            let hidden = model.forward(&ids, &types, Some(&mask))?;
             let vectors = mean_pool_normalize(&hidden, &mask)?;
             for (slot, v) in batch.into_iter().zip(vectors) {
                 out[slot] = v;

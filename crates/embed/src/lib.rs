@@ -20,8 +20,9 @@
 mod batch;
 mod bert;
 mod error;
+mod fast;
 mod pooling;
 mod tokenize;
 
-pub use bert::{BertEmbedder, EmbedConfig};
+pub use bert::{BertEmbedder, EmbedConfig, Engine};
 pub use error::EmbedError;

@@ -8,8 +8,9 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::{json, Value};
 use throughline_core::Embedder;
-use throughline_embed::{BertEmbedder, EmbedConfig};
+use throughline_embed::{BertEmbedder, EmbedConfig, Engine};
 
+use crate::cli::EngineArg;
 use crate::config::AppConfig;
 
 fn load(path: &Path) -> anyhow::Result<Vec<(String, u64)>> {
@@ -34,6 +35,7 @@ pub fn run(
     queries: &Path,
     batch: usize,
     passes: usize,
+    engine: EngineArg,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(batch > 0 && passes > 0, "--batch and --passes must be at least 1");
@@ -41,6 +43,10 @@ pub fn run(
     let qs = load(queries)?;
     let mut cfg = EmbedConfig::new(&config.model_dir);
     cfg.batch_size = batch;
+    cfg.engine = match engine {
+        EngineArg::Fast => Engine::Fast,
+        EngineArg::Candle => Engine::Candle,
+    };
     let e = BertEmbedder::load(&cfg)?;
     let texts: Vec<&str> = ps.iter().map(|p| p.0.as_str()).collect();
     let mut tokens: u64 = ps.iter().map(|p| p.1).sum();
@@ -69,7 +75,7 @@ pub fn run(
     let pct =
         |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0.0);
     let out = json!({
-        "engine": "throughline candle",
+        "engine": match engine { EngineArg::Fast => "throughline fast", EngineArg::Candle => "throughline candle" },
         "batch": batch,
         "passages": texts.len(),
         "passages_per_s": (texts.len() as f64 / median * 100.0).round() / 100.0,

@@ -80,8 +80,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         return extract_pdf(path);
     }
     let config = AppConfig::load(&cli.global.data_dir, cli.global.model.as_deref())?;
-    if let Command::BenchEmbed { passages, queries, batch, passes, json } = &cli.command {
-        return bench_embed::run(&config, passages, queries, *batch, *passes, *json);
+    if let Command::BenchEmbed { passages, queries, batch, passes, engine, json } = &cli.command {
+        return bench_embed::run(&config, passages, queries, *batch, *passes, *engine, *json);
     }
     let app = App::open(config)?;
     match cli.command {

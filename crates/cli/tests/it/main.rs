@@ -2,6 +2,7 @@
 //! directory, with the real model, SQLite, tantivy and HNSW, and asserts on its output and JSON.
 
 mod bad_input;
+mod compat;
 mod crash;
 mod harness;
 mod ingest_search;
