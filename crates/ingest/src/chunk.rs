@@ -6,14 +6,25 @@
 
 use throughline_core::{content_hash, Chunk, ChunkConfig, ChunkId, DocId, Embedder, ExtractedDoc};
 
-/// Cuts a document into chunks. Returns the chunks and the document's content hash.
+/// Version of the chunking rules; part of every document hash, so changing the rules (or the chunk
+/// settings) re-chunks documents on the next ingest instead of keeping stale chunks.
+const CHUNKER_VERSION: u32 = 1;
+
+/// The hash a document is stored under: its extracted content plus the chunking rules and settings.
+/// Cheap to compute, so unchanged documents are skipped before any chunking or embedding.
+pub fn document_hash(doc: &ExtractedDoc, cfg: &ChunkConfig) -> String {
+    let settings = format!("\0chunker-v{CHUNKER_VERSION}/{}/{}", cfg.max_tokens, cfg.min_tokens);
+    content_hash(&doc.title, &(doc.full_text() + &settings))
+}
+
+/// Cuts a document into chunks. Returns the chunks and the document's hash ([`document_hash`]).
 pub fn chunk_document(
     doc_id: DocId,
     doc: &ExtractedDoc,
     cfg: &ChunkConfig,
     tokens: &dyn Embedder,
 ) -> (Vec<Chunk>, String) {
-    let hash = content_hash(&doc.title, &doc.full_text());
+    let hash = document_hash(doc, cfg);
     let max = cfg.max_tokens.min(tokens.max_tokens()).max(32);
     let mut pieces: Vec<(Vec<String>, String)> = Vec::new();
     let mut carry: Option<String> = None;

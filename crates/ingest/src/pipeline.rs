@@ -12,6 +12,7 @@ use throughline_core::{
     ProgressSink, SourceId, SourceKind, StoredChunk,
 };
 
+use crate::chunk::document_hash;
 use crate::classify::classify;
 use crate::discover::discover;
 use crate::load::{kind_of, load_file};
@@ -168,13 +169,13 @@ pub fn ingest_path(
                 }
             };
             let doc_id = DocId::derive(kb_id, &format!("{}/{}", source.id, f.rel));
-            let (chunks, hash) =
-                timer.time(IngestStage::Chunk, || chunk_document(doc_id, &doc, &cfg.chunk, kb.embedder().as_ref()));
             let old = existing.get(&f.rel);
-            if old.is_some_and(|o| o.content_hash == hash && o.chunk_count as usize == chunks.len()) {
+            if old.is_some_and(|o| o.content_hash == document_hash(&doc, &cfg.chunk)) {
                 summary.unchanged += 1;
                 continue;
             }
+            let (chunks, hash) =
+                timer.time(IngestStage::Chunk, || chunk_document(doc_id, &doc, &cfg.chunk, kb.embedder().as_ref()));
             let meta = DocumentMeta {
                 id: doc_id,
                 source_id: source.id,

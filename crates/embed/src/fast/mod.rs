@@ -15,16 +15,29 @@
 
 mod kernels;
 mod matmul;
+mod small;
 mod weights;
 
 use std::cell::RefCell;
 
 use rayon::prelude::*;
 
+use weights::Weight;
 pub(crate) use weights::{Dims, FastWeights};
 
 use self::kernels::{add_bias, add_bias_gelu, layer_norm_residual, scaled_softmax_rows};
 use self::matmul::{matmul, Mat, Par};
+use self::small::matmul_few_rows;
+
+/// `dst[t × n] = x[t × k] · w[k × n]` for a weight matrix: the register-tiled streaming kernel for short
+/// sequences (queries), the general GEMM otherwise.
+fn weight_product(dst: &mut [f32], x: &[f32], w: &Weight, t: usize, k: usize, n: usize, par: Par) {
+    if small::available(t, n) {
+        matmul_few_rows(dst, x, &w.f16, t, k, n, par == Par::All);
+    } else {
+        matmul(Mat::rows(dst, t, n), Mat::rows_ref(x, t, k), Mat::rows_ref(&w.f32, k, n), false, par);
+    }
+}
 
 /// Reusable per-thread buffers (grown on demand, never shrunk).
 #[derive(Default)]
@@ -105,7 +118,7 @@ impl FastWeights {
         let scale = 1.0 / (d as f32).sqrt();
         for layer in &self.layers {
             // Q, K, V in one product: [t × h] · [h × 3h].
-            matmul(Mat::rows(qkv, t, 3 * h), Mat::rows_ref(x, t, h), Mat::rows_ref(&layer.qkv_w, h, 3 * h), false, par);
+            weight_product(qkv, x, &layer.qkv_w, t, h, 3 * h, par);
             add_bias(qkv, &layer.qkv_b);
             for head in 0..heads {
                 let q = &qkv[head * d..];
@@ -130,18 +143,12 @@ impl FastWeights {
                 );
             }
             // Attention output, residual, layer norm.
-            matmul(Mat::rows(tmp, t, h), Mat::rows_ref(ctx, t, h), Mat::rows_ref(&layer.o_w, h, h), false, par);
+            weight_product(tmp, ctx, &layer.o_w, t, h, h, par);
             layer_norm_residual(x, tmp, &layer.o_b, h, &layer.ln1_w, &layer.ln1_b, self.eps);
             // Feed-forward with fused bias + exact GELU.
-            matmul(Mat::rows(ff, t, inter), Mat::rows_ref(x, t, h), Mat::rows_ref(&layer.ff1_w, h, inter), false, par);
+            weight_product(ff, x, &layer.ff1_w, t, h, inter, par);
             add_bias_gelu(ff, &layer.ff1_b);
-            matmul(
-                Mat::rows(tmp, t, h),
-                Mat::rows_ref(ff, t, inter),
-                Mat::rows_ref(&layer.ff2_w, inter, h),
-                false,
-                par,
-            );
+            weight_product(tmp, ff, &layer.ff2_w, t, inter, h, par);
             layer_norm_residual(x, tmp, &layer.ff2_b, h, &layer.ln2_w, &layer.ln2_b, self.eps);
         }
 

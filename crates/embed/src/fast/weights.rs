@@ -9,16 +9,30 @@ use candle_core::{DType, Device};
 
 use crate::EmbedError;
 
+/// A weight matrix as f32 (for the general GEMM) and as f16 bits (for the streaming kernel used by
+/// short sequences, where reading the weights dominates).
+pub(crate) struct Weight {
+    pub(crate) f32: Vec<f32>,
+    pub(crate) f16: Vec<u16>,
+}
+
+impl Weight {
+    fn new(f32: Vec<f32>) -> Self {
+        let f16 = f32.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect();
+        Self { f32, f16 }
+    }
+}
+
 pub(crate) struct Layer {
-    pub(crate) qkv_w: Vec<f32>,
+    pub(crate) qkv_w: Weight,
     pub(crate) qkv_b: Vec<f32>,
-    pub(crate) o_w: Vec<f32>,
+    pub(crate) o_w: Weight,
     pub(crate) o_b: Vec<f32>,
     pub(crate) ln1_w: Vec<f32>,
     pub(crate) ln1_b: Vec<f32>,
-    pub(crate) ff1_w: Vec<f32>,
+    pub(crate) ff1_w: Weight,
     pub(crate) ff1_b: Vec<f32>,
-    pub(crate) ff2_w: Vec<f32>,
+    pub(crate) ff2_w: Weight,
     pub(crate) ff2_b: Vec<f32>,
     pub(crate) ln2_w: Vec<f32>,
     pub(crate) ln2_b: Vec<f32>,
@@ -129,7 +143,20 @@ impl FastWeights {
             let (ff1_w, ff1_b) = r.linear_t(&format!("{p}.intermediate.dense"), h, dims.intermediate)?;
             let (ff2_w, ff2_b) = r.linear_t(&format!("{p}.output.dense"), dims.intermediate, h)?;
             let (ln2_w, ln2_b) = r.norm(&format!("{p}.output.LayerNorm"), h)?;
-            layers.push(Layer { qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b, ff1_w, ff1_b, ff2_w, ff2_b, ln2_w, ln2_b });
+            layers.push(Layer {
+                qkv_w: Weight::new(qkv_w),
+                qkv_b,
+                o_w: Weight::new(o_w),
+                o_b,
+                ln1_w,
+                ln1_b,
+                ff1_w: Weight::new(ff1_w),
+                ff1_b,
+                ff2_w: Weight::new(ff2_w),
+                ff2_b,
+                ln2_w,
+                ln2_b,
+            });
         }
         Ok(Self {
             hidden: h,

@@ -1,0 +1,134 @@
+//! Products with few rows (a short query): `dst[t × n] = x[t × k] · w[k × n]` for `t ≤ 32`.
+//!
+//! With ten tokens the work is bound by reading the weights: each weight is used only `t` times, so a
+//! query moves every weight of the encoder from memory once. A general GEMM first packs (copies) the
+//! weight panel, adding to that traffic. This kernel streams a half-precision copy of the weights
+//! (half the bytes; converted to f32 in registers with F16C, accumulation stays f32), a 16-column slice
+//! at a time per group of four rows, with the 4 × 16 accumulator tile held in eight AVX2 registers
+//! (FMA), and splits the column slices across cores.
+
+/// Largest row count this kernel is used for.
+pub(crate) const MAX_ROWS: usize = 32;
+const NR: usize = 16;
+
+fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether the register-tiled kernel can run here (AVX2 + FMA + F16C, widths in multiples of 16).
+pub(crate) fn available(t: usize, n: usize) -> bool {
+    t <= MAX_ROWS && n.is_multiple_of(NR) && has_avx2_fma()
+}
+
+/// Columns `c0..c1` (multiples of 16) of `dst = x · w`.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; `dst`, `x`, `w` must hold `t·n`, `t·k`, `k·n` values;
+/// `c1 ≤ n`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn columns(dst: *mut f32, x: &[f32], w: &[u16], t: usize, k: usize, n: usize, c0: usize, c1: usize) {
+    use std::arch::x86_64::*;
+    let xp = x.as_ptr();
+    let wp = w.as_ptr();
+    let mut c = c0;
+    while c < c1 {
+        let mut r0 = 0;
+        while r0 < t {
+            let rows = (t - r0).min(4);
+            let mut acc = [_mm256_setzero_ps(); 8];
+            for i in 0..k {
+                let wrow = wp.add(i * n + c);
+                let w0 = _mm256_cvtph_ps(_mm_loadu_si128(wrow as *const __m128i));
+                let w1 = _mm256_cvtph_ps(_mm_loadu_si128(wrow.add(8) as *const __m128i));
+                for j in 0..rows {
+                    let a = _mm256_broadcast_ss(&*xp.add((r0 + j) * k + i));
+                    acc[2 * j] = _mm256_fmadd_ps(a, w0, acc[2 * j]);
+                    acc[2 * j + 1] = _mm256_fmadd_ps(a, w1, acc[2 * j + 1]);
+                }
+            }
+            for j in 0..rows {
+                let out = dst.add((r0 + j) * n + c);
+                _mm256_storeu_ps(out, acc[2 * j]);
+                _mm256_storeu_ps(out.add(8), acc[2 * j + 1]);
+            }
+            r0 += 4;
+        }
+        c += NR;
+    }
+}
+
+/// A raw pointer that may cross to a rayon worker: the two halves write disjoint columns.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: used only to write disjoint column ranges of one buffer from two threads joined before return.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// Taking `self` whole makes closures capture the wrapper (which is `Send`), not its raw field.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// `dst = x · w` (row-major, `x: t × k`, `w: k × n` as f16 bits); the caller checked [`available`].
+/// Columns are split across two cores when `parallel`.
+pub(crate) fn matmul_few_rows(dst: &mut [f32], x: &[f32], w: &[u16], t: usize, k: usize, n: usize, parallel: bool) {
+    assert!(available(t, n), "caller must check availability");
+    assert!(dst.len() >= t * n && x.len() >= t * k && w.len() >= k * n, "buffer sizes");
+    #[cfg(target_arch = "x86_64")]
+    {
+        let p = SendPtr(dst.as_mut_ptr());
+        let tiles = n / NR;
+        if parallel && tiles >= 2 {
+            let mid = tiles / 2 * NR;
+            // SAFETY: AVX2+FMA checked by `available`; sizes asserted above; the halves are disjoint.
+            rayon::join(
+                move || unsafe { columns(p.get(), x, w, t, k, n, 0, mid) },
+                move || unsafe { columns(p.get(), x, w, t, k, n, mid, n) },
+            );
+        } else {
+            // SAFETY: as above, one thread.
+            unsafe { columns(p.get(), x, w, t, k, n, 0, n) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_a_naive_product_on_random_shapes() {
+        if !has_avx2_fma() {
+            return;
+        }
+        for (t, k, n) in [(1, 1, 16), (3, 5, 64), (10, 384, 1152), (32, 17, 144), (7, 1536, 384)] {
+            let x: Vec<f32> = (0..t * k).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.1).collect();
+            // Values exactly representable in f16, so the product is compared without rounding noise.
+            let w: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) * 0.0625).collect();
+            let w16: Vec<u16> = w.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect();
+            for parallel in [false, true] {
+                let mut dst = vec![f32::NAN; t * n];
+                matmul_few_rows(&mut dst, &x, &w16, t, k, n, parallel);
+                for r in 0..t {
+                    for c in 0..n {
+                        let want: f32 = (0..k).map(|i| x[r * k + i] * w[i * n + c]).sum();
+                        assert!((dst[r * n + c] - want).abs() < 1e-3 * (1.0 + want.abs()), "({t},{k},{n}) [{r},{c}]");
+                    }
+                }
+            }
+        }
+    }
+}
