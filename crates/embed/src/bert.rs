@@ -95,7 +95,7 @@ impl BertEmbedder {
                     layers: num("num_hidden_layers"),
                     eps: raw_cfg.get("layer_norm_eps").and_then(|v| v.as_f64()).unwrap_or(1e-12) as f32,
                 };
-                if dims.hidden % dims.heads != 0 || dims.intermediate == 0 || dims.layers == 0 {
+                if !dims.hidden.is_multiple_of(dims.heads) || dims.intermediate == 0 || dims.layers == 0 {
                     return Err(EmbedError::Unsupported {
                         path: cfg_path,
                         reason: "inconsistent BERT dimensions".into(),
