@@ -7,8 +7,8 @@
 //! mask), matrix products go to the `gemm` crate (the kernel candle itself uses, with runtime CPU
 //! dispatch), the element-wise work is fused (bias + GELU, scale + softmax, residual + layer norm) in
 //! loops compiled for AVX2+FMA when the CPU has them, and every buffer lives in a per-thread workspace
-//! reused across layers, sequences and calls. Batches run one sequence per core; a single query splits
-//! its matrix products across cores instead.
+//! reused across layers, sequences and calls. Batches run one sequence per core; a short query runs on one
+//! core over a half-precision copy of the weights (`small.rs`), since it is bound by reading them.
 //!
 //! Weights come from the same safetensors file through candle's `VarBuilder`, so both paths load the
 //! same numbers; `tests/it` checks the two agree and match the reference vectors.
@@ -64,8 +64,12 @@ impl FastWeights {
     /// Mean-pooled, L2-normalised embeddings of token-id sequences, in input order.
     pub(crate) fn embed(&self, seqs: &[Vec<u32>]) -> Vec<Vec<f32>> {
         if seqs.len() == 1 {
-            // One sequence (a query): both cores work inside each matrix product.
-            return vec![WORKSPACE.with(|ws| self.forward(&seqs[0], &mut ws.borrow_mut(), Par::All))];
+            // One sequence. A short one (a query) streams half-precision weights on one core: it is bound
+            // by memory, and handing work to a second core at each of the 24 products costs more in
+            // wake-ups (and in p99) than it saves. A long one is compute-bound: both cores work inside
+            // each matrix product.
+            let par = if seqs[0].len() > small::MAX_ROWS { Par::All } else { Par::None };
+            return vec![WORKSPACE.with(|ws| self.forward(&seqs[0], &mut ws.borrow_mut(), par))];
         }
         // Several: one sequence per core, longest first so the tail is short.
         let mut order: Vec<usize> = (0..seqs.len()).collect();
