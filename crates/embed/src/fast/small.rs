@@ -4,8 +4,8 @@
 //! query moves every weight of the encoder from memory once. A general GEMM first packs (copies) the
 //! weight panel, adding to that traffic. This kernel streams a half-precision copy of the weights
 //! (half the bytes; converted to f32 in registers with F16C, accumulation stays f32), a 16-column slice
-//! at a time per group of four rows, with the 4 × 16 accumulator tile held in eight AVX2 registers
-//! (FMA), and splits the column slices across cores.
+//! at a time per group of up to six rows, with the 6 × 16 accumulator tile held in twelve AVX2 registers
+//! (FMA), and can split the column slices across cores.
 
 /// Largest row count this kernel is used for.
 pub(crate) const MAX_ROWS: usize = 32;
@@ -29,7 +29,45 @@ pub(crate) fn available(t: usize, n: usize) -> bool {
     t <= MAX_ROWS && n.is_multiple_of(NR) && has_avx2_fma()
 }
 
-/// Columns `c0..c1` (multiples of 16) of `dst = x · w`.
+/// One `MR × 16` tile of `dst = x · w` at rows `r0..r0+MR`, column `c`: the accumulators are `2·MR`
+/// registers (`MR` is a constant, so the loops unroll and nothing spills), each weight row slice is
+/// loaded once and converted from f16 in registers.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; the tile must lie inside `dst` (`t·n`), `x` (`t·k`) and
+/// `w` (`k·n`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const MR: usize>(
+    dst: *mut f32,
+    xp: *const f32,
+    wp: *const u16,
+    k: usize,
+    n: usize,
+    r0: usize,
+    c: usize,
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    for i in 0..k {
+        let wrow = wp.add(i * n + c);
+        let w0 = _mm256_cvtph_ps(_mm_loadu_si128(wrow as *const __m128i));
+        let w1 = _mm256_cvtph_ps(_mm_loadu_si128(wrow.add(8) as *const __m128i));
+        for (j, a) in acc.iter_mut().enumerate() {
+            let xv = _mm256_broadcast_ss(&*xp.add((r0 + j) * k + i));
+            a[0] = _mm256_fmadd_ps(xv, w0, a[0]);
+            a[1] = _mm256_fmadd_ps(xv, w1, a[1]);
+        }
+    }
+    for (j, a) in acc.iter().enumerate() {
+        let out = dst.add((r0 + j) * n + c);
+        _mm256_storeu_ps(out, a[0]);
+        _mm256_storeu_ps(out.add(8), a[1]);
+    }
+}
+
+/// Columns `c0..c1` (multiples of 16) of `dst = x · w`, six rows per pass over the weights.
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C; `dst`, `x`, `w` must hold `t·n`, `t·k`, `k·n` values;
@@ -38,31 +76,21 @@ pub(crate) fn available(t: usize, n: usize) -> bool {
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn columns(dst: *mut f32, x: &[f32], w: &[u16], t: usize, k: usize, n: usize, c0: usize, c1: usize) {
-    use std::arch::x86_64::*;
-    let xp = x.as_ptr();
-    let wp = w.as_ptr();
+    let (xp, wp) = (x.as_ptr(), w.as_ptr());
     let mut c = c0;
     while c < c1 {
         let mut r0 = 0;
         while r0 < t {
-            let rows = (t - r0).min(4);
-            let mut acc = [_mm256_setzero_ps(); 8];
-            for i in 0..k {
-                let wrow = wp.add(i * n + c);
-                let w0 = _mm256_cvtph_ps(_mm_loadu_si128(wrow as *const __m128i));
-                let w1 = _mm256_cvtph_ps(_mm_loadu_si128(wrow.add(8) as *const __m128i));
-                for j in 0..rows {
-                    let a = _mm256_broadcast_ss(&*xp.add((r0 + j) * k + i));
-                    acc[2 * j] = _mm256_fmadd_ps(a, w0, acc[2 * j]);
-                    acc[2 * j + 1] = _mm256_fmadd_ps(a, w1, acc[2 * j + 1]);
-                }
+            let rows = (t - r0).min(6);
+            match rows {
+                1 => tile::<1>(dst, xp, wp, k, n, r0, c),
+                2 => tile::<2>(dst, xp, wp, k, n, r0, c),
+                3 => tile::<3>(dst, xp, wp, k, n, r0, c),
+                4 => tile::<4>(dst, xp, wp, k, n, r0, c),
+                5 => tile::<5>(dst, xp, wp, k, n, r0, c),
+                _ => tile::<6>(dst, xp, wp, k, n, r0, c),
             }
-            for j in 0..rows {
-                let out = dst.add((r0 + j) * n + c);
-                _mm256_storeu_ps(out, acc[2 * j]);
-                _mm256_storeu_ps(out.add(8), acc[2 * j + 1]);
-            }
-            r0 += 4;
+            r0 += rows;
         }
         c += NR;
     }
