@@ -84,6 +84,15 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// The message without the input it starts with (for reports that already name the item).
+    pub fn reason(&self) -> String {
+        let full = self.to_string();
+        match full.split_once(": ") {
+            Some((_, rest)) => rest.to_string(),
+            None => full,
+        }
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         match self {

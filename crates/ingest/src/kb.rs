@@ -2,7 +2,7 @@
 //! Opening reconciles the indexes with the store, so whatever happened before (a crash mid-ingest, a
 //! deleted or corrupt index folder) the knowledge base answers from its last committed batch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use throughline_core::{
@@ -152,18 +152,10 @@ impl KnowledgeBase {
     /// Searches, embedding the query when the mode needs a vector.
     pub fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
         if request.query.trim().is_empty() {
-            return Err(CoreError::new(
-                throughline_core::ErrorKind::InvalidInput,
-                "the query is empty: type a few words to search for",
-            )
-            .into());
+            // Checked before embedding; the index gives the same error for the same reason.
+            return Err(CoreError::from(throughline_search::SearchError::EmptyQuery).into());
         }
         let vector = if request.mode.needs_vector() { Some(self.embedder.embed_query(&request.query)?) } else { None };
         Ok(self.index.search(request, vector.as_deref())?)
     }
-}
-
-/// Whether `path` looks like a data directory this binary wrote.
-pub fn is_data_dir(path: &Path) -> bool {
-    KbPaths::new(path).database().is_file()
 }

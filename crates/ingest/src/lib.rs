@@ -31,7 +31,7 @@ mod pipeline;
 pub use chunk::chunk_document;
 pub use discover::{discover, DiscoveredFile, Discovery};
 pub use error::{IngestError, Result};
-pub use kb::{is_data_dir, KbPaths, KnowledgeBase};
+pub use kb::{KbPaths, KnowledgeBase};
 pub use load::load_file;
 pub use pdf::PdfConfig;
 pub use pipeline::{ingest_path, IngestConfig, IngestSummary, ItemProblem};

@@ -130,7 +130,7 @@ pub fn ingest_path(
         match kind_of(&f.path) {
             Ok(_) => work.push(f),
             Err(e) => {
-                let reason = e.to_string().split_once(": ").map(|x| x.1.to_string()).unwrap_or_else(|| e.to_string());
+                let reason = e.reason();
                 progress.emit(ProgressEvent::ItemProblem {
                     item: f.rel.clone(),
                     failed: false,
@@ -157,8 +157,7 @@ pub fn ingest_path(
             let (doc, bytes) = match loaded {
                 Ok(x) => x,
                 Err(e) => {
-                    let reason =
-                        e.to_string().split_once(": ").map(|x| x.1.to_string()).unwrap_or_else(|| e.to_string());
+                    let reason = e.reason();
                     progress.emit(ProgressEvent::ItemProblem {
                         item: f.rel.clone(),
                         failed: true,

@@ -67,7 +67,9 @@ fn bad_paths_and_queries_get_clear_errors() {
     let long = "invite teammates ".repeat(5_000);
     let v = env.json(&["search", "--kb", "kb", &long, "--json"]);
     assert_eq!(hit_paths(&v)[0], "help/invite-users.md");
-    // Punctuation only: vector search still answers in hybrid mode.
+    // Punctuation only: no keyword terms, but vector search still answers in hybrid mode.
     let v = env.json(&["search", "--kb", "kb", "???", "--json"]);
-    assert!(v["hits"].is_array());
+    let hits = v["hits"].as_array().unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h["bm25"].is_null() && h["vector"].is_object()), "{v}");
 }

@@ -133,17 +133,6 @@ fn layer_norm_residual_impl(x: &mut [f32], y: &[f32], bias: &[f32], cols: usize,
     }
 }
 
-fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// Declares a kernel dispatching to an AVX2+FMA build of `$impl` when the CPU has it.
 macro_rules! dispatch {
     ($(#[$doc:meta])* $name:ident, $avx:ident, $impl:ident, ($($arg:ident : $ty:ty),*)) => {
@@ -156,7 +145,7 @@ macro_rules! dispatch {
         $(#[$doc])*
         pub(crate) fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
-            if has_avx2_fma() {
+            if super::cpu::avx2_fma() {
                 // SAFETY: the CPU supports AVX2 and FMA (checked just above).
                 return unsafe { $avx($($arg),*) };
             }

@@ -13,6 +13,7 @@
 //! Weights come from the same safetensors file through candle's `VarBuilder`, so both paths load the
 //! same numbers; `tests/it` checks the two agree and match the reference vectors.
 
+mod cpu;
 mod kernels;
 mod matmul;
 mod small;

@@ -11,22 +11,9 @@
 pub(crate) const MAX_ROWS: usize = 32;
 const NR: usize = 16;
 
-fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-            && std::is_x86_feature_detected!("f16c")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// Whether the register-tiled kernel can run here (AVX2 + FMA + F16C, widths in multiples of 16).
 pub(crate) fn available(t: usize, n: usize) -> bool {
-    t <= MAX_ROWS && n.is_multiple_of(NR) && has_avx2_fma()
+    t <= MAX_ROWS && n.is_multiple_of(NR) && super::cpu::avx2_fma_f16c()
 }
 
 /// One `MR × 16` tile of `dst = x · w` at rows `r0..r0+MR`, column `c`: the accumulators are `2·MR`
@@ -139,7 +126,7 @@ mod tests {
 
     #[test]
     fn matches_a_naive_product_on_random_shapes() {
-        if !has_avx2_fma() {
+        if !crate::fast::cpu::avx2_fma_f16c() {
             return;
         }
         for (t, k, n) in [(1, 1, 16), (3, 5, 64), (10, 384, 1152), (32, 17, 144), (7, 1536, 384)] {

@@ -93,14 +93,13 @@ pub fn load_bytes(path: &Path, rel: &str, kind: FileKind, bytes: &[u8], pdf_cfg:
             }
             let text = pdf::extract_isolated(pdf_cfg, path)?;
             // PDF text has no reliable structure: the file name is the title, every line is content.
-            let mut doc = text::parse_paragraphs(&text, rel, false);
+            let doc = text::parse_paragraphs(&text, rel, false);
             if doc.is_empty() {
                 return Err(IngestError::Pdf {
                     path: path.to_path_buf(),
                     reason: "no extractable text (scanned images?)".into(),
                 });
             }
-            doc.title = text::title_from_path(rel);
             Ok(doc)
         }
         FileKind::Markdown => Ok(markdown::parse_markdown(as_text(path, bytes)?, rel)),
