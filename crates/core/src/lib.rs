@@ -33,5 +33,5 @@ pub use index::{
     SearchMode, SearchRequest,
 };
 pub use page_type::PageType;
-pub use progress::{IngestStage, NoProgress, ProgressEvent, ProgressSink};
+pub use progress::{CancelToken, IngestStage, NoProgress, ProgressEvent, ProgressSink};
 pub use store::{BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk};

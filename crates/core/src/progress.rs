@@ -95,3 +95,40 @@ impl<F: Fn(ProgressEvent) + Send + Sync> ProgressSink for F {
         self(event)
     }
 }
+
+/// A cooperative cancellation flag shared between whoever runs long work and whoever may stop it (a server
+/// shutting down, a user cancelling a job). Work checks it between batches, so a cancelled run stops at a
+/// commit boundary and leaves the knowledge base consistent.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the work to stop at its next checkpoint.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`CancelToken::cancel`] was called on this token or a clone of it.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CancelToken;
+
+    #[test]
+    fn a_clone_sees_the_cancellation() {
+        let token = CancelToken::new();
+        let seen_by_worker = token.clone();
+        assert!(!seen_by_worker.is_cancelled());
+        token.cancel();
+        assert!(seen_by_worker.is_cancelled());
+    }
+}
