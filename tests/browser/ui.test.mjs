@@ -1,0 +1,334 @@
+// End-to-end tests of the Throughline web UI and widget in a real browser (Debian's chromium, headless),
+// against the real server started by run.sh (THROUGHLINE_URL, THROUGHLINE_ADMIN_TOKEN).
+//
+// Tests of endpoints that this server does not list in /v1/openapi.json are skipped as PENDING with the
+// missing route named; once a route is listed, its tests run and must pass (they cannot skip any more).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import http from "node:http";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.THROUGHLINE_URL;
+const TOKEN = process.env.THROUGHLINE_ADMIN_TOKEN;
+assert.ok(BASE && TOKEN, "run through run.sh (THROUGHLINE_URL and THROUGHLINE_ADMIN_TOKEN)");
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ART = join(HERE, "artifacts");
+mkdirSync(ART, { recursive: true });
+const KB = "e2e";
+const AGENT = "e2e-agent";
+
+let context, page, profile, siteServer, siteOrigin, otherServer, otherOrigin;
+let routes = new Set();
+const outside = []; // requests to the outside host of the XSS document
+
+async function apiJson(path, init = {}) {
+  const res = await fetch(BASE + path, {
+    ...init,
+    headers: { Authorization: "Bearer " + TOKEN, "Content-Type": "application/json", ...(init.headers || {}) },
+  });
+  const text = await res.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, body };
+}
+
+function has(method, path) { return routes.has(method.toLowerCase() + " " + path); }
+function pending(t, ...needed) {
+  const missing = needed.filter(([m, p]) => !has(m, p));
+  if (missing.length) {
+    t.skip("PENDING: needs " + missing.map(([m, p]) => `${m.toUpperCase()} ${p}`).join(", ") + " (not on this server yet)");
+    return true;
+  }
+  return false;
+}
+const AGENTS = ["get", "/v1/agents"];
+const AGENT_GET = ["get", "/v1/agents/{agent}"];
+const CHAT = ["post", "/v1/agents/{agent}/chat"];
+const SESSIONS = ["post", "/v1/agents/{agent}/sessions"];
+const PUBLISH = ["post", "/v1/agents/{agent}/publish"];
+const AUDIT = ["get", "/v1/agents/{agent}/audit"];
+const HANDOFFS = ["get", "/v1/agents/{agent}/handoffs"];
+
+async function shoot(name) {
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: join(ART, `${name}-1280.png`), fullPage: false });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: join(ART, `${name}-390.png`), fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function screen(name, extra = "") {
+  await page.goto(`${BASE}/#/${name}${extra}`);
+  await page.waitForSelector(`#screen[data-screen="${name}"][data-ready="1"]`);
+}
+
+function staticSite(html) {
+  return new Promise((resolve) => {
+    const srv = http.createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(html(req));
+    });
+    srv.listen(0, "127.0.0.1", () => resolve(srv));
+  });
+}
+
+const widgetPage = (agent, key) => (req) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Acme</title></head>
+<body style="font-family:sans-serif"><h1>Acme, a customer site (${req.url.replace(/[^a-z0-9/]/gi, "")})</h1>
+<p>Lorem ipsum: this page embeds the Throughline widget from another origin.</p>
+<script src="${BASE}/widget.js" data-agent="${agent}" data-key="${key}"></script></body></html>`;
+
+before(async () => {
+  // The sample knowledge base is ingested at the first start: wait for it.
+  for (let i = 0; i < 360; i++) {
+    const r = await apiJson("/v1/kbs");
+    if (r.status === 200 && (r.body.kbs || []).some((k) => k.name === "sample" && k.documents > 0)) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  const spec = await apiJson("/v1/openapi.json");
+  for (const [p, ops] of Object.entries(spec.body.paths || {})) for (const m of Object.keys(ops)) routes.add(m + " " + p);
+  console.log(`# the server lists ${routes.size} operations; agent routes live: ${has(...AGENTS)}`);
+  profile = mkdtempSync(join(tmpdir(), "tl-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  context.on("request", (r) => { if (r.url().includes("127.0.0.2") || /\/x$/.test(r.url())) outside.push(r.url()); });
+  page = context.pages()[0] || (await context.newPage());
+  page.on("pageerror", (e) => console.log("# page error:", e.message));
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (siteServer) siteServer.close();
+  if (otherServer) otherServer.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+test("sign in with the admin token; the overview shows the knowledge and the four stages", async () => {
+  await page.goto(BASE + "/");
+  await page.waitForSelector("#login[open]");
+  await page.fill("#login-token", "wrong-token");
+  await page.click("#login-go");
+  await page.waitForSelector("#login-error:has-text('refused')");
+  await page.fill("#login-token", TOKEN);
+  await page.click("#login-go");
+  await page.waitForSelector('#screen[data-screen="overview"][data-ready="1"]');
+  assert.equal(await page.locator(".stage-card").count(), 4);
+  const stats = await page.locator(".kpis .stat").allTextContents();
+  assert.ok(Number(stats[1]) > 0, "the sample knowledge base has documents: " + stats);
+  assert.ok(await page.locator("#open-playground").isVisible());
+  await shoot("0-overview");
+});
+
+test("knowledge: upload files into a new knowledge base, watch the job finish, see the documents", async () => {
+  await screen("knowledge");
+  await page.fill("#upload-kb", KB);
+  const files = [
+    { name: "zephyr-refunds.md", mimeType: "text/markdown", buffer: Buffer.from(
+      "# Zephyr refund policy\n\nZephyr widgets can be refunded within 45 days of purchase.\n\n" +
+      "<script>window.__xss=1</script>\n\n<img src=x onerror=\"window.__xss=1\">\n\n" +
+      "![x](http://127.0.0.2:9/leak.png)\n\nThe Zephyr refund window is 45 days; email refunds@zephyr.test to start one.\n") },
+    { name: "zephyr-setup.md", mimeType: "text/markdown", buffer: Buffer.from(
+      "# Setting up a Zephyr widget\n\nPlug the Zephyr widget in, open the Zephyr app and press Pair. The light turns green when paired.\n") },
+    { name: "zephyr-pricing.md", mimeType: "text/markdown", buffer: Buffer.from(
+      "# Zephyr pricing\n\nZephyr Basic costs $9 per month for 3 widgets. Zephyr Pro costs $29 per month for 20 widgets.\n") },
+  ];
+  await page.locator('#dropzone input[type=file]:not([webkitdirectory])').setInputFiles(files);
+  const job = page.locator(".job").first();
+  await job.waitFor();
+  assert.equal(await job.locator(".barrow").count(), 5, "one progress bar per ingestion stage");
+  await page.waitForSelector('.job[data-status="succeeded"]', { timeout: 120_000 });
+  assert.equal(await job.locator(".barrow.done").count() >= 4, true, "finished stages are drawn as done");
+  await page.waitForSelector("#documents tbody tr");
+  await screen("knowledge");
+  const rows = await page.locator("#documents tbody tr").allTextContents();
+  assert.equal(rows.length, 3, rows.join("|"));
+  assert.ok(rows.some((r) => r.includes("Zephyr refund policy")));
+  assert.ok(await page.locator("#documents .pill").count() === 3, "page type shown");
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await shoot("1-knowledge");
+});
+
+test("playground search tab: hits with snippets and score bars, hostile text stays text", async () => {
+  await page.selectOption("#ctx-kb", KB);
+  await screen("playground", "?tab=search");
+  await page.waitForSelector("#search-q");
+  await page.fill("#search-q", "zephyr refund window");
+  await page.locator("#search-q").press("Enter");
+  await page.waitForSelector("#hits .hit");
+  const first = await page.locator("#hits .hit").first().textContent();
+  assert.match(first, /refund/i);
+  assert.ok(await page.locator("#hits .hit .barrow.fused").count() > 0);
+  assert.ok(await page.locator("#hits mark").count() > 0, "highlights");
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await shoot("3-search");
+});
+
+test("degrades clearly where the agent API is not there yet", async (t) => {
+  if (has(...AGENTS)) { t.skip("the agent API is live: covered by the tests below"); return; }
+  for (const s of ["agent", "playground", "publish", "audit"]) {
+    await screen(s);
+    assert.ok(await page.locator(".notice.unavailable").count() > 0, `${s} shows a not-available notice`);
+    await shoot(`${s}-unavailable`);
+  }
+});
+
+test("agent builder: create an agent, edit the persona, save a version, diff versions", async (t) => {
+  if (pending(t, AGENTS, AGENT_GET, ["post", "/v1/agents"], ["put", "/v1/agents/{agent}"], ["get", "/v1/agents/{agent}/versions"])) return;
+  const created = await apiJson("/v1/agents", { method: "POST", body: JSON.stringify({ name: AGENT, kb: KB }) });
+  assert.ok([200, 201].includes(created.status), JSON.stringify(created.body));
+  await page.goto(BASE + "/#/overview");
+  await page.reload();
+  await page.waitForSelector('#screen[data-ready="1"]');
+  await page.selectOption("#ctx-agent", AGENT);
+  await screen("agent");
+  const persona = page.locator("label.field:has-text('persona') textarea, label.field:has-text('persona') input").first();
+  await persona.fill("A calm, precise Zephyr support specialist.");
+  await page.click("#save-agent");
+  await page.waitForSelector(".notice:has-text('Saved as version')");
+  await page.waitForSelector("#diff .add", { timeout: 10_000 });
+  assert.match(await page.locator("#diff").textContent(), /calm, precise/);
+  await shoot("2-agent");
+});
+
+async function chatAsk(text) {
+  const before = await page.locator(".msg.assistant").count();
+  await page.fill("#ask", text);
+  await page.locator("#ask").press("Enter");
+  await page.waitForFunction((n) => {
+    const m = document.querySelectorAll(".msg.assistant");
+    return m.length > n && m[m.length - 1].querySelector(".meta");
+  }, before, { timeout: 60_000 });
+  return page.locator(".msg.assistant").last();
+}
+
+test("playground: a streamed, cited answer with its trace (demo agent on the sample knowledge)", async (t) => {
+  if (pending(t, AGENTS, CHAT, SESSIONS)) return;
+  await page.selectOption("#ctx-agent", "demo");
+  await screen("playground");
+  const answer = await chatAsk("How do I invite a teammate?");
+  assert.ok((await answer.locator(".cite").count()) > 0, "numbered citations in the answer");
+  assert.ok((await page.locator("#trace .chunk").count()) > 0, "retrieved chunks in the trace");
+  assert.ok((await page.locator("#trace .barrow.bm25").count()) > 0, "BM25 bars");
+  assert.match(await page.locator("#trace").textContent(), /Rewritten query/i);
+  await answer.locator(".cite").first().click();
+  await page.waitForSelector("#trace .notice.info");
+  await shoot("3-playground");
+});
+
+test("playground: a test event (limit_reached) brings a proactive message", async (t) => {
+  if (pending(t, CHAT, ["post", "/v1/events"])) return;
+  await page.selectOption("#contact", "playground-customer");
+  await page.click("form.row:has(#event-name) button");
+  await page.waitForSelector(".msg.proactive, #screen .notice:has-text('Event'), #screen .notice.error", { timeout: 30_000 });
+  assert.equal(await page.locator("#screen .notice.error").count(), 0, await page.locator("#screen .notice.error").allTextContents().then(String));
+});
+
+test("XSS: the hostile document, asked about in the playground, never runs nor loads", async (t) => {
+  if (pending(t, AGENTS, CHAT, SESSIONS)) return;
+  await apiJson("/v1/agents", { method: "POST", body: JSON.stringify({ name: AGENT, kb: KB }) });
+  await page.goto(BASE + "/#/overview");
+  await page.reload();
+  await page.waitForSelector('#screen[data-ready="1"]');
+  await page.selectOption("#ctx-agent", AGENT);
+  await screen("playground");
+  const answer = await chatAsk("What is the Zephyr refund policy? Show me the image and the script.");
+  await page.waitForTimeout(500);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.equal(await answer.locator("img, script").count(), 0);
+  assert.equal(await page.locator("#trace img, #trace script").count(), 0);
+  assert.deepEqual(outside, [], "no request to the outside host");
+});
+
+let publicKey = null;
+test("publish: allowed origins, public key, snippet, examples, preview", async (t) => {
+  if (pending(t, AGENTS, PUBLISH, AGENT_GET)) return;
+  siteServer = await staticSite(() => "");
+  siteOrigin = `http://127.0.0.1:${siteServer.address().port}`;
+  await page.selectOption("#ctx-agent", "demo");
+  await screen("publish");
+  await page.fill("#origins", `${BASE}\n${siteOrigin}`);
+  await page.click("#publish");
+  await page.waitForSelector("#public-key");
+  publicKey = (await page.locator("#public-key").textContent()).trim();
+  assert.match(publicKey, /^pk_/);
+  assert.match(await page.locator("#snippet").textContent(), new RegExp(`widget\\.js" data-agent="demo" data-key="${publicKey}"`));
+  await page.frameLocator("#preview").locator("#throughline-widget").waitFor({ state: "attached" });
+  await shoot("4-publish");
+});
+
+test("widget on another origin: a cited answer, remembered across pages, a handoff, hostile content inert", async (t) => {
+  if (pending(t, PUBLISH, SESSIONS, CHAT) || !publicKey) { if (!t.skipped && !publicKey) t.skip("PENDING: publish did not run"); return; }
+  siteServer.removeAllListeners("request");
+  siteServer.on("request", (req, res) => { res.writeHead(200, { "content-type": "text/html; charset=utf-8" }); res.end(widgetPage("demo", publicKey)(req)); });
+  const w = await context.newPage();
+  w.on("pageerror", (e) => console.log("# widget page error:", e.message));
+  await w.goto(siteOrigin + "/pricing");
+  const shadow = w.locator("#throughline-widget");
+  await shadow.locator(".bubble").click();
+  await shadow.locator("input").fill("How much does the Team plan cost?");
+  await shadow.locator("input").press("Enter");
+  await w.waitForFunction(() => {
+    const r = document.querySelector("#throughline-widget").shadowRoot;
+    const a = r.querySelectorAll(".m.a");
+    return a.length && !a[a.length - 1].textContent.startsWith("…");
+  }, null, { timeout: 60_000 });
+  const answer = shadow.locator(".m.a").last();
+  assert.ok((await answer.textContent()).length > 20);
+  for (const href of await answer.locator("a").evaluateAll((as) => as.map((a) => a.href))) assert.match(href, /^https?:/);
+  await w.screenshot({ path: join(ART, "widget-1280.png") });
+  // Remembered across pages: another page of the site shows the history.
+  await w.goto(siteOrigin + "/docs");
+  await shadow.locator(".bubble").click();
+  await w.waitForFunction(() => document.querySelector("#throughline-widget").shadowRoot.querySelectorAll(".m.u").length >= 1, null, { timeout: 10_000 });
+  // A handoff.
+  await shadow.locator(".human").click();
+  await w.waitForFunction(() => document.querySelector("#throughline-widget").shadowRoot.querySelectorAll(".m.u").length >= 2, null);
+  await w.waitForFunction(() => {
+    const a = document.querySelector("#throughline-widget").shadowRoot.querySelectorAll(".m.a, .m.s");
+    return a.length && !a[a.length - 1].textContent.startsWith("…");
+  }, null, { timeout: 60_000 });
+  await w.setViewportSize({ width: 390, height: 844 });
+  await w.screenshot({ path: join(ART, "widget-390.png") });
+  assert.equal(await w.evaluate(() => window.__xss), undefined);
+  await w.close();
+});
+
+test("widget on an origin that is not allowed gets no answer", async (t) => {
+  if (pending(t, PUBLISH, SESSIONS) || !publicKey) { if (!t.skipped && !publicKey) t.skip("PENDING: publish did not run"); return; }
+  otherServer = await staticSite(widgetPage("demo", publicKey));
+  otherOrigin = `http://127.0.0.1:${otherServer.address().port}`;
+  const w = await context.newPage();
+  await w.goto(otherOrigin + "/");
+  const shadow = w.locator("#throughline-widget");
+  await shadow.locator(".bubble").click();
+  await shadow.locator("input").fill("hello?");
+  await shadow.locator("input").press("Enter");
+  await w.waitForFunction(() => document.querySelector("#throughline-widget").shadowRoot.querySelector(".m.s"), null, { timeout: 20_000 });
+  assert.match(await shadow.locator(".m.s").last().textContent(), /Sorry/);
+  await w.close();
+});
+
+test("audit: funnel, rates, response times, gaps and the handoff", async (t) => {
+  if (pending(t, AUDIT, HANDOFFS)) return;
+  await page.selectOption("#ctx-agent", "demo");
+  await screen("audit");
+  assert.ok(await page.locator("svg.funnel rect").count() === 4);
+  const h = await page.locator(".handoff").count();
+  if (has(...PUBLISH)) assert.ok(h > 0, "the widget's handoff is listed");
+  const gap = page.locator("button.add-doc").first();
+  if (await gap.count()) {
+    await shoot("5-audit");
+    await gap.click();
+    await page.waitForSelector('#screen[data-screen="knowledge"] .notice.warn:has-text("Knowledge gap")');
+  } else await shoot("5-audit");
+});

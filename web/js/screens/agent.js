@@ -1,0 +1,206 @@
+// Agent builder: persona and tone, per-stage settings, the plan catalogue, versions and their diff.
+import { api, enc } from "../api.js";
+import { el, card, errorBox, notice, STAGES, STAGE_INFO, fmtDate } from "../ui.js";
+
+const TOP_FIELDS = ["product", "company_description", "persona", "tone", "confidence_threshold"];
+const LONG = new Set(["persona", "company_description", "tone", "summary", "description"]);
+
+export default async function agentScreen(ctx) {
+  const root = el("div.stack");
+  if (!ctx.agentsAvailable) {
+    root.append(notice("Agents are not available on this server yet (GET /v1/agents does not exist). Knowledge and Search work already.", "unavailable"));
+    return root;
+  }
+  root.append(createCard(ctx));
+  if (!ctx.agent) return root;
+  let agent;
+  try { agent = await api(`/v1/agents/${enc(ctx.agent)}`); } catch (e) { root.append(errorBox(e, "Agent")); return root; }
+  const config = structuredClone(agent.config || {});
+  const saveMsg = el("div");
+  const save = async (body) => {
+    saveMsg.replaceChildren(notice("Saving…", "info"));
+    try {
+      const r = await api(`/v1/agents/${enc(ctx.agent)}`, { method: "PUT", body });
+      saveMsg.replaceChildren(notice(`Saved as version ${r.version ?? "?"}.`, "info"));
+      await ctx.refresh();
+      setTimeout(() => ctx.go("agent", { saved: String(r.version ?? "") }), 600);
+    } catch (e) { saveMsg.replaceChildren(errorBox(e, "Save")); }
+  };
+
+  const head = card(null, el("div.row",
+    el("div.grow", el("h2", { style: { margin: 0 } }, `${agent.name} · version ${agent.version ?? "?"}`),
+      el("div.muted.small", `knowledge: ${(config.knowledge_bases || agent.kbs || []).join(", ") || "–"} · ${agent.published ? "published" : "not published"}`)),
+    el("button.primary#save-agent", { type: "button", on: { click: () => save({ config }) } }, "Save as new version")), saveMsg);
+  root.append(head);
+
+  const persona = card("Persona and tone");
+  for (const k of TOP_FIELDS) if (k in config || k !== "confidence_threshold") persona.append(field(config, k));
+  root.append(persona);
+
+  const stages = card("Stages");
+  for (const s of STAGES) {
+    const info = STAGE_INFO[s];
+    if (!config[s] || typeof config[s] !== "object") config[s] = config[s] || {};
+    const d = el("details.stage", { style: { "--c": info.color }, open: s === "acquisition" },
+      el("summary", `${info.label} `, el("span.muted.small", `— ${info.hint}`)), objectEditor(config[s]));
+    stages.append(d);
+  }
+  const others = Object.keys(config).filter((k) => !TOP_FIELDS.includes(k) && !STAGES.includes(k));
+  if (others.length) {
+    const rest = {};
+    for (const k of others) rest[k] = config[k];
+    stages.append(el("details.stage", el("summary", "Other settings"), objectEditor(config, others)));
+  }
+  root.append(stages);
+
+  // Plans extracted from the pricing pages, for review.
+  const kb = (config.knowledge_bases || agent.kbs || [])[0] || ctx.kb;
+  const plansCard = card(`Plan catalogue${kb ? ` (extracted from “${kb}”)` : ""}`);
+  root.append(plansCard);
+  if (kb) {
+    try {
+      const { plans } = await api(`/v1/kbs/${enc(kb)}/plans`);
+      const holder = { plans: plans || [] };
+      const msg = el("div");
+      plansCard.append(el("p.muted.small", "Review the pricing the agent quotes: it was extracted from your pricing page. Fix anything wrong and save."),
+        el("div.row", { style: { gap: "12px", marginBottom: "10px" } }, holder.plans.map((p) => el("div.card", { style: { margin: 0, minWidth: "140px" } },
+          el("b", p.name || "plan"), el("div.stat", p.price === null || p.price === undefined ? "custom" : `${p.currency === "USD" || !p.currency ? "$" : p.currency + " "}${p.price}`),
+          el("div.muted.small", p.period || "")))),
+        objectEditor(holder),
+        el("button#save-plans", { type: "button", on: { click: async () => {
+          try { await api(`/v1/kbs/${enc(kb)}/plans`, { method: "PUT", body: { plans: holder.plans } }); msg.replaceChildren(notice("Plans saved.", "info")); }
+          catch (e) { msg.replaceChildren(errorBox(e, "Plans")); }
+        } } }, "Save plans"), msg);
+    } catch (e) { plansCard.append(errorBox(e, "Plans")); }
+  }
+
+  // Raw config.
+  if (agent.config_toml !== undefined) {
+    const ta = el("textarea.mono#config-toml", { rows: 14, value: agent.config_toml, "aria-label": "config TOML" });
+    root.append(card("Configuration as TOML", el("p.muted.small", "The same configuration as a file: edit and save as a new version."), ta,
+      el("button", { type: "button", on: { click: () => save({ config_toml: ta.value }) } }, "Save TOML as new version")));
+  }
+
+  root.append(await versionsCard(ctx));
+  return root;
+}
+
+function createCard(ctx) {
+  const name = el("input.grow", { placeholder: "agent name, e.g. acme-support", "aria-label": "agent name" });
+  const kb = el("select", { "aria-label": "knowledge base" }, ctx.kbs.map((k) => el("option", { value: k.name }, k.name)));
+  kb.value = ctx.kb;
+  const msg = el("div");
+  const form = el("form.row", { on: { submit: async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api("/v1/agents", { method: "POST", body: { name: name.value.trim(), kb: kb.value } });
+      await ctx.refresh(); ctx.setAgent(r.name || name.value.trim()); ctx.go("agent");
+    } catch (e) { msg.replaceChildren(errorBox(e, "Create agent")); }
+  } } }, name, kb, el("button", { type: "submit" }, "Create agent"));
+  const c = card(ctx.agent ? null : "Create an agent", ctx.agent ? el("details", el("summary.muted", "Create another agent"), form, msg) : [el("p.muted", "The defaults (plans, onboarding steps) are derived from the knowledge base."), form, msg]);
+  return c;
+}
+
+async function versionsCard(ctx) {
+  const c = card("Versions");
+  try {
+    const { versions } = await api(`/v1/agents/${enc(ctx.agent)}/versions`);
+    const vs = (versions || []).slice().sort((a, b) => b.version - a.version);
+    if (vs.length < 1) { c.append(el("p.muted", "No version yet.")); return c; }
+    const a = el("select#diff-a", { "aria-label": "older version" }, vs.map((v) => el("option", { value: v.version }, `v${v.version} · ${fmtDate(v.created_at)}`)));
+    const b = el("select#diff-b", { "aria-label": "newer version" }, vs.map((v) => el("option", { value: v.version }, `v${v.version} · ${fmtDate(v.created_at)}`)));
+    a.value = String((vs[1] || vs[0]).version); b.value = String(vs[0].version);
+    const out = el("div.diff#diff");
+    const show = async () => {
+      try {
+        const [x, y] = await Promise.all([a.value, b.value].map((n) => api(`/v1/agents/${enc(ctx.agent)}/versions/${enc(n)}`)));
+        out.replaceChildren(...diffLines(text(x), text(y)));
+      } catch (e) { out.replaceChildren(errorBox(e, "Diff")); }
+    };
+    a.onchange = b.onchange = show;
+    c.append(el("div.row", "Compare", a, "with", b), out);
+    show();
+  } catch (e) { c.append(errorBox(e, "Versions")); }
+  return c;
+}
+
+function text(v) { return v.config_toml !== undefined ? v.config_toml : JSON.stringify(v.config || v, null, 2); }
+
+/** A line diff (longest common subsequence), rendered as +/- lines with a little context. */
+export function diffLines(a, b) {
+  const x = a.split("\n"), y = b.split("\n");
+  const n = x.length, m = y.length;
+  const L = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = x[i] === y[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+  const ops = [];
+  let i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && x[i] === y[j]) { ops.push([" ", x[i]]); i++; j++; }
+    else if (j < m && (i >= n || L[i][j + 1] >= L[i + 1][j])) { ops.push(["+", y[j]]); j++; }
+    else { ops.push(["-", x[i]]); i++; }
+  }
+  if (!ops.some((o) => o[0] !== " ")) return [el("div.muted", "No difference.")];
+  const keep = ops.map((o, k) => o[0] !== " " || ops.slice(Math.max(0, k - 2), k + 3).some((p) => p[0] !== " "));
+  const out = [];
+  let skipped = false;
+  ops.forEach((o, k) => {
+    if (!keep[k]) { if (!skipped) out.push(el("div.muted", "…")); skipped = true; return; }
+    skipped = false;
+    out.push(el("div" + (o[0] === "+" ? ".add" : o[0] === "-" ? ".del" : ""), `${o[0]} ${o[1]}`));
+  });
+  return out;
+}
+
+function label(k) { return k.replace(/_/g, " "); }
+
+function field(obj, k) {
+  const v = obj[k];
+  if (typeof v === "boolean") {
+    return el("label.field", el("span", el("input", { type: "checkbox", checked: v, on: { change: (e) => { obj[k] = e.target.checked; } } }), " ", label(k)));
+  }
+  if (typeof v === "number") {
+    return el("label.field", label(k), el("input", { type: "number", step: "any", value: String(v), on: { input: (e) => { obj[k] = e.target.value === "" ? null : Number(e.target.value); } } }));
+  }
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== "object")) {
+      return el("label.field", `${label(k)} (one per line)`, el("textarea", { rows: Math.min(6, Math.max(2, v.length + 1)), value: v.join("\n"),
+        on: { input: (e) => { obj[k] = e.target.value.split("\n").map((s) => s.trim()).filter(Boolean); } } }));
+    }
+    return el("div.field", el("div.muted.small", label(k)), arrayTable(v));
+  }
+  if (v && typeof v === "object") {
+    return el("fieldset", { style: { border: "1px solid var(--line)", borderRadius: "8px", marginBottom: "10px" } }, el("legend.muted.small", label(k)), objectEditor(v));
+  }
+  const long = LONG.has(k) || (typeof v === "string" && v.length > 60);
+  const input = long ? el("textarea", { rows: 3, value: v ?? "" }) : el("input", { value: v ?? "" });
+  input.addEventListener("input", () => { obj[k] = input.value; });
+  return el("label.field", label(k), input);
+}
+
+/** Edits an object in place: every key gets a fitting control. */
+export function objectEditor(obj, keys) {
+  const ks = keys || Object.keys(obj);
+  if (!ks.length) return el("p.muted.small", "Nothing to set for this stage in this configuration.");
+  return el("div", ks.map((k) => field(obj, k)));
+}
+
+function arrayTable(arr) {
+  const cols = [...new Set(arr.flatMap((o) => Object.keys(o || {})))];
+  const body = el("tbody");
+  const draw = () => body.replaceChildren(...arr.map((row, idx) => el("tr",
+    cols.map((c) => {
+      const v = row[c];
+      const isObj = v !== null && typeof v === "object";
+      const input = el("input", { value: isObj ? JSON.stringify(v) : v ?? "", "aria-label": c, class: isObj ? "mono" : null });
+      input.addEventListener("input", () => {
+        if (isObj) { try { row[c] = JSON.parse(input.value); input.style.borderColor = ""; } catch { input.style.borderColor = "var(--bad)"; } }
+        else if (typeof v === "number") row[c] = input.value === "" ? null : Number(input.value);
+        else row[c] = input.value;
+      });
+      return el("td", input);
+    }),
+    el("td", el("button.small.danger", { type: "button", title: "remove", on: { click: () => { arr.splice(idx, 1); draw(); } } }, "×")))));
+  draw();
+  return el("div.tablewrap", el("table.objtable", el("thead", el("tr", cols.map((c) => el("th", label(c))), el("th"))), body),
+    el("button.small", { type: "button", on: { click: () => { arr.push(Object.fromEntries(cols.map((c) => [c, ""]))); draw(); } } }, "+ add"));
+}

@@ -1,0 +1,238 @@
+// Knowledge: create a knowledge base, upload files/folders/zips or a site URL, live job progress, documents.
+import { api, stream, readSSE, enc } from "../api.js";
+import { el, card, bar, errorBox, notice, fmtDate, fmtBytes } from "../ui.js";
+
+const INGEST_STAGES = ["discover", "extract", "chunk", "embed", "index"];
+const FINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+export default async function knowledge(ctx) {
+  const root = el("div.stack");
+  const gap = ctx.params.get("gap");
+  if (gap) {
+    root.append(notice(`Knowledge gap: visitors asked “${gap}” and the agent could not answer. Upload the page that answers it below; the agent uses it as soon as the job finishes.`, "warn"));
+  }
+
+  // --- knowledge bases
+  const kbList = el("div");
+  const createForm = el("form.row", { on: { submit: async (ev) => {
+    ev.preventDefault();
+    const name = createForm.querySelector("input").value.trim();
+    if (!name) return;
+    try {
+      await api("/v1/kbs", { method: "POST", body: { name } });
+      await ctx.refresh(); ctx.setKb(name); ctx.go("knowledge");
+    } catch (e) { createMsg.replaceChildren(errorBox(e, "Create")); }
+  } } },
+  el("input.grow#new-kb", { placeholder: "new knowledge base name, e.g. acme", "aria-label": "new knowledge base name", pattern: "[A-Za-z0-9_\\-]+", title: "letters, digits, - and _" }),
+  el("button.primary", { type: "submit" }, "Create"));
+  const createMsg = el("div");
+  kbList.append(el("table", el("thead", el("tr", el("th", "Name"), el("th.num", "Documents"), el("th.num", "Chunks"), el("th", ""))),
+    el("tbody", ctx.kbs.map((k) => el("tr", { dataset: { kb: k.name } },
+      el("td", k.name === ctx.kb ? el("b", k.name) : k.name),
+      el("td.num", String(k.documents ?? "–")), el("td.num", String(k.chunks ?? "–")),
+      el("td", k.name === ctx.kb ? el("span.pill.run", "in use") : el("button.small", { type: "button", on: { click: () => { ctx.setKb(k.name); ctx.go("knowledge"); } } }, "Use")))))));
+  if (!ctx.kbs.length) kbList.append(el("p.muted", "No knowledge base yet: create one, or just drop files below (the knowledge base is created on upload)."));
+
+  // --- upload
+  const kb = ctx.kb;
+  const jobsBox = el("div#jobs");
+  const uploadMsg = el("div");
+  const fileInput = el("input", { type: "file", multiple: true, hidden: true, "aria-label": "choose files" });
+  const dirInput = el("input", { type: "file", multiple: true, hidden: true, webkitdirectory: true, "aria-label": "choose a folder" });
+  const target = el("input#upload-kb", { value: kb || "", placeholder: "knowledge base", "aria-label": "upload into knowledge base", size: 14 });
+  const drop = el("div.dropzone#dropzone",
+    el("div.big", "Drop files, folders or a .zip here"),
+    el("div.muted.small", "Markdown, HTML, PDF, text. Folder structure is kept; zip archives are unpacked on the server."),
+    el("div.row", { style: { justifyContent: "center", marginTop: "10px" } },
+      el("button", { type: "button", on: { click: () => fileInput.click() } }, "Choose files…"),
+      el("button", { type: "button", on: { click: () => dirInput.click() } }, "Choose a folder…")),
+    fileInput, dirInput);
+  const send = async (files) => {
+    const into = target.value.trim();
+    if (!into) { uploadMsg.replaceChildren(notice("Name the knowledge base to upload into.", "warn")); return; }
+    if (!files.length) return;
+    const form = new FormData();
+    for (const { file, name } of files) form.append("files", file, name);
+    uploadMsg.replaceChildren(notice(`Uploading ${files.length} file(s) into “${into}”…`, "info"));
+    try {
+      const r = await api(`/v1/kbs/${enc(into)}/sources/upload`, { method: "POST", form });
+      uploadMsg.replaceChildren(notice(`Uploaded ${r.files} file(s), ${fmtBytes(r.bytes)}. Ingestion job ${r.job.id} started.`, "info"));
+      if (into !== ctx.kb) { await ctx.refresh(); ctx.setKb(into); }
+      jobsBox.prepend(jobView(r.job, () => refreshTables()));
+    } catch (e) { uploadMsg.replaceChildren(errorBox(e, "Upload")); }
+  };
+  fileInput.addEventListener("change", () => send([...fileInput.files].map((f) => ({ file: f, name: f.name }))));
+  dirInput.addEventListener("change", () => send([...dirInput.files].map((f) => ({ file: f, name: f.webkitRelativePath || f.name }))));
+  drop.addEventListener("dragover", (ev) => { ev.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", async (ev) => {
+    ev.preventDefault(); drop.classList.remove("over");
+    send(await droppedFiles(ev.dataTransfer));
+  });
+
+  // --- site URL (the crawl endpoint is looked up in the OpenAPI document)
+  const siteMsg = el("div");
+  const siteForm = el("form.row", { on: { submit: async (ev) => {
+    ev.preventDefault();
+    const url = siteForm.querySelector("input").value.trim();
+    const into = target.value.trim() || kb;
+    siteMsg.replaceChildren();
+    const path = await crawlPath(into);
+    if (!path) { siteMsg.replaceChildren(notice("Adding a site by URL is not available on this server yet (no crawl endpoint in /v1/openapi.json). Upload the pages, or a zip of them, instead.", "unavailable")); return; }
+    try {
+      const r = await api(path, { method: "POST", body: { url } });
+      siteMsg.replaceChildren(notice(`Crawl of ${url} queued.`, "info"));
+      if (r.job) jobsBox.prepend(jobView(r.job, () => refreshTables()));
+    } catch (e) { siteMsg.replaceChildren(errorBox(e, "Add site")); }
+  } } },
+  el("input.grow#site-url", { type: "url", placeholder: "https://docs.example.com", "aria-label": "site URL", required: true }),
+  el("button", { type: "submit" }, "Crawl site"));
+
+  root.append(el("div.grid.cols-2",
+    card("Knowledge bases", kbList, el("h3", "New knowledge base"), createForm, createMsg),
+    card("Add sources",
+      el("div.row", { style: { marginBottom: "8px" } }, el("span.muted", "Into"), target),
+      drop, uploadMsg, el("h3", "Or a website"), siteForm, siteMsg)));
+
+  // --- jobs
+  const jobsCard = card("Ingestion jobs", jobsBox);
+  root.append(jobsCard);
+  if (kb) {
+    try {
+      const { jobs } = await api(`/v1/jobs?kb=${enc(kb)}`);
+      const recent = (jobs || []).slice().sort((a, b) => String(b.created_at).localeCompare(String(a.created_at))).slice(0, 4);
+      for (const j of recent) jobsBox.append(jobView(j, () => refreshTables()));
+      if (!recent.length) jobsBox.append(el("p.muted", "No job yet for this knowledge base."));
+    } catch (e) { jobsBox.append(errorBox(e, "Jobs")); }
+  }
+
+  // --- sources and documents
+  const sourcesBox = el("div");
+  const docsBox = el("div");
+  root.append(card("Sources", sourcesBox), card(kb ? `Documents in “${kb}”` : "Documents", docsBox));
+  async function refreshTables() {
+    if (!kb) { docsBox.replaceChildren(el("p.muted", "Pick or create a knowledge base.")); return; }
+    try {
+      const { sources } = await api(`/v1/kbs/${enc(kb)}/sources`);
+      sourcesBox.replaceChildren(el("div.tablewrap", el("table",
+        el("thead", el("tr", el("th", "Source"), el("th", "Kind"), el("th.num", "Docs"), el("th.hide-narrow", "Last sync"), el("th", ""))),
+        el("tbody", (sources || []).map((s) => el("tr",
+          el("td.mono", s.location || s.id), el("td", el("span.pill", s.kind)), el("td.num", String(s.documents ?? "–")),
+          el("td.hide-narrow", fmtDate(s.last_synced_at)),
+          el("td", el("div.row",
+            el("button.small", { type: "button", on: { click: async () => {
+              try { const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}/resync`, { method: "POST" }); jobsBox.prepend(jobView(r.job, () => refreshTables())); }
+              catch (e) { sourcesBox.prepend(errorBox(e, "Re-sync")); }
+            } } }, "Re-sync"),
+            el("button.small.danger", { type: "button", on: { click: async () => {
+              if (!confirm(`Delete the source ${s.location}? Its documents leave both indexes.`)) return;
+              try { await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}`, { method: "DELETE" }); await ctx.refresh(); refreshTables(); }
+              catch (e) { sourcesBox.prepend(errorBox(e, "Delete")); }
+            } } }, "Delete")))))))));
+      if (!(sources || []).length) sourcesBox.append(el("p.muted", "No source yet."));
+    } catch (e) { sourcesBox.replaceChildren(errorBox(e, "Sources")); }
+    try {
+      const { documents } = await api(`/v1/kbs/${enc(kb)}/documents`);
+      const docs = documents || [];
+      docsBox.replaceChildren(el("p.muted.small", `${docs.length} documents`), el("div.tablewrap", el("table#documents",
+        el("thead", el("tr", el("th", "Document"), el("th", "Type"), el("th.num", "Chunks"), el("th.num.hide-narrow", "Size"), el("th.hide-narrow", "Last sync"))),
+        el("tbody", docs.map((d) => el("tr",
+          el("td", el("div", d.title || d.path), el("div.muted.small.mono", d.url || d.path)),
+          el("td", el("span.pill.pt-" + (d.page_type || "other"), d.page_type || "other")),
+          el("td.num", String(d.chunks ?? "–")), el("td.num.hide-narrow", fmtBytes(d.bytes)),
+          el("td.hide-narrow.small", fmtDate(d.updated_at))))))));
+    } catch (e) { docsBox.replaceChildren(errorBox(e, "Documents")); }
+  }
+  refreshTables();
+  return root;
+}
+
+let openapiPaths = null;
+async function crawlPath(kb) {
+  if (!openapiPaths) {
+    try { openapiPaths = Object.keys((await api("/v1/openapi.json")).paths || {}); } catch { openapiPaths = []; }
+  }
+  const p = openapiPaths.find((x) => /^\/v1\/kbs\/\{kb\}\/sources\/(crawl|site|sites|url|urls)$/.test(x))
+;
+  return p ? p.replace("{kb}", enc(kb)) : null;
+}
+
+/** Every file of a drop, folders walked recursively, with their folder-relative names. */
+async function droppedFiles(dt) {
+  const out = [];
+  const entries = [...(dt.items || [])].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+  if (!entries.length) return [...dt.files].map((f) => ({ file: f, name: f.name }));
+  async function walk(entry, prefix) {
+    if (entry.isFile) {
+      const file = await new Promise((res, rej) => entry.file(res, rej));
+      out.push({ file, name: prefix + file.name });
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
+        if (!batch.length) break;
+        for (const e of batch) await walk(e, prefix + entry.name + "/");
+      }
+    }
+  }
+  for (const e of entries) await walk(e, "");
+  return out;
+}
+
+/** A job card: status, one bar per ingestion stage, failed/skipped items; follows the SSE stream live. */
+export function jobView(job, onFinished) {
+  const stages = {};
+  const bars = el("div");
+  const status = el("span.pill");
+  const summary = el("span.muted.small");
+  const issues = el("ul.issues");
+  const root = el("div.job", { dataset: { job: job.id } },
+    el("div.row", el("b", (job.spec && job.spec.label) || job.kind || "job"), status, el("span.muted.small.mono", job.id), el("span.spacer"), summary),
+    bars, issues);
+  const progress = job.progress || {};
+  for (const [k, v] of Object.entries(progress.stages || {})) stages[k] = Object.assign({}, v);
+  for (const it of progress.failed || []) issues.append(el("li", `${it.item}: ${it.reason}`));
+  for (const it of progress.skipped || []) issues.append(el("li", { style: { color: "var(--muted)" } }, `skipped ${it.item}: ${it.reason}`));
+  function setStatus(s, err) {
+    root.dataset.status = s;
+    status.textContent = s;
+    status.className = "pill " + (s === "succeeded" ? "ok" : s === "failed" || s === "cancelled" ? "bad" : "run");
+    if (err) summary.textContent = err;
+  }
+  function draw() {
+    bars.replaceChildren(...INGEST_STAGES.map((name) => {
+      const st = stages[name] || {};
+      const total = st.total || 0;
+      const done = st.done || 0;
+      const finished = st.elapsed_ms !== undefined && st.elapsed_ms !== null;
+      const frac = total ? done / total : finished ? 1 : 0;
+      return bar(name, frac, total ? `${done}/${total}` : finished ? "done" : "–", finished ? "done" : "");
+    }));
+  }
+  setStatus(job.status, job.error);
+  draw();
+  if (!FINAL.has(job.status)) follow();
+  async function follow() {
+    try {
+      const res = await stream(`/v1/jobs/${enc(job.id)}/events`);
+      for await (const { event, data } of readSSE(res)) {
+        const d = typeof data === "object" && data ? data : {};
+        if (event === "snapshot") { setStatus(d.status, d.error); for (const [k, v] of Object.entries((d.progress || {}).stages || {})) stages[k] = Object.assign({}, v); }
+        else if (event === "stage_started") { setStatus("running"); (stages[d.stage] ||= {}).total = d.total; }
+        else if (event === "advanced") { const s = (stages[d.stage] ||= {}); s.done = (s.done || 0) + (d.done || 0); }
+        else if (event === "stage_finished") { (stages[d.stage] ||= {}).elapsed_ms = d.elapsed_ms ?? 0; }
+        else if (event === "item_failed") issues.append(el("li", `${d.item}: ${d.reason}`));
+        else if (event === "item_skipped") issues.append(el("li", { style: { color: "var(--muted)" } }, `skipped ${d.item}: ${d.reason}`));
+        else if (event === "batch_committed") summary.textContent = `committed ${d.documents} documents, ${d.chunks} chunks`;
+        else if (event === "job_finished") {
+          if (d.progress && d.progress.stages) for (const [k, v] of Object.entries(d.progress.stages)) stages[k] = Object.assign({}, v);
+          setStatus(d.status, d.error); draw();
+          if (onFinished) onFinished(d);
+          break;
+        } else if (event === "server_stopping") { summary.textContent = "server stopping: the job resumes at the next start"; break; }
+        draw();
+      }
+    } catch (e) { root.append(errorBox(e, "Live progress")); }
+  }
+  return root;
+}

@@ -1,0 +1,67 @@
+// Publish: the embed snippet, the public key and allowed origins, curl and OpenAI-client examples, a preview.
+import { api, enc } from "../api.js";
+import { el, card, errorBox, notice } from "../ui.js";
+
+export default async function publish(ctx) {
+  const root = el("div.stack");
+  if (!ctx.agentsAvailable || !ctx.agent) {
+    root.append(notice(ctx.agentsAvailable ? "No agent yet: create one in the Agent builder." : "Publishing is not available on this server yet (no /v1/agents).", "unavailable"));
+    return root;
+  }
+  let agent;
+  try { agent = await api(`/v1/agents/${enc(ctx.agent)}`); } catch (e) { root.append(errorBox(e, "Agent")); return root; }
+  const origin = location.origin;
+  const origins = el("textarea.mono#origins", { rows: 3, "aria-label": "allowed origins",
+    value: (agent.allowed_origins && agent.allowed_origins.length ? agent.allowed_origins : [origin]).join("\n") });
+  const msg = el("div");
+  const doPublish = async () => {
+    const list = origins.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+    try {
+      await api(`/v1/agents/${enc(ctx.agent)}/publish`, { method: "POST", body: { allowed_origins: list } });
+      await ctx.refresh(); ctx.go("publish", { t: String(Date.now()) });
+    } catch (e) { msg.replaceChildren(errorBox(e, "Publish")); }
+  };
+  const doUnpublish = async () => {
+    try { await api(`/v1/agents/${enc(ctx.agent)}/unpublish`, { method: "POST", body: {} }); await ctx.refresh(); ctx.go("publish", { t: String(Date.now()) }); }
+    catch (e) { msg.replaceChildren(errorBox(e, "Unpublish")); }
+  };
+  root.append(card("Status",
+    el("div.row", el("span.pill" + (agent.published ? ".ok" : ""), { id: "publish-status" }, agent.published ? "published" : "not published"),
+      agent.public_key ? el("span", "public key ", el("code#public-key", agent.public_key)) : null),
+    el("label.field", { style: { marginTop: "12px" } }, "Allowed origins (sites that may embed the widget; one per line)", origins),
+    el("p.muted.small", `The preview below runs on ${origin}: keep it in the list to try the widget here.`),
+    el("div.row",
+      el("button.primary#publish", { type: "button", on: { click: doPublish } }, agent.published ? "Update origins" : "Publish"),
+      agent.published ? el("button.danger", { type: "button", on: { click: doUnpublish } }, "Unpublish") : null),
+    msg));
+  if (!agent.published || !agent.public_key) {
+    root.append(notice("Publish the agent to get its public key, the embed snippet and the preview.", "info"));
+    return root;
+  }
+  const key = agent.public_key;
+  const snippet = `<script src="${origin}/widget.js" data-agent="${agent.name}" data-key="${key}"></script>`;
+  const copy = (text) => el("button.small", { type: "button", on: { click: (e) => { navigator.clipboard && navigator.clipboard.writeText(text); e.target.textContent = "Copied"; } } }, "Copy");
+  root.append(card("Embed on your site", el("p.muted.small", "Paste before </body> on any page of an allowed origin:"), el("pre#snippet", snippet), copy(snippet)));
+
+  const curl = `# A visitor session (the server mints it), then a question, streamed
+SES=$(curl -s ${origin}/v1/agents/${agent.name}/sessions -H 'X-Throughline-Key: ${key}' \\
+  -H 'Origin: ${(agent.allowed_origins || [])[0] || origin}' -H 'content-type: application/json' -d '{}' | jq -r .session)
+curl -sN ${origin}/v1/agents/${agent.name}/chat -H 'X-Throughline-Key: ${key}' -H "X-Throughline-Session: $SES" \\
+  -H 'Origin: ${(agent.allowed_origins || [])[0] || origin}' -H 'content-type: application/json' \\
+  -d '{"message": "How much does the Team plan cost?", "stream": true}'`;
+  const py = `from openai import OpenAI
+
+client = OpenAI(base_url="${origin}/v1", api_key="YOUR_ADMIN_TOKEN")
+reply = client.chat.completions.create(
+    model="${agent.name}",
+    messages=[{"role": "user", "content": "How do I invite a teammate?"}],
+)
+print(reply.choices[0].message.content)`;
+  root.append(el("div.grid.cols-2",
+    card("curl", el("pre.small", curl), copy(curl)),
+    card("OpenAI client (Python)", el("pre.small", py), copy(py))));
+  const src = `/preview.html?agent=${enc(agent.name)}&key=${enc(key)}`;
+  root.append(card("Preview", el("p.muted.small", "A page with the widget on it, as a visitor sees it. ", el("a", { href: src, target: "_blank", rel: "noopener" }, "Open in a new tab ↗")),
+    el("iframe.preview-frame#preview", { src, title: "widget preview" })));
+  return root;
+}

@@ -1,0 +1,273 @@
+/*! Throughline chat widget. One tag adds it to any page:
+ *  <script src="https://HOST/widget.js" data-agent="demo" data-key="pk_..."></script>
+ * Every piece of server data reaches the page as text (textContent), never as HTML; links only to the
+ * http(s) URLs the server returned as citations. Optional voice (Web Speech API), text otherwise. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__throughlineWidget) return;
+  window.__throughlineWidget = true;
+  var agent = script.getAttribute("data-agent") || "demo";
+  var key = script.getAttribute("data-key") || "";
+  var base = (script.getAttribute("data-api") || new URL(script.src, location.href).origin).replace(/\/$/, "");
+  var title = script.getAttribute("data-title") || "Ask us anything";
+  var storeKey = "throughline.session." + base + "." + agent;
+
+  function h(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function safeUrl(u) {
+    try {
+      var url = new URL(String(u));
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) { return null; }
+  }
+
+  var host = h("div");
+  host.id = "throughline-widget";
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var style = h("style");
+  style.textContent = [
+    ":host{all:initial}",
+    ".tl{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d2330}",
+    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#3b5bdb;color:#fff;font-size:24px;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25);float:right}",
+    ".panel{display:none;flex-direction:column;width:min(370px,calc(100vw - 24px));height:min(540px,calc(100vh - 110px));background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);margin-bottom:12px;overflow:hidden}",
+    ".open .panel{display:flex}",
+    ".head{background:#3b5bdb;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}",
+    ".head b{flex:1}",
+    ".head button{background:rgba(255,255,255,.18);border:0;color:#fff;border-radius:6px;padding:4px 8px;cursor:pointer;font:inherit;font-size:12px}",
+    ".msgs{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f7f8fa}",
+    ".m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".u{align-self:flex-end;background:#3b5bdb;color:#fff}",
+    ".a{align-self:flex-start;background:#fff;border:1px solid #e4e7ec}",
+    ".s{align-self:center;font-size:12px;color:#667085;text-align:center}",
+    ".src{margin:6px 0 0;padding-left:18px;font-size:12px;white-space:normal}",
+    ".src a{color:#3b5bdb}",
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e4e7ec}",
+    "input{flex:1;min-width:0;padding:8px 10px;border:1px solid #d0d5dd;border-radius:8px;font:inherit}",
+    "form button{border:0;background:#3b5bdb;color:#fff;border-radius:8px;padding:0 12px;cursor:pointer;font:inherit}",
+    "form button.mic{background:#eef0f3;color:#1d2330}",
+    "form button.mic.on{background:#e03131;color:#fff}",
+    ".human{font-size:12px;border:0;background:none;color:#3b5bdb;cursor:pointer;padding:0 12px 8px;text-align:left}",
+  ].join("\n");
+  var wrap = h("div", "tl");
+  var panel = h("div", "panel");
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", title);
+  var head = h("div", "head");
+  head.appendChild(h("b", null, title));
+  var voiceBtn = h("button", null, "🔈 voice off");
+  voiceBtn.type = "button";
+  var closeBtn = h("button", null, "✕");
+  closeBtn.type = "button";
+  closeBtn.setAttribute("aria-label", "close");
+  head.appendChild(voiceBtn);
+  head.appendChild(closeBtn);
+  var msgs = h("div", "msgs");
+  msgs.setAttribute("aria-live", "polite");
+  var humanBtn = h("button", "human", "Talk to a human");
+  humanBtn.type = "button";
+  var form = h("form");
+  var input = h("input");
+  input.placeholder = "Type your question…";
+  input.setAttribute("aria-label", "your message");
+  var mic = h("button", "mic", "🎤");
+  mic.type = "button";
+  mic.setAttribute("aria-label", "speak");
+  var send = h("button", null, "Send");
+  send.type = "submit";
+  form.appendChild(input);
+  var Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+  if (Recognition) form.appendChild(mic);
+  form.appendChild(send);
+  panel.appendChild(head);
+  panel.appendChild(msgs);
+  panel.appendChild(humanBtn);
+  panel.appendChild(form);
+  var bubble = h("button", "bubble", "💬");
+  bubble.type = "button";
+  bubble.setAttribute("aria-label", "Open chat");
+  wrap.appendChild(panel);
+  wrap.appendChild(bubble);
+  root.appendChild(style);
+  root.appendChild(wrap);
+
+  var session = null;
+  try { session = localStorage.getItem(storeKey); } catch (e) { /* storage blocked */ }
+  var loaded = false;
+  var voice = false;
+  if (!("speechSynthesis" in window)) voiceBtn.style.display = "none";
+
+  function headers(extra) {
+    var o = { "X-Throughline-Key": key };
+    if (session) o["X-Throughline-Session"] = session;
+    for (var k in extra || {}) o[k] = extra[k];
+    return o;
+  }
+  function scroll() { msgs.scrollTop = msgs.scrollHeight; }
+  function say(cls, text) { var m = h("div", "m " + cls, text); msgs.appendChild(m); scroll(); return m; }
+
+  /** Renders an answer: plain text (no Markdown, no HTML), then the citations the server returned. */
+  function renderAnswer(el, text, citations) {
+    el.textContent = text || "";
+    var list = (citations || []).filter(function (c) { return c && (c.title || c.url || c.path); });
+    if (!list.length) return;
+    var ol = h("ol", "src");
+    list.forEach(function (c) {
+      var li = h("li");
+      if (c.n) li.value = Number(c.n) || undefined;
+      var url = safeUrl(c.url);
+      if (url) {
+        var a = h("a", null, c.title || url);
+        a.href = url;
+        a.target = "_blank";
+        a.rel = "noopener noreferrer nofollow";
+        li.appendChild(a);
+      } else li.textContent = c.title || c.path;
+      ol.appendChild(li);
+    });
+    el.appendChild(ol);
+  }
+
+  function newSession() {
+    return fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/sessions", {
+      method: "POST", headers: headers({ "Content-Type": "application/json" }), body: "{}",
+    }).then(function (r) {
+      if (!r.ok) throw new Error("the chat is unavailable (HTTP " + r.status + ")");
+      return r.json();
+    }).then(function (j) {
+      session = j.session;
+      try { localStorage.setItem(storeKey, session); } catch (e) { /* ignore */ }
+      return session;
+    });
+  }
+
+  function loadHistory() {
+    if (loaded) return Promise.resolve();
+    loaded = true;
+    if (!session) return Promise.resolve();
+    return fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/sessions/" + encodeURIComponent(session) + "/messages", { headers: headers() })
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403 || r.status === 404) { session = null; return null; }
+        return r.ok ? r.json() : null;
+      })
+      .then(function (j) {
+        (j && j.messages || []).forEach(function (m) {
+          if (m.role === "user") say("u", m.text);
+          else renderAnswer(say("a", ""), m.text, m.citations);
+        });
+      })
+      .catch(function () { /* history is optional */ });
+  }
+
+  function readStream(res, onEvent) {
+    var reader = res.body.getReader();
+    var dec = new TextDecoder();
+    var buf = "";
+    function pump() {
+      return reader.read().then(function (r) {
+        if (r.done) return;
+        buf += dec.decode(r.value, { stream: true });
+        var at;
+        while ((at = buf.search(/\r?\n\r?\n/)) >= 0) {
+          var block = buf.slice(0, at);
+          buf = buf.slice(at).replace(/^\r?\n\r?\n/, "");
+          var ev = "message", data = [];
+          block.split(/\r?\n/).forEach(function (line) {
+            if (line.indexOf("event:") === 0) ev = line.slice(6).trim();
+            else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
+          });
+          if (!data.length) continue;
+          var d;
+          try { d = JSON.parse(data.join("\n")); } catch (e) { d = { text: data.join("\n") }; }
+          if (onEvent(ev, d) === false) return;
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function ask(text) {
+    say("u", text);
+    var out = say("a", "…");
+    send.disabled = true;
+    var ensure = session ? Promise.resolve(session) : newSession();
+    return ensure.then(function () {
+      return fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/chat", {
+        method: "POST",
+        headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
+        body: JSON.stringify({ message: text, stream: true }),
+      });
+    }).then(function (res) {
+      if (res.status === 401 || res.status === 403) { session = null; try { localStorage.removeItem(storeKey); } catch (e) { /* */ } }
+      if (!res.ok) throw new Error("the agent could not answer (HTTP " + res.status + ")");
+      var acc = "", turn = null;
+      var type = res.headers.get("content-type") || "";
+      var done = type.indexOf("text/event-stream") >= 0
+        ? readStream(res, function (ev, d) {
+          if (ev === "delta") { acc += d.text || ""; out.textContent = acc; scroll(); }
+          else if (ev === "turn") turn = d;
+          else if (ev === "done") return false;
+        })
+        : res.json().then(function (j) { turn = j; });
+      return done.then(function () {
+        var answer = turn ? turn.answer : acc;
+        renderAnswer(out, answer, turn && turn.citations);
+        if (turn && turn.handoff) say("s", "A person from the team will follow up here.");
+        if (voice && answer && window.speechSynthesis) {
+          var u = new SpeechSynthesisUtterance(answer.replace(/\[\d+\]/g, ""));
+          window.speechSynthesis.speak(u);
+        }
+      });
+    }).catch(function (e) {
+      out.className = "m s";
+      out.textContent = "Sorry, " + (e && e.message ? e.message : "something went wrong") + ".";
+    }).then(function () { send.disabled = false; scroll(); });
+  }
+
+  function toggle(open) {
+    var willOpen = open === undefined ? !wrap.classList.contains("open") : open;
+    wrap.classList.toggle("open", willOpen);
+    bubble.textContent = willOpen ? "✕" : "💬";
+    bubble.setAttribute("aria-label", willOpen ? "Close chat" : "Open chat");
+    if (willOpen) { loadHistory(); input.focus(); }
+  }
+  bubble.addEventListener("click", function () { toggle(); });
+  closeBtn.addEventListener("click", function () { toggle(false); });
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var t = input.value.trim();
+    if (!t) return;
+    input.value = "";
+    ask(t);
+  });
+  humanBtn.addEventListener("click", function () { ask("I would like to talk to a human, please."); });
+  voiceBtn.addEventListener("click", function () {
+    voice = !voice;
+    voiceBtn.textContent = voice ? "🔊 voice on" : "🔈 voice off";
+    if (!voice && window.speechSynthesis) window.speechSynthesis.cancel();
+  });
+  if (Recognition) {
+    var rec = null;
+    mic.addEventListener("click", function () {
+      if (rec) { rec.stop(); return; }
+      rec = new Recognition();
+      rec.lang = document.documentElement.lang || "en-US";
+      rec.interimResults = false;
+      mic.classList.add("on");
+      rec.onresult = function (e) {
+        var t = e.results[0] && e.results[0][0] ? e.results[0][0].transcript : "";
+        if (t) { voice = true; voiceBtn.textContent = "🔊 voice on"; ask(t); }
+      };
+      rec.onend = rec.onerror = function () { mic.classList.remove("on"); rec = null; };
+      rec.start();
+    });
+  }
+  function mount() { document.body.appendChild(host); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  window.Throughline = { open: function () { toggle(true); }, close: function () { toggle(false); }, ask: function (t) { toggle(true); return ask(t); } };
+})();
