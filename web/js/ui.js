@@ -17,7 +17,11 @@ export function el(spec, props, ...children) {
   for (const [k, v] of Object.entries(props || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k === "on") for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-    else if (k === "style" && typeof v === "object") Object.assign(e.style, v);
+    else if (k === "style" && typeof v === "object") {
+      for (const [sk, sv] of Object.entries(v)) {
+        if (sk.startsWith("--")) e.style.setProperty(sk, sv); else e.style[sk] = sv;
+      }
+    }
     else if (k === "text") e.textContent = v;
     else if (k === "value") e.value = v;
     else if (k === "checked") e.checked = !!v;

@@ -3,7 +3,7 @@ import { api, enc } from "../api.js";
 import { el, card, errorBox, notice, STAGES, STAGE_INFO, fmtDate } from "../ui.js";
 
 const TOP_FIELDS = ["product", "company_description", "persona", "tone", "confidence_threshold"];
-const LONG = new Set(["persona", "company_description", "tone", "summary", "description"]);
+const LONG = new Set(["persona", "company_description", "summary", "description"]);
 
 export default async function agentScreen(ctx) {
   const root = el("div.stack");
