@@ -19,6 +19,28 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
+  var ICONS = {
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+    close: "M6 6l12 12M18 6L6 18",
+    mic: "M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5 11a7 7 0 0 0 14 0M12 18v3",
+  };
+  function icon(name) {
+    var NS = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "22");
+    svg.setAttribute("height", "22");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(NS, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", name === "chat" ? "currentColor" : "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "2");
+    path.setAttribute("stroke-linecap", "round");
+    svg.appendChild(path);
+    return svg;
+  }
+  function setIcon(btn, name) { btn.textContent = ""; btn.appendChild(icon(name)); }
   function safeUrl(u) {
     try {
       var url = new URL(String(u));
@@ -33,7 +55,7 @@
   style.textContent = [
     ":host{all:initial}",
     ".tl{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d2330}",
-    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#3b5bdb;color:#fff;font-size:24px;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25);float:right}",
+    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#3b5bdb;color:#fff;display:flex;align-items:center;justify-content:center;margin-left:auto;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25);float:right}",
     ".panel{display:none;flex-direction:column;width:min(370px,calc(100vw - 24px));height:min(540px,calc(100vh - 110px));background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);margin-bottom:12px;overflow:hidden}",
     ".open .panel{display:flex}",
     ".head{background:#3b5bdb;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}",
@@ -49,7 +71,7 @@
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e4e7ec}",
     "input{flex:1;min-width:0;padding:8px 10px;border:1px solid #d0d5dd;border-radius:8px;font:inherit}",
     "form button{border:0;background:#3b5bdb;color:#fff;border-radius:8px;padding:0 12px;cursor:pointer;font:inherit}",
-    "form button.mic{background:#eef0f3;color:#1d2330}",
+    "form button.mic{background:#eef0f3;color:#1d2330;display:flex;align-items:center}",
     "form button.mic.on{background:#e03131;color:#fff}",
     ".human{font-size:12px;border:0;background:none;color:#3b5bdb;cursor:pointer;padding:0 12px 8px;text-align:left}",
   ].join("\n");
@@ -59,9 +81,9 @@
   panel.setAttribute("aria-label", title);
   var head = h("div", "head");
   head.appendChild(h("b", null, title));
-  var voiceBtn = h("button", null, "🔈 voice off");
+  var voiceBtn = h("button", null, "Voice off");
   voiceBtn.type = "button";
-  var closeBtn = h("button", null, "✕");
+  var closeBtn = h("button", null, "Close");
   closeBtn.type = "button";
   closeBtn.setAttribute("aria-label", "close");
   head.appendChild(voiceBtn);
@@ -72,9 +94,10 @@
   humanBtn.type = "button";
   var form = h("form");
   var input = h("input");
-  input.placeholder = "Type your question…";
+  input.placeholder = "Type your question\u2026";
   input.setAttribute("aria-label", "your message");
-  var mic = h("button", "mic", "🎤");
+  var mic = h("button", "mic");
+  setIcon(mic, "mic");
   mic.type = "button";
   mic.setAttribute("aria-label", "speak");
   var send = h("button", null, "Send");
@@ -87,7 +110,8 @@
   panel.appendChild(msgs);
   panel.appendChild(humanBtn);
   panel.appendChild(form);
-  var bubble = h("button", "bubble", "💬");
+  var bubble = h("button", "bubble");
+  setIcon(bubble, "chat");
   bubble.type = "button";
   bubble.setAttribute("aria-label", "Open chat");
   wrap.appendChild(panel);
@@ -193,7 +217,7 @@
 
   function ask(text) {
     say("u", text);
-    var out = say("a", "…");
+    var out = say("a", "\u2026");
     send.disabled = true;
     var ensure = session ? Promise.resolve(session) : newSession();
     return ensure.then(function () {
@@ -232,7 +256,7 @@
   function toggle(open) {
     var willOpen = open === undefined ? !wrap.classList.contains("open") : open;
     wrap.classList.toggle("open", willOpen);
-    bubble.textContent = willOpen ? "✕" : "💬";
+    setIcon(bubble, willOpen ? "close" : "chat");
     bubble.setAttribute("aria-label", willOpen ? "Close chat" : "Open chat");
     if (willOpen) { loadHistory(); input.focus(); }
   }
@@ -248,7 +272,7 @@
   humanBtn.addEventListener("click", function () { ask("I would like to talk to a human, please."); });
   voiceBtn.addEventListener("click", function () {
     voice = !voice;
-    voiceBtn.textContent = voice ? "🔊 voice on" : "🔈 voice off";
+    voiceBtn.textContent = voice ? "Voice on" : "Voice off";
     if (!voice && window.speechSynthesis) window.speechSynthesis.cancel();
   });
   if (Recognition) {
@@ -261,7 +285,7 @@
       mic.classList.add("on");
       rec.onresult = function (e) {
         var t = e.results[0] && e.results[0][0] ? e.results[0][0].transcript : "";
-        if (t) { voice = true; voiceBtn.textContent = "🔊 voice on"; ask(t); }
+        if (t) { voice = true; voiceBtn.textContent = "Voice on"; ask(t); }
       };
       rec.onend = rec.onerror = function () { mic.classList.remove("on"); rec = null; };
       rec.start();
