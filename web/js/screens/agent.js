@@ -47,8 +47,6 @@ export default async function agentScreen(ctx) {
   }
   const others = Object.keys(config).filter((k) => !TOP_FIELDS.includes(k) && !STAGES.includes(k));
   if (others.length) {
-    const rest = {};
-    for (const k of others) rest[k] = config[k];
     stages.append(el("details.stage", el("summary", "Other settings"), objectEditor(config, others)));
   }
   root.append(stages);
@@ -63,9 +61,7 @@ export default async function agentScreen(ctx) {
       const holder = { plans: plans || [] };
       const msg = el("div");
       plansCard.append(el("p.muted.small", "Review the pricing the agent quotes: it was extracted from your pricing page. Fix anything wrong and save."),
-        el("div.row", { style: { gap: "12px", marginBottom: "10px" } }, holder.plans.map((p) => el("div.card", { style: { margin: 0, minWidth: "140px" } },
-          el("b", p.name || "plan"), el("div.stat", p.price === null || p.price === undefined ? "custom" : `${p.currency === "USD" || !p.currency ? "$" : p.currency + " "}${p.price}`),
-          el("div.muted.small", p.period || "")))),
+        el("div.grid.cols-4#plans", { style: { marginBottom: "12px" } }, holder.plans.map(planCard)),
         objectEditor(holder),
         el("button#save-plans", { type: "button", on: { click: async () => {
           try { await api(`/v1/kbs/${enc(kb)}/plans`, { method: "PUT", body: { plans: holder.plans } }); msg.replaceChildren(notice("Plans saved.", "info")); }
@@ -151,6 +147,24 @@ export function diffLines(a, b) {
   return out;
 }
 
+function money(amount, currency) {
+  const sym = { USD: "$", EUR: "€", GBP: "£" }[String(currency || "").toUpperCase()];
+  return sym ? sym + amount : `${amount} ${currency || ""}`.trim();
+}
+
+/** One plan as extracted from the pricing page: price, limits, features. */
+function planCard(p) {
+  const price = (p.prices || [])[0] || (p.price !== undefined ? { amount: p.price, currency: p.currency, period: p.period } : null);
+  const limits = Array.isArray(p.limits) ? p.limits : Object.entries(p.limits || {}).map(([name, value]) => ({ name, value }));
+  return el("div.card.plan", { style: { margin: 0 } },
+    el("b", p.name || "plan"),
+    el("div.stat", price && price.amount !== null && price.amount !== undefined ? money(price.amount, price.currency) : "contact sales"),
+    el("div.muted.small", price && price.period ? "per " + price.period : ""),
+    limits.length ? el("ul.small", { style: { paddingLeft: "18px", margin: "8px 0 0" } }, limits.slice(0, 4).map((l) => el("li", `${l.name}: ${l.value}`))) : null,
+    (p.features || []).length ? el("div.muted.small", `${p.features.length} features`) : null,
+    p.source_path ? el("div.muted.small.mono", p.source_path) : null);
+}
+
 function label(k) { return k.replace(/_/g, " "); }
 
 function field(obj, k) {
@@ -162,6 +176,11 @@ function field(obj, k) {
     return el("label.field", label(k), el("input", { type: "number", step: "any", value: String(v), on: { input: (e) => { obj[k] = e.target.value === "" ? null : Number(e.target.value); } } }));
   }
   if (Array.isArray(v)) {
+    if (!v.length) {
+      return el("label.field", `${label(k)} (JSON list, empty)`, el("textarea.mono", { rows: 2, value: "[]", on: { input: (e) => {
+        try { obj[k] = JSON.parse(e.target.value || "[]"); e.target.style.borderColor = ""; } catch { e.target.style.borderColor = "var(--bad)"; }
+      } } }));
+    }
     if (v.every((x) => x === null || typeof x !== "object")) {
       return el("label.field", `${label(k)} (one per line)`, el("textarea", { rows: Math.min(6, Math.max(2, v.length + 1)), value: v.join("\n"),
         on: { input: (e) => { obj[k] = e.target.value.split("\n").map((s) => s.trim()).filter(Boolean); } } }));
@@ -172,8 +191,9 @@ function field(obj, k) {
     return el("fieldset", { style: { border: "1px solid var(--line)", borderRadius: "8px", marginBottom: "10px" } }, el("legend.muted.small", label(k)), objectEditor(v));
   }
   const long = LONG.has(k) || (typeof v === "string" && v.length > 60);
-  const input = long ? el("textarea", { rows: 3, value: v ?? "" }) : el("input", { value: v ?? "" });
-  input.addEventListener("input", () => { obj[k] = input.value; });
+  const input = long ? el("textarea", { rows: 3, value: v ?? "" }) : el("input", { value: v ?? "", placeholder: v === null ? "(not set)" : null });
+  // An unset optional value stays unset (null) while its field is empty.
+  input.addEventListener("input", () => { obj[k] = input.value === "" && (v === null || v === undefined) ? v ?? null : input.value; });
   return el("label.field", label(k), input);
 }
 
