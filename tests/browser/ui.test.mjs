@@ -63,7 +63,9 @@ async function shoot(name) {
 }
 
 async function screen(name, extra = "") {
-  await page.goto(`${BASE}/#/${name}${extra}`);
+  // A fresh hash each time, so the screen always renders anew.
+  const sep = extra.includes("?") ? "&" : "?";
+  await page.goto(`${BASE}/#/${name}${extra}${sep}_=${Date.now()}`);
   await page.waitForSelector(`#screen[data-screen="${name}"][data-ready="1"]`);
 }
 
@@ -206,8 +208,10 @@ async function chatAsk(text) {
   await page.locator("#ask").press("Enter");
   await page.waitForFunction((n) => {
     const m = document.querySelectorAll(".msg.assistant");
-    return m.length > n && m[m.length - 1].querySelector(".meta");
+    return (m.length > n && m[m.length - 1].querySelector(".meta")) || document.querySelector(".chat .notice.error, .chat .notice.unavailable");
   }, before, { timeout: 60_000 });
+  const err = await page.locator(".chat .notice.error, .chat .notice.unavailable").allTextContents();
+  assert.deepEqual(err, [], "the chat failed");
   return page.locator(".msg.assistant").last();
 }
 

@@ -78,6 +78,7 @@ async function route() {
   }
   const root = $("screen");
   root.dataset.screen = id;
+  root.dataset.ready = "0";
   if (ctx.cleanup) { try { ctx.cleanup(); } catch { /* ignore */ } ctx.cleanup = null; }
   const seq = ++renderSeq;
   root.replaceChildren(el("p.muted.loading", "Loading…"));
