@@ -241,6 +241,7 @@
       return done.then(function () {
         var answer = turn ? turn.answer : acc;
         renderAnswer(out, answer, turn && turn.citations);
+        out.setAttribute("data-done", "1");
         if (turn && turn.handoff) say("s", "A person from the team will follow up here.");
         if (voice && answer && window.speechSynthesis) {
           var u = new SpeechSynthesisUtterance(answer.replace(/\[\d+\]/g, ""));
@@ -249,6 +250,7 @@
       });
     }).catch(function (e) {
       out.className = "m s";
+      out.setAttribute("data-done", "1");
       out.textContent = "Sorry, " + (e && e.message ? e.message : "something went wrong") + ".";
     }).then(function () { send.disabled = false; scroll(); });
   }

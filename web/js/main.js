@@ -79,7 +79,11 @@ async function route() {
   const root = $("screen");
   root.dataset.screen = id;
   root.dataset.ready = "0";
-  if (ctx.cleanup) { try { ctx.cleanup(); } catch { /* ignore */ } ctx.cleanup = null; }
+  // Streams opened by the previous screen (job progress) end with it: browsers allow only a few
+  // connections per host.
+  if (ctx.aborter) ctx.aborter.abort();
+  ctx.aborter = new AbortController();
+  ctx.signal = ctx.aborter.signal;
   const seq = ++renderSeq;
   root.replaceChildren(el("p.muted.loading", "Loading…"));
   try {

@@ -21,9 +21,8 @@ export default async function agentScreen(ctx) {
     saveMsg.replaceChildren(notice("Saving…", "info"));
     try {
       const r = await api(`/v1/agents/${enc(ctx.agent)}`, { method: "PUT", body });
-      saveMsg.replaceChildren(notice(`Saved as version ${r.version ?? "?"}.`, "info"));
       await ctx.refresh();
-      setTimeout(() => ctx.go("agent", { saved: String(r.version ?? "") }), 600);
+      ctx.go("agent", { saved: String(r.version ?? "?") });
     } catch (e) { saveMsg.replaceChildren(errorBox(e, "Save")); }
   };
 
@@ -32,6 +31,7 @@ export default async function agentScreen(ctx) {
       el("div.muted.small", `knowledge: ${(config.knowledge_bases || agent.kbs || []).join(", ") || "–"} · ${agent.published ? "published" : "not published"}`)),
     el("button.primary#save-agent", { type: "button", on: { click: () => save({ config }) } }, "Save as new version")), saveMsg);
   root.append(head);
+  if (ctx.params.get("saved")) saveMsg.append(notice(`Saved as version ${ctx.params.get("saved")}.`, "info"));
 
   const persona = card("Persona and tone");
   for (const k of TOP_FIELDS) if (k in config || k !== "confidence_threshold") persona.append(field(config, k));

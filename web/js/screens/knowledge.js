@@ -58,7 +58,7 @@ export default async function knowledge(ctx) {
       const r = await api(`/v1/kbs/${enc(into)}/sources/upload`, { method: "POST", form });
       uploadMsg.replaceChildren(notice(`Uploaded ${r.files} file(s), ${fmtBytes(r.bytes)}. Ingestion job ${r.job.id} started.`, "info"));
       if (into !== ctx.kb) { await ctx.refresh(); ctx.setKb(into); }
-      jobsBox.prepend(jobView(r.job, () => refreshTables()));
+      jobsBox.prepend(jobView(r.job, afterJob, ctx.signal));
     } catch (e) { uploadMsg.replaceChildren(errorBox(e, "Upload")); }
   };
   fileInput.addEventListener("change", () => send([...fileInput.files].map((f) => ({ file: f, name: f.name }))));
@@ -82,7 +82,7 @@ export default async function knowledge(ctx) {
     try {
       const r = await api(path, { method: "POST", body: { url } });
       siteMsg.replaceChildren(notice(`Crawl of ${url} queued.`, "info"));
-      if (r.job) jobsBox.prepend(jobView(r.job, () => refreshTables()));
+      if (r.job) jobsBox.prepend(jobView(r.job, afterJob, ctx.signal));
     } catch (e) { siteMsg.replaceChildren(errorBox(e, "Add site")); }
   } } },
   el("input.grow#site-url", { type: "url", placeholder: "https://docs.example.com", "aria-label": "site URL", required: true }),
@@ -101,7 +101,7 @@ export default async function knowledge(ctx) {
     try {
       const { jobs } = await api(`/v1/jobs?kb=${enc(kb)}`);
       const recent = (jobs || []).slice().sort((a, b) => String(b.created_at).localeCompare(String(a.created_at))).slice(0, 4);
-      for (const j of recent) jobsBox.append(jobView(j, () => refreshTables()));
+      for (const j of recent) jobsBox.append(jobView(j, afterJob, ctx.signal));
       if (!recent.length) jobsBox.append(el("p.muted", "No job yet for this knowledge base."));
     } catch (e) { jobsBox.append(errorBox(e, "Jobs")); }
   }
@@ -110,6 +110,10 @@ export default async function knowledge(ctx) {
   const sourcesBox = el("div");
   const docsBox = el("div");
   root.append(card("Sources", sourcesBox), card(kb ? `Documents in “${kb}”` : "Documents", docsBox));
+  async function afterJob() {
+    await ctx.refresh().catch(() => {});
+    refreshTables();
+  }
   async function refreshTables() {
     if (!kb) { docsBox.replaceChildren(el("p.muted", "Pick or create a knowledge base.")); return; }
     try {
@@ -121,7 +125,7 @@ export default async function knowledge(ctx) {
           el("td.hide-narrow", fmtDate(s.last_synced_at)),
           el("td", el("div.row",
             el("button.small", { type: "button", on: { click: async () => {
-              try { const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}/resync`, { method: "POST" }); jobsBox.prepend(jobView(r.job, () => refreshTables())); }
+              try { const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}/resync`, { method: "POST" }); jobsBox.prepend(jobView(r.job, afterJob, ctx.signal)); }
               catch (e) { sourcesBox.prepend(errorBox(e, "Re-sync")); }
             } } }, "Re-sync"),
             el("button.small.danger", { type: "button", on: { click: async () => {
@@ -180,7 +184,7 @@ async function droppedFiles(dt) {
 }
 
 /** A job card: status, one bar per ingestion stage, failed/skipped items; follows the SSE stream live. */
-export function jobView(job, onFinished) {
+export function jobView(job, onFinished, signal) {
   const stages = {};
   const bars = el("div");
   const status = el("span.pill");
@@ -214,7 +218,7 @@ export function jobView(job, onFinished) {
   if (!FINAL.has(job.status)) follow();
   async function follow() {
     try {
-      const res = await stream(`/v1/jobs/${enc(job.id)}/events`);
+      const res = await stream(`/v1/jobs/${enc(job.id)}/events`, { signal });
       for await (const { event, data } of readSSE(res)) {
         const d = typeof data === "object" && data ? data : {};
         if (event === "snapshot") { setStatus(d.status, d.error); for (const [k, v] of Object.entries((d.progress || {}).stages || {})) stages[k] = Object.assign({}, v); }
@@ -232,7 +236,10 @@ export function jobView(job, onFinished) {
         } else if (event === "server_stopping") { summary.textContent = "server stopping: the job resumes at the next start"; break; }
         draw();
       }
-    } catch (e) { root.append(errorBox(e, "Live progress")); }
+    } catch (e) {
+      if (e && e.name === "AbortError") return;
+      root.append(errorBox(e, "Live progress"));
+    }
   }
   return root;
 }
