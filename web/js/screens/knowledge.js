@@ -30,7 +30,13 @@ export default async function knowledge(ctx) {
     el("tbody", ctx.kbs.map((k) => el("tr", { dataset: { kb: k.name } },
       el("td", k.name === ctx.kb ? el("b", k.name) : k.name),
       el("td.num", String(k.documents ?? "–")), el("td.num", String(k.chunks ?? "–")),
-      el("td", k.name === ctx.kb ? el("span.pill.run", "in use") : el("button.small", { type: "button", on: { click: () => { ctx.setKb(k.name); ctx.go("knowledge"); } } }, "Use")))))));
+      el("td", el("div.row",
+        k.name === ctx.kb ? el("span.pill.run", "in use") : el("button.small", { type: "button", on: { click: () => { ctx.setKb(k.name); ctx.go("knowledge"); } } }, "Use"),
+        el("button.small.danger", { type: "button", title: `delete ${k.name}`, on: { click: async () => {
+          if (!confirm(`Delete the knowledge base “${k.name}” with all its documents and indexes?`)) return;
+          try { await api(`/v1/kbs/${enc(k.name)}`, { method: "DELETE" }); await ctx.refresh(); ctx.go("knowledge", { deleted: k.name }); }
+          catch (e) { createMsg.replaceChildren(errorBox(e, "Delete")); }
+        } } }, "Delete"))))))));
   if (!ctx.kbs.length) kbList.append(el("p.muted", "No knowledge base yet: create one, or just drop files below (the knowledge base is created on upload)."));
 
   // --- upload
