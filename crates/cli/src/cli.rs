@@ -26,6 +26,14 @@ pub struct GlobalArgs {
     pub model: Option<PathBuf>,
 }
 
+/// What to do with the admin token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum AdminTokenAction {
+    /// Generate a new token, print it once, and store only its hash (a running server keeps the old one
+    /// until restarted).
+    Rotate,
+}
+
 /// Retrieval modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
@@ -167,6 +175,21 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Run the HTTP API, the web UI and the public chat (the main job). An empty data dir is first
+    /// initialised with the sample knowledge base (`sample`).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "THROUGHLINE_ADDR", default_value = "127.0.0.1:7800")]
+        addr: String,
+        /// Do not create the sample knowledge base on an empty data dir.
+        #[arg(long)]
+        no_sample: bool,
+    },
+    /// Manage the admin token of the HTTP API.
+    AdminToken {
+        #[command(subcommand)]
+        action: AdminTokenAction,
     },
     /// (internal) Extract a PDF's text in an isolated child process.
     #[command(hide = true)]

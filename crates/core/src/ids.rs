@@ -84,6 +84,25 @@ id_type!(
     "chunk"
 );
 
+id_type!(
+    /// A background job. Random, so independent servers never collide.
+    JobId,
+    "job"
+);
+
+impl JobId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 8];
+        // The clock and a process-wide counter, hashed: unique without a central counter or an RNG crate.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        bytes.copy_from_slice(&t.to_le_bytes()[..8]);
+        Self(hash64(&[b"job", &bytes, &n.to_le_bytes(), &std::process::id().to_le_bytes()]))
+    }
+}
+
 impl KbId {
     /// The id of the knowledge base called `name`.
     pub fn from_name(name: &str) -> Self {

@@ -13,25 +13,29 @@
 //! ```
 #![warn(missing_docs)]
 
+mod access;
 mod config;
 mod document;
 mod embedder;
 mod error;
 mod ids;
 mod index;
+mod jobs;
 mod page_type;
 mod progress;
 mod store;
 
+pub use access::{AccessStore, Publication, VisitorSession};
 pub use config::{ChunkConfig, FusionMode, SearchConfig};
 pub use document::{content_hash, Chunk, ExtractedDoc, Section};
 pub use embedder::{Embedder, EmbedderError};
 pub use error::{CoreError, ErrorKind};
-pub use ids::{ChunkId, DocId, IdParseError, KbId, SourceId};
+pub use ids::{ChunkId, DocId, IdParseError, JobId, KbId, SourceId};
 pub use index::{
     ChunkLoader, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport, RetrieverScore, SearchFilters, SearchHit,
     SearchMode, SearchRequest,
 };
+pub use jobs::{JobRecord, JobStatus, JobStore, RecoveredJob};
 pub use page_type::PageType;
 pub use progress::{CancelToken, IngestStage, NoProgress, ProgressEvent, ProgressSink};
 pub use store::{BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk};

@@ -102,6 +102,13 @@ impl<F: Fn(ProgressEvent) + Send + Sync> ProgressSink for F {
 #[derive(Debug, Clone, Default)]
 pub struct CancelToken(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
+/// Tokens compare by state (cancelled or not), so configuration structs holding one stay comparable.
+impl PartialEq for CancelToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_cancelled() == other.is_cancelled()
+    }
+}
+
 impl CancelToken {
     /// A token that is not cancelled.
     pub fn new() -> Self {

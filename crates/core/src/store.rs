@@ -140,6 +140,9 @@ pub trait KnowledgeStore: Send + Sync {
     fn ensure_source(&self, kb: KbId, kind: SourceKind, location: &str) -> Result<SourceInfo, CoreError>;
     /// Sources of a knowledge base.
     fn sources(&self, kb: KbId) -> Result<Vec<SourceInfo>, CoreError>;
+    /// Deletes a source row once its documents are gone (see `commit_batch`); returns whether it existed.
+    /// Its remaining documents and chunks are deleted with it.
+    fn delete_source(&self, source: SourceId) -> Result<bool, CoreError>;
     /// Marks a source as completely synced now.
     fn mark_source_synced(&self, source: SourceId) -> Result<(), CoreError>;
     /// Documents of a knowledge base (of one source when given).

@@ -78,6 +78,9 @@ pub enum IngestError {
         /// Its name.
         name: String,
     },
+    /// The run was cancelled (a user or a shutdown); every batch committed before stays.
+    #[error("cancelled after the last committed batch")]
+    Cancelled,
     /// A lower layer (store, index, embedder) failed.
     #[error("{0}")]
     Core(#[from] CoreError),
@@ -104,6 +107,7 @@ impl IngestError {
             | IngestError::UnsupportedType { .. }
             | IngestError::Malformed { .. }
             | IngestError::Pdf { .. } => ErrorKind::InvalidInput,
+            IngestError::Cancelled => ErrorKind::Conflict,
             IngestError::Core(e) => e.kind(),
         }
     }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use throughline_core::{
-    ChunkId, CoreError, Embedder, IndexedChunk, KbId, KbInfo, KnowledgeIndex, KnowledgeStore, ReconcileReport,
-    SearchConfig, SearchHit, SearchRequest,
+    BatchWrite, ChunkId, CoreError, DocId, Embedder, IndexBatch, IndexedChunk, KbId, KbInfo, KnowledgeIndex,
+    KnowledgeStore, ReconcileReport, SearchConfig, SearchHit, SearchRequest, SourceId,
 };
 use throughline_search::{HybridIndex, IndexConfig};
 
@@ -122,6 +122,24 @@ impl KnowledgeBase {
             })?;
         }
         Ok(true)
+    }
+
+    /// Deletes a source: its documents leave SQLite and both indexes in one committed batch, then the
+    /// source row goes. Returns the number of documents removed, or `None` when the source is unknown.
+    pub fn delete_source(&self, source: SourceId) -> Result<Option<usize>> {
+        let kb = self.info.id;
+        if !self.store.sources(kb)?.iter().any(|s| s.id == source) {
+            return Ok(None);
+        }
+        let docs: Vec<DocId> = self.store.documents(kb, Some(source))?.into_iter().map(|d| d.id).collect();
+        let removed = docs.len();
+        if !docs.is_empty() {
+            let seq = self.store.commit_batch(kb, BatchWrite { upserts: Vec::new(), delete_docs: docs.clone() })?;
+            self.index.apply(IndexBatch { seq, delete_docs: docs, ..Default::default() })?;
+            self.index.persist()?;
+        }
+        self.store.delete_source(source)?;
+        Ok(Some(removed))
     }
 
     /// The knowledge base as it was when opened.

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use throughline_core::{
-    BatchWrite, Chunk, ChunkConfig, DocId, DocumentMeta, IndexBatch, IndexedChunk, IngestStage, ProgressEvent,
-    ProgressSink, SourceId, SourceKind, StoredChunk,
+    BatchWrite, CancelToken, Chunk, ChunkConfig, DocId, DocumentMeta, IndexBatch, IndexedChunk, IngestStage,
+    ProgressEvent, ProgressSink, SourceId, SourceKind, StoredChunk,
 };
 
 use crate::chunk::document_hash;
@@ -29,11 +29,19 @@ pub struct IngestConfig {
     pub batch_docs: usize,
     /// PDF extraction.
     pub pdf: PdfConfig,
+    /// Checked between batches: a cancelled run stops at a commit boundary with [`IngestError::Cancelled`].
+    pub cancel: CancelToken,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { max_file_bytes: 20_000_000, chunk: ChunkConfig::default(), batch_docs: 32, pdf: PdfConfig::default() }
+        Self {
+            max_file_bytes: 20_000_000,
+            chunk: ChunkConfig::default(),
+            batch_docs: 32,
+            pdf: PdfConfig::default(),
+            cancel: CancelToken::new(),
+        }
     }
 }
 
@@ -149,6 +157,10 @@ pub fn ingest_path(
     progress.emit(ProgressEvent::StageStarted { stage: IngestStage::Embed, total: None });
 
     for batch in work.chunks(cfg.batch_docs.max(1)) {
+        if cfg.cancel.is_cancelled() {
+            kb.index().persist()?;
+            return Err(IngestError::Cancelled);
+        }
         let mut prepared: Vec<Prepared> = Vec::new();
         for f in batch {
             seen.insert(f.rel.clone());

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod jobs;
 mod schema;
 mod sqlite;
 

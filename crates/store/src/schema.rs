@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const V1: &str = r#"
 CREATE TABLE kbs (
@@ -53,11 +53,52 @@ CREATE INDEX chunks_doc ON chunks(doc_id);
 CREATE INDEX chunks_kb ON chunks(kb_id);
 "#;
 
+/// Background jobs, settings, publications and visitor sessions (the server's).
+const V2: &str = r#"
+CREATE TABLE settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+CREATE TABLE jobs (
+    id           INTEGER PRIMARY KEY,
+    ord          INTEGER NOT NULL,
+    kind         TEXT NOT NULL,
+    kb           TEXT NOT NULL,
+    spec         TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    progress     TEXT NOT NULL DEFAULT '{}',
+    error        TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    started_at   INTEGER,
+    finished_at  INTEGER
+);
+CREATE INDEX jobs_status ON jobs(status, ord);
+CREATE INDEX jobs_kb ON jobs(kb, ord);
+CREATE TABLE publications (
+    agent            TEXT PRIMARY KEY,
+    public_key       TEXT NOT NULL UNIQUE,
+    allowed_origins  TEXT NOT NULL DEFAULT '[]',
+    published        INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash   TEXT PRIMARY KEY,
+    agent        TEXT NOT NULL,
+    contact_key  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX sessions_contact ON sessions(agent, contact_key);
+"#;
+
 /// Brings the database to [`SCHEMA_VERSION`]; returns the version found before.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found < 1 {
         conn.execute_batch(&format!("BEGIN; {V1} PRAGMA user_version = 1; COMMIT;"))?;
+    }
+    if found < 2 {
+        conn.execute_batch(&format!("BEGIN; {V2} PRAGMA user_version = 2; COMMIT;"))?;
     }
     Ok(found)
 }

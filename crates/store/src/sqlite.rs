@@ -353,6 +353,12 @@ impl KnowledgeStore for SqliteStore {
         Ok(out)
     }
 
+    fn delete_source(&self, source: SourceId) -> Result<bool, CoreError> {
+        let conn = self.lock();
+        let n = conn.execute("DELETE FROM sources WHERE id = ?1", [to_i64(source.get())]).map_err(StoreError::from)?;
+        Ok(n > 0)
+    }
+
     fn mark_source_synced(&self, source: SourceId) -> Result<(), CoreError> {
         let conn = self.lock();
         conn.execute("UPDATE sources SET last_synced_at = ?1 WHERE id = ?2", params![now(), to_i64(source.get())])

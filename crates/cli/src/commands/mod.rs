@@ -6,6 +6,7 @@ mod eval;
 mod ingest;
 mod kbs;
 mod search;
+mod serve;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ use throughline_embed::{BertEmbedder, EmbedConfig};
 use throughline_ingest::{KbPaths, KnowledgeBase};
 use throughline_store::SqliteStore;
 
-use crate::cli::{Cli, Command, Fusion, Mode};
+use crate::cli::{AdminTokenAction, Cli, Command, Fusion, Mode};
 use crate::config::AppConfig;
 
 /// Concrete parts shared by the commands.
@@ -98,6 +99,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kbs { json } => kbs::list(&app, json),
         Command::Docs { kb, json } => kbs::docs(&app, &kb, json),
         Command::DeleteKb { name } => kbs::delete(&app, &name),
+        Command::Serve { addr, no_sample } => serve::run(app, &addr, no_sample),
+        Command::AdminToken { action: AdminTokenAction::Rotate } => serve::rotate_token(&app),
         Command::BenchEmbed { .. } | Command::ExtractPdf { .. } => unreachable!("handled above"),
     }
 }

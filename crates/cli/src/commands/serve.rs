@@ -1,0 +1,92 @@
+//! `throughline serve`: the main job. Initialises an empty data dir with the sample knowledge base,
+//! sets up the admin token (printed once when generated), then runs the HTTP server until Ctrl-C or
+//! SIGTERM, shutting down gracefully.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use throughline_core::{Embedder, JobStore, KnowledgeStore};
+use throughline_ingest::ingest_path;
+use throughline_server::auth::{AdminAuth, TokenOrigin};
+use throughline_server::{AppState, ServerConfig};
+
+use super::App;
+use crate::config::shipped;
+use crate::progress::CliProgress;
+
+/// The environment variable that sets the admin token.
+pub const ENV_ADMIN_TOKEN: &str = "THROUGHLINE_ADMIN_TOKEN";
+
+fn initialise(app: &App) -> anyhow::Result<()> {
+    if !app.store.list_kbs()?.is_empty() {
+        return Ok(());
+    }
+    let Some(src) = shipped(Path::new("sample-kb")) else {
+        eprintln!("sample-kb not found beside the working directory or the binary: starting with no knowledge base");
+        return Ok(());
+    };
+    println!("First start: ingesting the sample knowledge base from {} as `sample`…", src.display());
+    let kb = app.open_kb("sample", true)?;
+    let progress = CliProgress::new();
+    let summary = ingest_path(&kb, &src, &app.config.ingest, &progress);
+    progress.finish();
+    let s = summary?;
+    println!(
+        "`sample`: {} documents, {} chunks in {:.1}s.",
+        s.added + s.updated + s.unchanged,
+        s.chunks_written,
+        s.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn run(app: App, addr: &str, no_sample: bool) -> anyhow::Result<ExitCode> {
+    if !no_sample {
+        initialise(&app)?;
+    }
+    let env_token = std::env::var(ENV_ADMIN_TOKEN).ok();
+    let (auth, origin) = AdminAuth::init(app.store.as_ref(), env_token.as_deref())?;
+    let embedder: Arc<dyn Embedder> = app.embedder()?;
+    let store: Arc<dyn KnowledgeStore> = app.store.clone();
+    let jobs: Arc<dyn JobStore> = app.store.clone();
+    let config = ServerConfig {
+        ingest: app.config.ingest.clone(),
+        search: app.config.search.clone(),
+        web_dir: std::env::var_os("THROUGHLINE_WEB_DIR").map(Into::into),
+        ..ServerConfig::default()
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("{addr}: cannot listen"))?;
+        let local = listener.local_addr()?;
+        let state = AppState::new(config, app.config.data_dir.clone(), store, jobs, embedder, auth);
+        println!(
+            "Throughline is running at http://{local}/  (API under http://{local}/v1, OpenAPI at /v1/openapi.json)"
+        );
+        match origin {
+            TokenOrigin::Generated(token) => {
+                println!("Admin token (shown only now; rotate with `throughline admin-token rotate`): {token}")
+            }
+            TokenOrigin::Environment => println!("Admin token: taken from {ENV_ADMIN_TOKEN}"),
+            TokenOrigin::Stored => {
+                println!("Admin token: the one printed at the first start (lost it? `throughline admin-token rotate`)")
+            }
+        }
+        println!("Data in {}. Stop with Ctrl-C.", app.config.data_dir.display());
+        throughline_server::serve(state, listener, throughline_server::termination(), Duration::from_secs(10)).await?;
+        println!("Stopped.");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rotate_token(app: &App) -> anyhow::Result<ExitCode> {
+    let token = AdminAuth::rotate_in(app.store.as_ref())?;
+    println!("{token}");
+    eprintln!("New admin token (shown only now). Restart a running server for it to take effect.");
+    Ok(ExitCode::SUCCESS)
+}

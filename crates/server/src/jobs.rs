@@ -1,0 +1,375 @@
+//! Background ingestion jobs. Jobs are rows in the store (so they survive a restart); one worker takes
+//! them in order (two cores: one ingestion at a time keeps search responsive). Each job's progress
+//! events go to live subscribers (Server-Sent Events) through [`JobHub`] and are folded into a
+//! [`JobProgress`] checkpoint saved with the job after every committed batch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use throughline_core::{CancelToken, JobId, JobRecord, JobStatus, ProgressEvent, ProgressSink};
+use throughline_ingest::{ingest_path, IngestConfig, IngestError};
+use tokio::sync::{broadcast, Notify};
+
+use crate::AppState;
+
+/// What a job does, as stored in its `spec`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// Ingest (or re-sync) a folder or file source.
+    IngestPath {
+        /// The folder or file.
+        path: PathBuf,
+        /// What the user did ("upload of 3 files", "re-sync").
+        label: String,
+    },
+}
+
+impl JobSpec {
+    /// The job kind stored with it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobSpec::IngestPath { .. } => "ingest",
+        }
+    }
+}
+
+/// A problem with one item of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemIssue {
+    /// File path or URL.
+    pub item: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Counts of one stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageCounts {
+    /// Units of work when known.
+    pub total: Option<u64>,
+    /// Units done.
+    pub done: u64,
+    /// Milliseconds spent, once the stage finished.
+    pub elapsed_ms: Option<u64>,
+}
+
+/// A job's progress, folded from its events (persisted as the job's checkpoint).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// The stage that last started.
+    pub stage: Option<String>,
+    /// Per-stage counts.
+    pub stages: BTreeMap<String, StageCounts>,
+    /// Committed batches.
+    pub batches: u64,
+    /// Documents written or deleted by committed batches.
+    pub documents_committed: u64,
+    /// Chunks written by committed batches.
+    pub chunks_committed: u64,
+    /// Word pieces embedded.
+    pub tokens_embedded: u64,
+    /// Items that failed (first 500).
+    pub failed: Vec<ItemIssue>,
+    /// Items skipped on purpose (first 500).
+    pub skipped: Vec<ItemIssue>,
+    /// Failed items in all.
+    pub failed_count: u64,
+    /// Skipped items in all.
+    pub skipped_count: u64,
+    /// The final summary, once finished.
+    pub summary: Option<Value>,
+}
+
+const MAX_LISTED: usize = 500;
+
+impl JobProgress {
+    /// Folds one event in.
+    pub fn apply(&mut self, event: &ProgressEvent) {
+        match event {
+            ProgressEvent::StageStarted { stage, total } => {
+                self.stage = Some(stage.as_str().to_string());
+                self.stages.entry(stage.as_str().to_string()).or_default().total = *total;
+            }
+            ProgressEvent::Advanced { stage, done, tokens } => {
+                self.stages.entry(stage.as_str().to_string()).or_default().done += done;
+                self.tokens_embedded += tokens;
+            }
+            ProgressEvent::StageFinished { stage, elapsed } => {
+                self.stages.entry(stage.as_str().to_string()).or_default().elapsed_ms =
+                    Some(elapsed.as_millis() as u64);
+            }
+            ProgressEvent::ItemProblem { item, failed, reason } => {
+                let (list, count) = if *failed {
+                    (&mut self.failed, &mut self.failed_count)
+                } else {
+                    (&mut self.skipped, &mut self.skipped_count)
+                };
+                *count += 1;
+                if list.len() < MAX_LISTED {
+                    list.push(ItemIssue { item: item.clone(), reason: reason.clone() });
+                }
+            }
+            ProgressEvent::BatchCommitted { documents, chunks, .. } => {
+                self.batches += 1;
+                self.documents_committed += documents;
+                self.chunks_committed += chunks;
+            }
+        }
+    }
+}
+
+/// The JSON form of a progress event, as streamed to clients (`type` names the event).
+pub fn event_json(event: &ProgressEvent) -> Value {
+    match event {
+        ProgressEvent::StageStarted { stage, total } => {
+            json!({"type": "stage_started", "stage": stage.as_str(), "total": total})
+        }
+        ProgressEvent::Advanced { stage, done, tokens } => {
+            json!({"type": "advanced", "stage": stage.as_str(), "done": done, "tokens": tokens})
+        }
+        ProgressEvent::StageFinished { stage, elapsed } => {
+            json!({"type": "stage_finished", "stage": stage.as_str(), "elapsed_ms": elapsed.as_millis() as u64})
+        }
+        ProgressEvent::ItemProblem { item, failed, reason } => {
+            json!({"type": if *failed { "item_failed" } else { "item_skipped" }, "item": item, "reason": reason})
+        }
+        ProgressEvent::BatchCommitted { seq, documents, chunks } => {
+            json!({"type": "batch_committed", "seq": seq, "documents": documents, "chunks": chunks})
+        }
+    }
+}
+
+/// A message to live subscribers of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HubMessage {
+    /// A progress event (JSON, see [`event_json`]).
+    Progress(Value),
+    /// The job reached a final status; the stream ends after this.
+    Finished(Value),
+}
+
+/// Live channels and cancellation tokens of jobs.
+#[derive(Default)]
+pub struct JobHub {
+    channels: Mutex<HashMap<JobId, broadcast::Sender<HubMessage>>>,
+    cancels: Mutex<HashMap<JobId, CancelToken>>,
+    wake: Notify,
+}
+
+impl JobHub {
+    /// Subscribes to a job's live messages (the channel is created if the job has not started).
+    pub fn subscribe(&self, id: JobId) -> broadcast::Receiver<HubMessage> {
+        self.sender(id).subscribe()
+    }
+
+    fn sender(&self, id: JobId) -> broadcast::Sender<HubMessage> {
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id)
+            .or_insert_with(|| broadcast::channel(1024).0)
+            .clone()
+    }
+
+    fn close(&self, id: JobId) {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.cancels.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
+    /// Asks a running job to stop; returns whether one was running.
+    pub fn cancel(&self, id: JobId) -> bool {
+        match self.cancels.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every running job at its next checkpoint (shutdown).
+    pub fn cancel_all(&self) {
+        for token in self.cancels.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            token.cancel();
+        }
+        self.wake.notify_waiters();
+    }
+
+    /// Wakes the worker (a job was queued).
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// The JSON form of a job for the API.
+pub fn job_json(job: &JobRecord) -> Value {
+    let spec: Value = serde_json::from_str(&job.spec).unwrap_or(Value::Null);
+    let progress: Value = serde_json::from_str(&job.progress).unwrap_or_else(|_| json!({}));
+    json!({
+        "id": job.id.to_string(),
+        "kind": job.kind,
+        "kb": job.kb,
+        "status": job.status.as_str(),
+        "spec": spec,
+        "progress": progress,
+        "error": job.error,
+        "attempts": job.attempts,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    })
+}
+
+/// Queues a job and wakes the worker.
+pub fn enqueue(state: &AppState, kb: &str, spec: &JobSpec) -> Result<JobRecord, throughline_core::CoreError> {
+    let spec_json = serde_json::to_string(spec).expect("job specs serialise");
+    let job = state.0.jobs.create_job(spec.kind(), kb, &spec_json)?;
+    state.0.hub.notify();
+    Ok(job)
+}
+
+/// Runs queued jobs one at a time until shutdown. Call once at start, after [`recover`].
+pub async fn worker(state: AppState) {
+    let mut shutdown = state.shutdown_signal();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let claimed = state.0.jobs.claim_next_job();
+        match claimed {
+            Ok(Some(job)) => {
+                let st = state.clone();
+                let id = job.id;
+                let handle = tokio::task::spawn_blocking(move || run_job(&st, job));
+                if let Err(e) = handle.await {
+                    tracing::error!(job = %id, error = %e, "job panicked");
+                    let _ =
+                        state.0.jobs.finish_job(id, JobStatus::Failed, "{}", Some("internal error: the job panicked"));
+                    state.0.hub.close(id);
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = state.0.hub.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the job queue");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}
+
+/// At start: jobs a stopped process left running are queued again (ingestion is idempotent: committed
+/// batches are skipped as unchanged) or failed after too many attempts.
+pub fn recover(state: &AppState) -> Result<(), throughline_core::CoreError> {
+    for r in state.0.jobs.recover_jobs(state.0.config.job_max_attempts)? {
+        if r.requeued {
+            tracing::info!(job = %r.id, "resuming a job interrupted by a stop");
+        } else {
+            tracing::warn!(job = %r.id, "a job interrupted too many times is marked failed");
+        }
+    }
+    Ok(())
+}
+
+struct JobSink {
+    state: AppState,
+    id: JobId,
+    progress: Mutex<JobProgress>,
+    tx: broadcast::Sender<HubMessage>,
+}
+
+impl ProgressSink for JobSink {
+    fn emit(&self, event: ProgressEvent) {
+        let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        p.apply(&event);
+        if matches!(event, ProgressEvent::BatchCommitted { .. }) {
+            let checkpoint = serde_json::to_string(&*p).expect("progress serialises");
+            if let Err(e) = self.state.0.jobs.save_job_progress(self.id, &checkpoint) {
+                tracing::warn!(job = %self.id, error = %e, "cannot save a job checkpoint");
+            }
+        }
+        drop(p);
+        let _ = self.tx.send(HubMessage::Progress(event_json(&event)));
+    }
+}
+
+fn run_job(state: &AppState, job: JobRecord) {
+    let id = job.id;
+    let token = CancelToken::new();
+    state.0.hub.cancels.lock().unwrap_or_else(|p| p.into_inner()).insert(id, token.clone());
+    let tx = state.0.hub.sender(id);
+    let sink = JobSink { state: state.clone(), id, progress: Mutex::new(JobProgress::default()), tx: tx.clone() };
+    let _ = tx.send(HubMessage::Progress(json!({"type": "job_started", "attempt": job.attempts})));
+    tracing::info!(job = %id, kind = %job.kind, kb = %job.kb, "job started");
+
+    let outcome = execute(state, &job, &sink, token.clone());
+    let mut progress = sink.progress.into_inner().unwrap_or_else(|p| p.into_inner());
+    let shutting_down = *state.shutdown_signal().borrow();
+    let (status, error) = match outcome {
+        Ok(summary) => {
+            progress.summary = Some(summary);
+            (JobStatus::Succeeded, None)
+        }
+        Err(IngestError::Cancelled) if shutting_down => {
+            // Leave it running: the next start resumes it from its last committed batch.
+            let checkpoint = serde_json::to_string(&progress).expect("progress serialises");
+            let _ = state.0.jobs.save_job_progress(id, &checkpoint);
+            let _ = tx.send(HubMessage::Finished(json!({"type": "job_interrupted", "reason": "the server is stopping; the job resumes at the next start"})));
+            state.0.hub.close(id);
+            return;
+        }
+        Err(IngestError::Cancelled) => (JobStatus::Cancelled, Some("cancelled by a user".to_string())),
+        Err(e) => (JobStatus::Failed, Some(e.to_string())),
+    };
+    let checkpoint = serde_json::to_string(&progress).expect("progress serialises");
+    if let Err(e) = state.0.jobs.finish_job(id, status, &checkpoint, error.as_deref()) {
+        tracing::error!(job = %id, error = %e, "cannot record the end of a job");
+    }
+    tracing::info!(job = %id, status = %status, error = ?error, "job finished");
+    let _ = tx.send(HubMessage::Finished(json!({
+        "type": "job_finished", "status": status.as_str(), "error": error, "progress": progress,
+    })));
+    state.0.hub.close(id);
+}
+
+fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToken) -> Result<Value, IngestError> {
+    let spec: JobSpec = serde_json::from_str(&job.spec).map_err(|e| {
+        IngestError::Core(throughline_core::CoreError::new(
+            throughline_core::ErrorKind::Internal,
+            format!("job {} has an unreadable spec: {e}", job.id),
+        ))
+    })?;
+    let kb = state.open_kb(&job.kb, true).map_err(|e| {
+        IngestError::Core(throughline_core::CoreError::new(throughline_core::ErrorKind::Internal, e.message))
+    })?;
+    match spec {
+        JobSpec::IngestPath { path, .. } => {
+            let cfg = IngestConfig { cancel, ..state.0.config.ingest.clone() };
+            let s = ingest_path(&kb, &path, &cfg, sink)?;
+            Ok(json!({
+                "source_id": s.source.map(|s| s.to_string()),
+                "files_seen": s.files_seen,
+                "added": s.added,
+                "updated": s.updated,
+                "unchanged": s.unchanged,
+                "deleted": s.deleted,
+                "chunks_written": s.chunks_written,
+                "tokens_embedded": s.tokens_embedded,
+                "failed": s.failed.len(),
+                "skipped": s.skipped.len(),
+                "elapsed_ms": s.elapsed.as_millis() as u64,
+                "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
+            }))
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The HTTP API of Throughline (axum): knowledge bases, uploads and background jobs with live
+//! Server-Sent Events, the search API, health and Prometheus metrics, the OpenAPI document, and the web
+//! UI's static files (embedded from `web/`).
+//!
+//! The binary builds an [`AppState`] from concrete parts (SQLite store, BERT embedder) and calls
+//! [`serve`]. Every route but health, the OpenAPI document and the static files needs the admin token
+//! (`Authorization: Bearer …`). Errors are JSON with a stable code and a message naming the bad field.
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod jobs;
+pub mod mcp;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
+pub mod routes;
+mod state;
+pub mod upload;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::timeout::TimeoutLayer;
+
+pub use state::{AppState, ServerConfig};
+
+use routes::{jobs as job_routes, kbs, search, system};
+
+/// Every API route as (method, path), the OpenAPI document is checked against it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/health"),
+    ("get", "/v1/openapi.json"),
+    ("get", "/v1/kbs"),
+    ("post", "/v1/kbs"),
+    ("get", "/v1/kbs/{kb}"),
+    ("delete", "/v1/kbs/{kb}"),
+    ("get", "/v1/kbs/{kb}/documents"),
+    ("get", "/v1/kbs/{kb}/sources"),
+    ("post", "/v1/kbs/{kb}/sources/upload"),
+    ("delete", "/v1/kbs/{kb}/sources/{source}"),
+    ("post", "/v1/kbs/{kb}/sources/{source}/resync"),
+    ("get", "/v1/kbs/{kb}/search"),
+    ("post", "/v1/kbs/{kb}/search"),
+    ("get", "/v1/jobs"),
+    ("get", "/v1/jobs/{job}"),
+    ("post", "/v1/jobs/{job}/cancel"),
+    ("get", "/v1/jobs/{job}/events"),
+    ("post", "/mcp"),
+];
+
+/// The router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    let cfg = state.config().clone();
+    let admin = Router::new()
+        .route("/v1/kbs", get(kbs::list).post(kbs::create))
+        .route("/v1/kbs/{kb}", get(kbs::get).delete(kbs::delete))
+        .route("/v1/kbs/{kb}/documents", get(kbs::documents))
+        .route("/v1/kbs/{kb}/sources", get(kbs::sources))
+        .route("/v1/kbs/{kb}/sources/{source}", axum::routing::delete(kbs::delete_source))
+        .route("/v1/kbs/{kb}/sources/{source}/resync", post(kbs::resync))
+        .route("/v1/kbs/{kb}/search", get(search::get).post(search::post))
+        .route("/v1/jobs", get(job_routes::list))
+        .route("/v1/jobs/{job}", get(job_routes::get))
+        .route("/v1/jobs/{job}/cancel", post(job_routes::cancel))
+        .route("/metrics", get(system::metrics))
+        .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
+    // Streams and uploads are not bound by the ordinary request timeout.
+    let long = Router::new().route("/v1/jobs/{job}/events", get(job_routes::events)).route(
+        "/v1/kbs/{kb}/sources/upload",
+        post(kbs::upload).layer(DefaultBodyLimit::max(cfg.max_upload_bytes.saturating_add(1 << 20))),
+    );
+    let admin = admin.merge(long).route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+    let public = Router::new()
+        .route("/health", get(system::health))
+        .route("/v1/health", get(system::health))
+        .route("/v1/openapi.json", get(system::openapi));
+    Router::new()
+        .merge(admin)
+        .merge(public)
+        .fallback(system::web)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(cfg.max_json_bytes))
+        .with_state(state)
+}
+
+/// Serves until `signal` resolves, then shuts down gracefully: new connections stop, in-flight requests
+/// finish, open event streams end with a `server_stopping` event, the running job stops at its next
+/// committed batch (and resumes at the next start); after `grace` the remaining connections are dropped.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    signal: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    jobs::recover(&state).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let worker = tokio::spawn(jobs::worker(state.clone()));
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let st = state.clone();
+    let graceful = async move {
+        signal.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        st.begin_shutdown();
+        let _ = stopping_tx.send(true);
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
+    let deadline = async move {
+        let _ = stopping_rx.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = server => r?,
+        _ = deadline => tracing::warn!("connections still open after {grace:?}: dropping them"),
+    }
+    if tokio::time::timeout(grace, worker).await.is_err() {
+        tracing::warn!("the running job did not reach a checkpoint within {grace:?}");
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn termination() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,192 @@
+//! A Model Context Protocol server at `/mcp` (streamable HTTP transport, JSON responses): the knowledge
+//! bases and agents exposed as tools (`search`, and `ask` when agents are served). JSON-RPC 2.0 over POST;
+//! notifications get 202; `GET /mcp` answers 405 (no server-initiated stream). Needs the admin token.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use throughline_core::{SearchMode, SearchRequest};
+
+use crate::AppState;
+
+/// Protocol versions this server speaks, newest first.
+pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-06-18", "2025-03-26", "2024-11-05"];
+
+fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
+}
+
+fn rpc_result(id: Value, result: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+/// A tool call's outcome: text for the model, structured data for programs, and whether it failed.
+pub struct ToolOutput {
+    /// Text content.
+    pub text: String,
+    /// Structured content.
+    pub structured: Value,
+    /// Whether the tool failed (the model sees the message).
+    pub is_error: bool,
+}
+
+fn tool_list(_state: &AppState) -> Value {
+    let tools = vec![json!({
+        "name": "search",
+        "title": "Search a knowledge base",
+        "description": "Hybrid keyword + semantic search over a Throughline knowledge base (docs, help center, pricing). Returns the best passages with their titles and URLs.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "description": "What to look for"},
+                "kb": {"type": "string", "description": "Knowledge base name (default: the only one, or `sample`)"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
+                "mode": {"type": "string", "enum": ["hybrid", "bm25", "vector"], "default": "hybrid"}
+            },
+            "required": ["query"]
+        }
+    })];
+    json!({ "tools": tools })
+}
+
+fn default_kb(state: &AppState) -> Option<String> {
+    let kbs = state.0.store.list_kbs().ok()?;
+    if kbs.len() == 1 {
+        return Some(kbs[0].name.clone());
+    }
+    kbs.iter().find(|k| k.name == "sample").map(|k| k.name.clone())
+}
+
+fn search_tool(state: &AppState, args: &Value) -> ToolOutput {
+    let fail = |text: String| ToolOutput { text, structured: json!({}), is_error: true };
+    let Some(query) = args["query"].as_str().filter(|q| !q.trim().is_empty()) else {
+        return fail("`query` is required and must be a non-empty string".into());
+    };
+    let Some(kb_name) = args["kb"].as_str().map(str::to_string).or_else(|| default_kb(state)) else {
+        return fail("`kb` is required: there are several knowledge bases".into());
+    };
+    let limit = args["limit"].as_u64().unwrap_or(5).clamp(1, 20) as usize;
+    let mode = match args["mode"].as_str() {
+        None => SearchMode::Hybrid,
+        Some(m) => match m.parse() {
+            Ok(m) => m,
+            Err(_) => return fail(format!("`mode` must be hybrid, bm25 or vector, not `{m}`")),
+        },
+    };
+    let kb = match state.kb(&kb_name) {
+        Ok(kb) => kb,
+        Err(e) => return fail(e.message),
+    };
+    match kb.search(&SearchRequest { limit, mode, ..SearchRequest::new(query) }) {
+        Ok(hits) => {
+            let mut text = String::new();
+            for (i, h) in hits.iter().enumerate() {
+                let place = h.url.clone().unwrap_or_else(|| h.path.clone());
+                text.push_str(&format!("[{}] {} ({})\n{}\n\n", i + 1, h.title, place, h.snippet));
+            }
+            if hits.is_empty() {
+                text.push_str("No results.");
+            }
+            let structured = json!({"kb": kb_name, "hits": hits.iter().map(|h| crate::routes::search::hit_json(h, false)).collect::<Vec<_>>()});
+            ToolOutput { text, structured, is_error: false }
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+fn handle(state: &AppState, msg: &Value) -> Option<Value> {
+    let id = msg.get("id").cloned();
+    let method = msg["method"].as_str().unwrap_or_default();
+    let Some(id) = id else {
+        // A notification (`notifications/initialized`, `notifications/cancelled`…) or a response: no reply.
+        return None;
+    };
+    if msg["jsonrpc"] != "2.0" || method.is_empty() {
+        return Some(rpc_error(id, -32600, "invalid request: expected a JSON-RPC 2.0 request with a method"));
+    }
+    let params = &msg["params"];
+    Some(match method {
+        "initialize" => {
+            let asked = params["protocolVersion"].as_str().unwrap_or(PROTOCOL_VERSIONS[0]);
+            let version = PROTOCOL_VERSIONS.iter().find(|v| **v == asked).copied().unwrap_or(PROTOCOL_VERSIONS[0]);
+            rpc_result(
+                id,
+                json!({
+                    "protocolVersion": version,
+                    "capabilities": {"tools": {"listChanged": false}},
+                    "serverInfo": {"name": "throughline", "version": env!("CARGO_PKG_VERSION")},
+                    "instructions": "Use `search` to find passages in the company's knowledge bases; use `ask` for a grounded answer with citations from a Throughline agent."
+                }),
+            )
+        }
+        "ping" => rpc_result(id, json!({})),
+        "tools/list" => rpc_result(id, tool_list(state)),
+        "tools/call" => {
+            let name = params["name"].as_str().unwrap_or_default();
+            let args = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
+            let out = match name {
+                "search" => search_tool(state, &args),
+                other => return Some(rpc_error(id, -32602, format!("unknown tool `{other}`"))),
+            };
+            rpc_result(
+                id,
+                json!({
+                    "content": [{"type": "text", "text": out.text}],
+                    "structuredContent": out.structured,
+                    "isError": out.is_error,
+                }),
+            )
+        }
+        other => rpc_error(id, -32601, format!("method `{other}` is not supported")),
+    })
+}
+
+/// `POST /mcp`
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Some(v) = headers.get("mcp-protocol-version").and_then(|v| v.to_str().ok()) {
+        if !PROTOCOL_VERSIONS.contains(&v) {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(rpc_error(Value::Null, -32600, format!("unsupported MCP-Protocol-Version `{v}`"))),
+            )
+                .into_response();
+        }
+    }
+    let msg: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, axum::Json(rpc_error(Value::Null, -32700, format!("parse error: {e}"))))
+                .into_response()
+        }
+    };
+    let st = state.clone();
+    let replies = tokio::task::spawn_blocking(move || match &msg {
+        Value::Array(batch) => batch.iter().filter_map(|m| handle(&st, m)).collect::<Vec<_>>(),
+        single => handle(&st, single).into_iter().collect(),
+    })
+    .await
+    .unwrap_or_else(|_| vec![rpc_error(Value::Null, -32603, "internal error")]);
+    let is_batch = body.first() == Some(&b'[');
+    let mut response = match (replies.len(), is_batch) {
+        (0, _) => StatusCode::ACCEPTED.into_response(),
+        (_, true) => axum::Json(Value::Array(replies)).into_response(),
+        (_, false) => axum::Json(replies.into_iter().next().expect("one reply")).into_response(),
+    };
+    if let Some(v) = headers.get("mcp-session-id") {
+        response.headers_mut().insert("mcp-session-id", v.clone());
+    } else {
+        response.headers_mut().insert("mcp-session-id", HeaderValue::from_static("stateless"));
+    }
+    response
+}
+
+/// `GET /mcp`: this server does not open server-initiated streams.
+pub async fn get() -> Response {
+    (StatusCode::METHOD_NOT_ALLOWED, [("allow", "POST, DELETE")], "").into_response()
+}
+
+/// `DELETE /mcp`: sessions carry no state here; ending one always succeeds.
+pub async fn delete() -> StatusCode {
+    StatusCode::OK
+}

@@ -1,0 +1,410 @@
+//! The OpenAPI 3.1 document served at `/v1/openapi.json`. Written by hand next to the routes; a test
+//! checks that every route of [`crate::ROUTES`] is documented and nothing else is.
+
+use serde_json::{json, Map, Value};
+
+fn path_param(name: &str, what: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": what})
+}
+
+fn query_param(name: &str, ty: &str, what: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}, "description": what})
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn errors(codes: &[&str]) -> Map<String, Value> {
+    let mut m = Map::new();
+    for c in codes {
+        let what = match *c {
+            "400" => "Invalid request: `error.field` names the bad field",
+            "401" => "Missing or wrong admin token",
+            "404" => "Unknown knowledge base, source or job",
+            "409" => "Conflict with the current state",
+            "413" => "Body over the size limit",
+            "429" => "Rate limited",
+            _ => "Error",
+        };
+        m.insert(c.to_string(), ok(what, reference("Error")));
+    }
+    m
+}
+
+struct Op {
+    summary: &'static str,
+    tag: &'static str,
+    params: Vec<Value>,
+    body: Option<Value>,
+    success: (&'static str, Value),
+    errors: &'static [&'static str],
+    public: bool,
+}
+
+fn op(o: Op) -> Value {
+    let mut responses = errors(o.errors);
+    responses.insert(o.success.0.to_string(), o.success.1);
+    let mut v = json!({"summary": o.summary, "tags": [o.tag], "responses": responses});
+    if !o.params.is_empty() {
+        v["parameters"] = Value::Array(o.params);
+    }
+    if let Some(b) = o.body {
+        v["requestBody"] = b;
+    }
+    if o.public {
+        v["security"] = json!([]);
+    }
+    v
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let kb = || path_param("kb", "Knowledge base name");
+    let mut paths = Map::new();
+    let mut add = |path: &str, method: &str, o: Op| {
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[method] = op(o);
+    };
+    add(
+        "/v1/health",
+        "get",
+        Op {
+            summary: "Health: 200 when the store answers",
+            tag: "system",
+            params: vec![],
+            body: None,
+            success: ("200", ok("Healthy", json!({"type": "object"}))),
+            errors: &["503"],
+            public: true,
+        },
+    );
+    add(
+        "/v1/openapi.json",
+        "get",
+        Op {
+            summary: "This document",
+            tag: "system",
+            params: vec![],
+            body: None,
+            success: ("200", ok("OpenAPI 3.1", json!({"type": "object"}))),
+            errors: &[],
+            public: true,
+        },
+    );
+    add(
+        "/v1/kbs",
+        "get",
+        Op {
+            summary: "List knowledge bases",
+            tag: "knowledge",
+            params: vec![],
+            body: None,
+            success: (
+                "200",
+                ok(
+                    "Knowledge bases",
+                    json!({"type": "object", "properties": {"kbs": {"type": "array", "items": reference("Kb")}}}),
+                ),
+            ),
+            errors: &["401"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs",
+        "post",
+        Op {
+            summary: "Create a knowledge base",
+            tag: "knowledge",
+            params: vec![],
+            body: Some(json_body(
+                json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}}),
+            )),
+            success: ("201", ok("Created", reference("Kb"))),
+            errors: &["400", "401", "409"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs/{kb}",
+        "get",
+        Op {
+            summary: "A knowledge base with its sources and page-type counts",
+            tag: "knowledge",
+            params: vec![kb()],
+            body: None,
+            success: ("200", ok("The knowledge base", reference("Kb"))),
+            errors: &["401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs/{kb}",
+        "delete",
+        Op {
+            summary: "Delete a knowledge base with its documents and indexes",
+            tag: "knowledge",
+            params: vec![kb()],
+            body: None,
+            success: ("204", json!({"description": "Deleted"})),
+            errors: &["401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs/{kb}/documents",
+        "get",
+        Op {
+            summary: "Documents with page type, chunk count and last sync",
+            tag: "knowledge",
+            params: vec![kb()],
+            body: None,
+            success: (
+                "200",
+                ok(
+                    "Documents",
+                    json!({"type": "object", "properties": {"documents": {"type": "array", "items": reference("Document")}}}),
+                ),
+            ),
+            errors: &["401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs/{kb}/sources",
+        "get",
+        Op {
+            summary: "Sources (uploads, folders, sites)",
+            tag: "knowledge",
+            params: vec![kb()],
+            body: None,
+            success: (
+                "200",
+                ok(
+                    "Sources",
+                    json!({"type": "object", "properties": {"sources": {"type": "array", "items": reference("Source")}}}),
+                ),
+            ),
+            errors: &["401", "404"],
+            public: false,
+        },
+    );
+    add("/v1/kbs/{kb}/sources/upload", "post", Op {
+        summary: "Upload files (several at once, folder-relative names kept; zip archives unpacked) as a new source; ingestion runs as a job. Creates the knowledge base when missing.",
+        tag: "knowledge",
+        params: vec![kb()],
+        body: Some(json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})),
+        success: ("202", ok("The queued job", json!({"type": "object", "properties": {"job": reference("Job"), "files": {"type": "integer"}, "bytes": {"type": "integer"}}}))),
+        errors: &["400", "401", "413"],
+        public: false,
+    });
+    add(
+        "/v1/kbs/{kb}/sources/{source}",
+        "delete",
+        Op {
+            summary: "Delete a source: its documents leave both indexes",
+            tag: "knowledge",
+            params: vec![kb(), path_param("source", "Source id")],
+            body: None,
+            success: (
+                "200",
+                ok("Deleted", json!({"type": "object", "properties": {"deleted_documents": {"type": "integer"}}})),
+            ),
+            errors: &["400", "401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs/{kb}/sources/{source}/resync",
+        "post",
+        Op {
+            summary: "Re-sync a source (unchanged documents are skipped)",
+            tag: "knowledge",
+            params: vec![kb(), path_param("source", "Source id")],
+            body: None,
+            success: ("202", ok("The queued job", json!({"type": "object", "properties": {"job": reference("Job")}}))),
+            errors: &["400", "401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs/{kb}/search",
+        "post",
+        Op {
+            summary: "Search a knowledge base (hybrid BM25 + vectors by default)",
+            tag: "search",
+            params: vec![kb()],
+            body: Some(json_body(reference("SearchRequest"))),
+            success: ("200", ok("Hits", reference("SearchResponse"))),
+            errors: &["400", "401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/kbs/{kb}/search",
+        "get",
+        Op {
+            summary: "Search with query-string parameters",
+            tag: "search",
+            params: vec![
+                kb(),
+                query_param("q", "string", "The query"),
+                query_param("mode", "string", "hybrid (default), bm25 or vector"),
+                query_param("limit", "integer", "Hits to return (default 10; limit + offset ≤ 100)"),
+                query_param("offset", "integer", "Hits to skip"),
+                query_param("page_type", "string", "Comma-separated page types"),
+            ],
+            body: None,
+            success: ("200", ok("Hits", reference("SearchResponse"))),
+            errors: &["400", "401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/jobs",
+        "get",
+        Op {
+            summary: "Jobs, newest first",
+            tag: "jobs",
+            params: vec![
+                query_param("kb", "string", "Only this knowledge base"),
+                query_param("limit", "integer", "At most this many (≤ 500)"),
+            ],
+            body: None,
+            success: (
+                "200",
+                ok(
+                    "Jobs",
+                    json!({"type": "object", "properties": {"jobs": {"type": "array", "items": reference("Job")}}}),
+                ),
+            ),
+            errors: &["401"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/jobs/{job}",
+        "get",
+        Op {
+            summary: "A job: status, per-stage counts, errors per item",
+            tag: "jobs",
+            params: vec![path_param("job", "Job id")],
+            body: None,
+            success: ("200", ok("The job", reference("Job"))),
+            errors: &["400", "401", "404"],
+            public: false,
+        },
+    );
+    add(
+        "/v1/jobs/{job}/cancel",
+        "post",
+        Op {
+            summary: "Cancel a job (a running one stops after its current batch)",
+            tag: "jobs",
+            params: vec![path_param("job", "Job id")],
+            body: None,
+            success: ("202", ok("The job", reference("Job"))),
+            errors: &["400", "401", "404", "409"],
+            public: false,
+        },
+    );
+    add("/v1/jobs/{job}/events", "get", Op {
+        summary: "Live progress as Server-Sent Events: snapshot, stage_started, advanced, stage_finished, item_failed, item_skipped, batch_committed, job_finished",
+        tag: "jobs",
+        params: vec![path_param("job", "Job id")],
+        body: None,
+        success: ("200", json!({"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}})),
+        errors: &["400", "401", "404"],
+        public: false,
+    });
+    add(
+        "/mcp",
+        "post",
+        Op {
+            summary: "Model Context Protocol server (streamable HTTP, JSON-RPC 2.0): tools `search` and `ask`",
+            tag: "mcp",
+            params: vec![],
+            body: Some(json_body(
+                json!({"type": "object", "description": "A JSON-RPC 2.0 request, notification or batch"}),
+            )),
+            success: ("200", ok("A JSON-RPC response (202 with no body for notifications)", json!({"type": "object"}))),
+            errors: &["400", "401"],
+            public: false,
+        },
+    );
+
+    let hit = json!({"type": "object", "properties": {
+        "chunk_id": {"type": "string"}, "doc_id": {"type": "string"}, "source_id": {"type": "string"},
+        "title": {"type": "string"}, "path": {"type": "string"}, "url": {"type": ["string", "null"]},
+        "page_type": {"type": "string"}, "heading_path": {"type": "array", "items": {"type": "string"}},
+        "snippet": {"type": "string"},
+        "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}, "description": "Byte ranges of the snippet matching query terms"},
+        "score": {"type": "number"},
+        "scores": {"type": "object", "properties": {"bm25": reference("RetrieverScore"), "vector": reference("RetrieverScore")}},
+        "text": {"type": "string", "description": "Only with include_text"}
+    }});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Throughline API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Build a knowledge base from documents or a site, search it, and run the customer agent on it. Every route but health and this document needs the admin token as a bearer token."
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"adminToken": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string", "description": "Stable machine-readable code: invalid_request, invalid_json, not_found, unauthorized, conflict, already_exists, payload_too_large, rate_limited, internal"},
+                    "message": {"type": "string"}, "field": {"type": "string"}}}}},
+                "Kb": {"type": "object", "properties": {"name": {"type": "string"}, "id": {"type": "string"}, "model": {"type": "string"}, "dim": {"type": "integer"}, "documents": {"type": "integer"}, "chunks": {"type": "integer"}, "created_at": {"type": "integer"}, "sources": {"type": "array", "items": reference("Source")}, "page_types": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+                "Source": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["folder", "file", "site"]}, "location": {"type": "string"}, "documents": {"type": "integer"}, "last_synced_at": {"type": ["integer", "null"]}}},
+                "Document": {"type": "object", "properties": {"id": {"type": "string"}, "source_id": {"type": "string"}, "path": {"type": "string"}, "url": {"type": ["string", "null"]}, "title": {"type": "string"}, "page_type": {"type": "string"}, "chunks": {"type": "integer"}, "bytes": {"type": "integer"}, "updated_at": {"type": "integer"}}},
+                "Job": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string"}, "kb": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}, "spec": {"type": "object"}, "progress": {"type": "object"}, "error": {"type": ["string", "null"]}, "attempts": {"type": "integer"}, "created_at": {"type": "integer"}, "started_at": {"type": ["integer", "null"]}, "finished_at": {"type": ["integer", "null"]}}},
+                "SearchRequest": {"type": "object", "required": ["q"], "additionalProperties": false, "properties": {
+                    "q": {"type": "string", "description": "The query (alias: query)"},
+                    "mode": {"type": "string", "enum": ["hybrid", "bm25", "vector"]},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "offset": {"type": "integer", "minimum": 0},
+                    "filter": {"type": "object", "properties": {"page_type": {"type": "array", "items": {"type": "string"}}, "source": {"type": "array", "items": {"type": "string"}}}},
+                    "fusion": {"type": "string", "enum": ["rrf", "weighted"]},
+                    "all_chunks": {"type": "boolean"},
+                    "include_text": {"type": "boolean"}}},
+                "SearchResponse": {"type": "object", "properties": {"query": {"type": "string"}, "mode": {"type": "string"}, "hits": {"type": "array", "items": reference("Hit")}, "offset": {"type": "integer"}, "limit": {"type": "integer"}, "estimated_total_hits": {"type": "integer"}, "processing_time_ms": {"type": "number"}}},
+                "Hit": hit,
+                "RetrieverScore": {"type": ["object", "null"], "properties": {"rank": {"type": "integer"}, "score": {"type": "number"}}}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let doc = super::document();
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, ops) in paths {
+            for method in ops.as_object().unwrap().keys() {
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+        documented.sort();
+        let mut routes: Vec<(String, String)> =
+            crate::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        routes.sort();
+        assert_eq!(documented, routes);
+    }
+}

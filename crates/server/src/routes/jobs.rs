@@ -1,0 +1,129 @@
+//! Jobs: list, status, cancel, and the live event stream (Server-Sent Events).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use throughline_core::{JobId, JobRecord};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::jobs::{job_json, HubMessage};
+use crate::AppState;
+
+fn parse_id(id: &str) -> ApiResult<JobId> {
+    id.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("job", e.to_string()))
+}
+
+fn find(state: &AppState, id: &str) -> ApiResult<JobRecord> {
+    let id = parse_id(id)?;
+    state.0.jobs.job(id)?.ok_or_else(|| ApiError::not_found("job", &id.to_string()))
+}
+
+#[derive(Deserialize)]
+/// Query string of the job list.
+pub struct ListQuery {
+    kb: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/jobs?kb=&limit=`
+pub async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<ApiJson<Value>> {
+    let jobs = state.0.jobs.jobs(q.kb.as_deref(), q.limit.unwrap_or(50).min(500))?;
+    Ok(ApiJson(json!({ "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() })))
+}
+
+/// `GET /v1/jobs/{job}`
+pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    Ok(ApiJson(job_json(&find(&state, &id)?)))
+}
+
+/// `POST /v1/jobs/{job}/cancel`: a queued job is cancelled at once, a running one at its next batch.
+pub async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<(StatusCode, ApiJson<Value>)> {
+    let job = find(&state, &id)?;
+    if job.status.is_final() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "job_finished",
+            format!("job {} already {}", job.id, job.status),
+        ));
+    }
+    if !state.0.jobs.cancel_queued_job(job.id)? {
+        state.0.hub.cancel(job.id);
+    }
+    let job = find(&state, &id)?;
+    Ok((StatusCode::ACCEPTED, ApiJson(job_json(&job))))
+}
+
+/// `GET /v1/jobs/{job}/events`: a `snapshot` event (the job as stored), then its progress events
+/// (`stage_started`, `advanced`, `stage_finished`, `item_failed`, `item_skipped`, `batch_committed`),
+/// then `job_finished` (or `job_interrupted` when the server stops), after which the stream ends.
+pub async fn events(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let job_id = parse_id(&id)?;
+    // Subscribe before reading the stored state so no event falls between the two.
+    let mut rx = state.0.hub.subscribe(job_id);
+    let job = find(&state, &id)?;
+    let mut shutdown = state.shutdown_signal();
+    let stream = async_stream(move |tx| async move {
+        let snapshot = job_json(&job);
+        if tx.send(Event::default().event("snapshot").data(snapshot.to_string())).await.is_err() {
+            return;
+        }
+        if job.status.is_final() {
+            let _ = tx
+                .send(Event::default().event("job_finished").data(
+                    json!({"type": "job_finished", "status": job.status.as_str(), "error": job.error}).to_string(),
+                ))
+                .await;
+            return;
+        }
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Ok(HubMessage::Progress(v)) => {
+                        let name = v["type"].as_str().unwrap_or("progress").to_string();
+                        if tx.send(Event::default().event(name).data(v.to_string())).await.is_err() { return; }
+                    }
+                    Ok(HubMessage::Finished(v)) => {
+                        let name = v["type"].as_str().unwrap_or("job_finished").to_string();
+                        let _ = tx.send(Event::default().event(name).data(v.to_string())).await;
+                        return;
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        let v = json!({"type": "lagged", "missed": n});
+                        if tx.send(Event::default().event("lagged").data(v.to_string())).await.is_err() { return; }
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                _ = shutdown.changed() => {
+                    let v = json!({"type": "server_stopping"});
+                    let _ = tx.send(Event::default().event("server_stopping").data(v.to_string())).await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// A stream fed by a task through a channel (keeps handlers free of hand-written `Stream` impls).
+pub(crate) fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+    tokio::spawn(f(tx));
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) })
+}

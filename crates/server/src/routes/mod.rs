@@ -1,0 +1,6 @@
+//! Handlers, one module per resource.
+
+pub mod jobs;
+pub mod kbs;
+pub mod search;
+pub mod system;

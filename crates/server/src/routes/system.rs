@@ -1,0 +1,68 @@
+//! Health, Prometheus metrics, the OpenAPI document and the web UI's static files.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use include_dir::{include_dir, Dir};
+use serde_json::{json, Value};
+
+use crate::error::ApiJson;
+use crate::AppState;
+
+static WEB: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../web");
+
+/// `GET /health` and `GET /v1/health`: 200 when the store answers.
+pub async fn health(State(state): State<AppState>) -> Response {
+    match state.0.store.list_kbs() {
+        Ok(kbs) => {
+            ApiJson(json!({"status": "ok", "kbs": kbs.len(), "version": env!("CARGO_PKG_VERSION")})).into_response()
+        }
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, ApiJson(json!({"status": "unavailable", "reason": e.to_string()})))
+            .into_response(),
+    }
+}
+
+/// `GET /metrics` (admin): Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.0.metrics.render(&state)).into_response()
+}
+
+/// `GET /v1/openapi.json`
+pub async fn openapi() -> ApiJson<Value> {
+    ApiJson(crate::openapi::document())
+}
+
+/// Static files of the web UI (`web/`, embedded in the binary); unknown paths under the UI get
+/// `index.html` so client-side routes work.
+pub async fn web(State(state): State<AppState>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    let fallback = if path.contains('.') { None } else { Some("index.html") };
+    let file: Option<(String, Vec<u8>)> = match &state.config().web_dir {
+        Some(dir) => {
+            // Only plain relative names: no way out of the folder.
+            let safe = crate::upload::safe_relative_path(path).ok().filter(|p| p.to_str() == Some(path));
+            safe.and_then(|p| std::fs::read(dir.join(&p)).ok().map(|b| (path.to_string(), b)))
+                .or_else(|| fallback.and_then(|f| std::fs::read(dir.join(f)).ok().map(|b| (f.to_string(), b))))
+        }
+        None => WEB
+            .get_file(path)
+            .or_else(|| fallback.and_then(|f| WEB.get_file(f)))
+            .map(|f| (f.path().to_string_lossy().into_owned(), f.contents().to_vec())),
+    };
+    match file {
+        Some((name, contents)) => {
+            let mime = mime_guess::from_path(&name).first_or_octet_stream();
+            (
+                [
+                    (header::CONTENT_TYPE, mime.to_string()),
+                    (header::CACHE_CONTROL, "no-cache".to_string()),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+                ],
+                contents,
+            )
+                .into_response()
+        }
+        None => crate::error::ApiError::not_found("file", path).into_response(),
+    }
+}

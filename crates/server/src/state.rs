@@ -1,0 +1,161 @@
+//! [`AppState`]: what every handler reaches, built once at the edge (the `throughline` binary) from
+//! concrete parts behind the traits of `throughline_core`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use throughline_core::{Embedder, JobStore, KnowledgeStore, SearchConfig};
+use throughline_ingest::{IngestConfig, KbPaths, KnowledgeBase};
+
+use crate::auth::AdminAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::jobs::JobHub;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// Limits and settings of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest JSON body accepted. Default 1 MiB.
+    pub max_json_bytes: usize,
+    /// Largest upload (all files of one request together). Default 100 MiB.
+    pub max_upload_bytes: usize,
+    /// Largest total size of the files unpacked from one zip archive. Default 500 MiB.
+    pub max_unzipped_bytes: u64,
+    /// Most files in one upload or archive. Default 10,000.
+    pub max_upload_files: usize,
+    /// Time limit of an ordinary (non-streaming) request. Default 30 s.
+    pub request_timeout: std::time::Duration,
+    /// Public endpoints: sustained requests per second per client address, and burst. Default 5/s, 20.
+    pub public_rate_per_sec: f64,
+    /// Burst of the public rate limit.
+    pub public_burst: f64,
+    /// Times an interrupted job is started before it is marked failed. Default 3.
+    pub job_max_attempts: u32,
+    /// Ingestion settings for jobs.
+    pub ingest: IngestConfig,
+    /// Search settings for opened knowledge bases.
+    pub search: SearchConfig,
+    /// Serve the web UI from this folder instead of the copy embedded in the binary (UI development:
+    /// edit and reload without rebuilding). `THROUGHLINE_WEB_DIR` in the binary.
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_json_bytes: 1 << 20,
+            max_upload_bytes: 100 << 20,
+            max_unzipped_bytes: 500 << 20,
+            max_upload_files: 10_000,
+            request_timeout: std::time::Duration::from_secs(30),
+            public_rate_per_sec: 5.0,
+            public_burst: 20.0,
+            job_max_attempts: 3,
+            ingest: IngestConfig::default(),
+            search: SearchConfig::default(),
+            web_dir: None,
+        }
+    }
+}
+
+/// Shared state of the server (cheap to clone).
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub config: ServerConfig,
+    pub paths: KbPaths,
+    pub store: Arc<dyn KnowledgeStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub embedder: Arc<dyn Embedder>,
+    pub kbs: RwLock<HashMap<String, Arc<KnowledgeBase>>>,
+    pub hub: JobHub,
+    pub auth: AdminAuth,
+    pub limiter: RateLimiter,
+    pub metrics: Metrics,
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl AppState {
+    /// Builds the state over a data directory's parts. `admin` holds the admin token check.
+    pub fn new(
+        config: ServerConfig,
+        data_dir: PathBuf,
+        store: Arc<dyn KnowledgeStore>,
+        jobs: Arc<dyn JobStore>,
+        embedder: Arc<dyn Embedder>,
+        auth: AdminAuth,
+    ) -> Self {
+        let limiter = RateLimiter::new(config.public_rate_per_sec, config.public_burst);
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Self(Arc::new(Inner {
+            config,
+            paths: KbPaths::new(data_dir),
+            store,
+            jobs,
+            embedder,
+            kbs: RwLock::new(HashMap::new()),
+            hub: JobHub::default(),
+            auth,
+            limiter,
+            metrics: Metrics::default(),
+            shutdown,
+        }))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// The open knowledge base `name` (opened, and its indexes reconciled, on first use).
+    pub fn kb(&self, name: &str) -> ApiResult<Arc<KnowledgeBase>> {
+        if let Some(kb) = self.0.kbs.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+            return Ok(kb.clone());
+        }
+        if self.0.store.kb(name)?.is_none() {
+            return Err(ApiError::not_found("knowledge base", name));
+        }
+        self.open_kb(name, false)
+    }
+
+    /// Opens (creating when `create`) the knowledge base `name` and keeps it open.
+    pub fn open_kb(&self, name: &str, create: bool) -> ApiResult<Arc<KnowledgeBase>> {
+        let mut kbs = self.0.kbs.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(kb) = kbs.get(name) {
+            return Ok(kb.clone());
+        }
+        let (kb, report) = KnowledgeBase::open(
+            &self.0.paths,
+            self.0.store.clone(),
+            self.0.embedder.clone(),
+            name,
+            self.0.config.search.clone(),
+            create,
+        )?;
+        if report.changed() {
+            tracing::info!(kb = name, ?report, "indexes reconciled with the store");
+        }
+        let kb = Arc::new(kb);
+        kbs.insert(name.to_string(), kb.clone());
+        Ok(kb)
+    }
+
+    /// Forgets an open knowledge base (before deleting it).
+    pub(crate) fn close_kb(&self, name: &str) -> Option<Arc<KnowledgeBase>> {
+        self.0.kbs.write().unwrap_or_else(|p| p.into_inner()).remove(name)
+    }
+
+    /// Asks long work and open streams to stop (graceful shutdown).
+    pub fn begin_shutdown(&self) {
+        let _ = self.0.shutdown.send(true);
+        self.0.hub.cancel_all();
+    }
+
+    /// A receiver that turns true when shutdown begins.
+    pub(crate) fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.shutdown.subscribe()
+    }
+}

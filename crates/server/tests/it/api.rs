@@ -1,0 +1,227 @@
+//! The API over HTTP: upload → job events → search, auth, bad input, restart.
+
+use serde_json::{json, Value};
+
+use crate::harness::{sample_files, TestServer, TOKEN};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+
+    let (status, body) = server.upload("acme", &sample_files()).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["files"], 3);
+    let job = body["job"]["id"].as_str().unwrap().to_string();
+
+    let events = server.job_events(&job).await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"snapshot"));
+    assert!(names.contains(&"batch_committed"), "{names:?}");
+    let (last, fin) = events.last().unwrap();
+    assert_eq!(last, "job_finished", "{names:?}");
+    assert_eq!(fin["status"], "succeeded", "{fin}");
+    assert_eq!(fin["progress"]["summary"]["added"], 3);
+    assert!(fin["progress"]["stages"]["embed"]["done"].as_u64().unwrap() >= 3);
+
+    let kbs: Value = server.get("/v1/kbs").send().await.unwrap().json().await.unwrap();
+    assert_eq!(kbs["kbs"][0]["name"], "acme");
+    assert_eq!(kbs["kbs"][0]["documents"], 3);
+
+    let res: Value = server
+        .post("/v1/kbs/acme/search")
+        .json(&json!({"q": "slack alerts are not arriving anymore", "limit": 2}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["hits"][0]["path"], "help/slack-alerts-stopped.md", "{res}");
+    assert_eq!(res["mode"], "hybrid");
+    assert!(res["hits"][0]["scores"]["bm25"]["rank"].as_u64().is_some());
+    assert!(res["hits"][0]["scores"]["vector"]["score"].as_f64().unwrap() > 0.3);
+    assert_eq!(res["hits"].as_array().unwrap().len(), 2);
+
+    // GET form with a filter that excludes everything but docs.
+    let res: Value =
+        server.get("/v1/kbs/acme/search?q=slack&mode=bm25&page_type=docs").send().await.unwrap().json().await.unwrap();
+    assert!(res["hits"].as_array().unwrap().iter().all(|h| h["page_type"] == "docs"), "{res}");
+
+    server.stop().await;
+    let server = TestServer::start(dir.path()).await;
+    let job_after: Value = server.get(&format!("/v1/jobs/{job}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(job_after["status"], "succeeded");
+    let res: Value = server
+        .post("/v1/kbs/acme/search")
+        .json(&json!({"q": "invite a teammate"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["hits"][0]["path"], "help/invite-users.md", "{res}");
+
+    // Deleting the source removes its documents from both indexes.
+    let sources: Value = server.get("/v1/kbs/acme/sources").send().await.unwrap().json().await.unwrap();
+    let source = sources["sources"][0]["id"].as_str().unwrap().to_string();
+    let del: Value =
+        server.delete(&format!("/v1/kbs/acme/sources/{source}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(del["deleted_documents"], 3);
+    for mode in ["bm25", "vector"] {
+        let res: Value = server
+            .post("/v1/kbs/acme/search")
+            .json(&json!({"q": "invite a teammate", "mode": mode}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(res["hits"].as_array().unwrap().len(), 0, "{mode}: {res}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = throughline_server::ServerConfig { public_burst: 40.0, public_rate_per_sec: 0.01, ..Default::default() };
+    let server = TestServer::start_with(dir.path(), cfg).await;
+    for (method, path) in throughline_server::ROUTES {
+        let path =
+            path.replace("{kb}", "sample").replace("{source}", "0000000000000001").replace("{job}", "0000000000000001");
+        let public = path == "/v1/health" || path == "/v1/openapi.json";
+        for token in [None, Some("wrong")] {
+            let mut req = server.client.request(method.to_uppercase().parse().unwrap(), server.url(&path));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let res = req.send().await.unwrap();
+            if public {
+                assert_eq!(res.status(), 200, "{method} {path}");
+            } else {
+                assert_eq!(res.status(), 401, "{method} {path} with {token:?}");
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "unauthorized");
+            }
+        }
+    }
+    // Two wrong attempts per admin route so far; the burst of 40 runs out and guessing gets 429.
+    let admin_routes =
+        throughline_server::ROUTES.iter().filter(|(_, p)| !matches!(*p, "/v1/health" | "/v1/openapi.json")).count();
+    let left = 40 - 2 * admin_routes;
+    let mut statuses = Vec::new();
+    for _ in 0..left + 2 {
+        statuses.push(
+            server.client.get(server.url("/v1/kbs")).bearer_auth("guess").send().await.unwrap().status().as_u16(),
+        );
+    }
+    let mut expected = vec![401; left];
+    expected.extend([429, 429]);
+    assert_eq!(statuses, expected);
+    // The right token still works.
+    let res = server.get("/v1/kbs").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = server.client.get(server.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("throughline_http_requests_total{method=\"GET\",route=\"/v1/kbs\",status=\"401\"}"),
+        "{text}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_json_errors_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let (status, _) = server.upload("docs", &sample_files()[..1]).await;
+    assert_eq!(status, 202);
+
+    async fn error(res: reqwest::Response) -> (u16, Value) {
+        let status = res.status().as_u16();
+        (status, res.json::<Value>().await.unwrap()["error"].clone())
+    }
+    // Malformed JSON.
+    let (s, e) = error(
+        server
+            .post("/v1/kbs/docs/search")
+            .header("content-type", "application/json")
+            .body("{\"q\": ")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("invalid_json")), "{e}");
+    // Wrong type.
+    let (s, e) = error(server.post("/v1/kbs/docs/search").json(&json!({"q": 3})).send().await.unwrap()).await;
+    assert_eq!(s, 400);
+    assert!(e["message"].as_str().unwrap().contains("invalid type"), "{e}");
+    // Unknown field.
+    let (s, e) =
+        error(server.post("/v1/kbs/docs/search").json(&json!({"q": "x", "limt": 3})).send().await.unwrap()).await;
+    assert_eq!(s, 400);
+    assert!(e["message"].as_str().unwrap().contains("limt"), "{e}");
+    // Bad values name their field.
+    for (body, field) in [
+        (json!({"q": "  "}), "q"),
+        (json!({"q": "x", "mode": "fuzzy"}), "mode"),
+        (json!({"q": "x", "limit": 1000}), "limit"),
+        (json!({"q": "x", "filter": {"page_type": ["nope"]}}), "filter.page_type"),
+        (json!({"q": "x", "filter": {"source": ["xyz"]}}), "filter.source"),
+    ] {
+        let (s, e) = error(server.post("/v1/kbs/docs/search").json(&body).send().await.unwrap()).await;
+        assert_eq!((s, e["field"].as_str()), (400, Some(field)), "{body}: {e}");
+    }
+    // Unknown ids.
+    let (s, e) = error(server.post("/v1/kbs/nope/search").json(&json!({"q": "x"})).send().await.unwrap()).await;
+    assert_eq!((s, e["code"].as_str()), (404, Some("not_found")));
+    assert!(e["message"].as_str().unwrap().contains("`nope`"));
+    let (s, _) = error(server.get("/v1/jobs/0123456789abcdef").send().await.unwrap()).await;
+    assert_eq!(s, 404);
+    let (s, e) = error(server.get("/v1/jobs/not-an-id").send().await.unwrap()).await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("job")));
+    // Bad knowledge base names.
+    let (s, e) = error(server.post("/v1/kbs").json(&json!({"name": "../etc"})).send().await.unwrap()).await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("name")), "{e}");
+    let (s, e) = error(server.post("/v1/kbs").json(&json!({"name": "docs"})).send().await.unwrap()).await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("already_exists")));
+    // Huge body.
+    let huge = format!("{{\"q\": \"{}\"}}", "a".repeat(2 << 20));
+    let res =
+        server.post("/v1/kbs/docs/search").header("content-type", "application/json").body(huge).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    // Hostile upload names: nothing is written outside, the knowledge base is untouched.
+    for name in ["../../evil.md", "/etc/passwd.md", "a/../../b.md"] {
+        let (s, body) = server.upload("docs", &[(name, b"# Evil".to_vec())]).await;
+        assert_eq!(s, 400, "{name}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(name), "{body}");
+    }
+    assert!(!dir.path().join("evil.md").exists());
+    let kb: Value = server.get("/v1/kbs/docs").send().await.unwrap().json().await.unwrap();
+    assert_eq!(kb["sources"].as_array().unwrap().len(), 1);
+    // An empty upload.
+    let form = reqwest::multipart::Form::new().text("note", "no files");
+    let (s, e) = error(server.post("/v1/kbs/docs/sources/upload").multipart(form).send().await.unwrap()).await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("files")), "{e}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_and_health_are_public() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let doc: Value = server.client.get(server.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/v1/kbs/{kb}/search"]["post"]["requestBody"].is_object());
+    let health: Value = server.client.get(server.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let page = server.client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.headers()["content-type"], "text/html");
+    assert!(page.text().await.unwrap().contains("<title>Throughline"));
+    server.stop().await;
+}

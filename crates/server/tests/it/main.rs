@@ -1,0 +1,6 @@
+//! Integration tests: the real server (real SQLite, tantivy, hnsw and the real embedding model) on
+//! 127.0.0.1 with a temporary data directory, driven over HTTP.
+
+mod api;
+mod harness;
+mod jobs;
