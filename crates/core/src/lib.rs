@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod crawl;
 mod document;
 mod embedder;
 mod error;
@@ -23,6 +24,7 @@ mod page_type;
 mod progress;
 mod store;
 
+pub use crawl::{CrawlRecord, CrawlStatus};
 pub use config::{ChunkConfig, FusionMode, SearchConfig};
 pub use document::{content_hash, Chunk, ExtractedDoc, Section};
 pub use embedder::{Embedder, EmbedderError};

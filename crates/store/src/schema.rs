@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const V1: &str = r#"
 CREATE TABLE kbs (
@@ -53,11 +53,32 @@ CREATE INDEX chunks_doc ON chunks(doc_id);
 CREATE INDEX chunks_kb ON chunks(kb_id);
 "#;
 
+/// Version 2: the crawl report of site sources, one row per discovered URL with its outcome, and the HTTP
+/// validators (ETag, Last-Modified) and outgoing links the next crawl needs for conditional requests.
+const V2: &str = r#"
+CREATE TABLE crawl_pages (
+    source_id      INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    url            TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    depth          INTEGER NOT NULL,
+    doc_path       TEXT,
+    etag           TEXT,
+    last_modified  TEXT,
+    links          TEXT NOT NULL,
+    checked_at     INTEGER NOT NULL,
+    PRIMARY KEY (source_id, url)
+);
+"#;
+
 /// Brings the database to [`SCHEMA_VERSION`]; returns the version found before.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found < 1 {
         conn.execute_batch(&format!("BEGIN; {V1} PRAGMA user_version = 1; COMMIT;"))?;
+    }
+    if found < 2 {
+        conn.execute_batch(&format!("BEGIN; {V2} PRAGMA user_version = 2; COMMIT;"))?;
     }
     Ok(found)
 }

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod compat;
+mod crawl;
 mod crash;
 mod harness;
 mod ingest_search;
