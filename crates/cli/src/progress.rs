@@ -110,7 +110,8 @@ impl ProgressSink for CliProgress {
             (Some(b), ProgressEvent::StageStarted { stage: IngestStage::Fetch, .. }) => {
                 let style = ProgressStyle::with_template("{prefix:>8} {bar:32.green/blue} {pos:>5}/{len:5} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar());
-                let bar = b.multi.insert(0, ProgressBar::new(st.pages.discovered).with_style(style).with_prefix("crawl"));
+                let bar =
+                    b.multi.insert(0, ProgressBar::new(st.pages.discovered).with_style(style).with_prefix("crawl"));
                 let _ = b.crawl.set(bar);
             }
             (Some(b), ProgressEvent::PageFailed { url, reason }) => {

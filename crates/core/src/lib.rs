@@ -24,8 +24,8 @@ mod page_type;
 mod progress;
 mod store;
 
-pub use crawl::{CrawlRecord, CrawlStatus};
 pub use config::{ChunkConfig, FusionMode, SearchConfig};
+pub use crawl::{CrawlRecord, CrawlStatus};
 pub use document::{content_hash, Chunk, ExtractedDoc, Section};
 pub use embedder::{Embedder, EmbedderError};
 pub use error::{CoreError, ErrorKind};

@@ -101,8 +101,8 @@ impl<'a> BatchWriter<'a> {
             return Added::Unchanged;
         }
         let doc_id = self.doc_id(input.path);
-        let (chunks, hash) =
-            timer.time(IngestStage::Chunk, || chunk_document(doc_id, input.doc, self.chunk, self.kb.embedder().as_ref()));
+        let (chunks, hash) = timer
+            .time(IngestStage::Chunk, || chunk_document(doc_id, input.doc, self.chunk, self.kb.embedder().as_ref()));
         let meta = DocumentMeta {
             id: doc_id,
             source_id: self.source,

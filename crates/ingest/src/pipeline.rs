@@ -98,10 +98,8 @@ pub fn ingest_path(
         progress.emit(ProgressEvent::ItemProblem { item: item.clone(), failed: true, reason: reason.clone() });
         summary.failed.push(ItemProblem { item, reason });
     }
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Discover,
-        elapsed: timer.get(IngestStage::Discover),
-    });
+    progress
+        .emit(ProgressEvent::StageFinished { stage: IngestStage::Discover, elapsed: timer.get(IngestStage::Discover) });
 
     // Skip unsupported types up front so the progress total counts only real work.
     let mut work = Vec::new();
@@ -151,14 +149,9 @@ pub fn ingest_path(
         }
         writer.flush(&mut timer, &mut summary, progress)?;
     }
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Extract,
-        elapsed: timer.get(IngestStage::Extract),
-    });
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Embed,
-        elapsed: timer.get(IngestStage::Embed),
-    });
+    progress
+        .emit(ProgressEvent::StageFinished { stage: IngestStage::Extract, elapsed: timer.get(IngestStage::Extract) });
+    progress.emit(ProgressEvent::StageFinished { stage: IngestStage::Embed, elapsed: timer.get(IngestStage::Embed) });
 
     // Documents whose files are gone. A file that exists but failed to load this time keeps its old
     // version: a bad edit never erases what was already stored.
@@ -166,10 +159,7 @@ pub fn ingest_path(
     writer.delete(vanished, &mut timer, &mut summary, progress)?;
     timer.time(IngestStage::Index, || kb.index().persist())?;
     store.mark_source_synced(source.id)?;
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Index,
-        elapsed: timer.get(IngestStage::Index),
-    });
+    progress.emit(ProgressEvent::StageFinished { stage: IngestStage::Index, elapsed: timer.get(IngestStage::Index) });
     summary.stage_times =
         [IngestStage::Discover, IngestStage::Extract, IngestStage::Chunk, IngestStage::Embed, IngestStage::Index]
             .into_iter()

@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use throughline_core::{
-    BatchWrite, ChunkId, CoreError, CrawlRecord, CrawlStatus, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore, PageType, SourceId, SourceInfo,
-    SourceKind, StoredChunk,
+    BatchWrite, ChunkId, CoreError, CrawlRecord, CrawlStatus, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore,
+    PageType, SourceId, SourceInfo, SourceKind, StoredChunk,
 };
 
 use crate::schema::{migrate, SCHEMA_VERSION};
@@ -431,9 +431,8 @@ impl SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (source_id, url, status, reason, depth, doc_path, etag, last_modified, links, checked_at) = row?;
-            let status: CrawlStatus = status
-                .parse()
-                .map_err(|detail: String| StoreError::Corrupt { table: "crawl_pages", detail })?;
+            let status: CrawlStatus =
+                status.parse().map_err(|detail: String| StoreError::Corrupt { table: "crawl_pages", detail })?;
             let links: Vec<String> = serde_json::from_str(&links)
                 .map_err(|e| StoreError::Corrupt { table: "crawl_pages", detail: format!("links of {url}: {e}") })?;
             out.push(CrawlRecord {
@@ -621,8 +620,11 @@ mod tests {
         s.replace_crawl_records(a.id, &[rec(a.id, "https://a.example/x", CrawlStatus::Indexed, "")]).unwrap();
         s.replace_crawl_records(b.id, &[rec(b.id, "https://b.example/z", CrawlStatus::Failed, "HTTP 500")]).unwrap();
         // A second crawl of `a` replaces its rows and leaves `b` alone.
-        s.replace_crawl_records(a.id, &[rec(a.id, "https://a.example/p", CrawlStatus::Skipped, "robots.txt disallows")])
-            .unwrap();
+        s.replace_crawl_records(
+            a.id,
+            &[rec(a.id, "https://a.example/p", CrawlStatus::Skipped, "robots.txt disallows")],
+        )
+        .unwrap();
         let all = s.crawl_records(kb.id, None).unwrap();
         assert_eq!(
             all.iter().map(|r| (r.url.as_str(), r.status, r.reason.as_str())).collect::<Vec<_>>(),

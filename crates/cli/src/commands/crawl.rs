@@ -128,7 +128,12 @@ fn print_summary(kb: &str, s: &CrawlSummary, total_docs: u64, total_chunks: u64)
         .iter()
         .map(|(st, d)| {
             if *st == IngestStage::Embed && d.as_secs_f64() > 0.0 {
-                format!("{} {:.1}s ({:.0} tokens/s)", st.as_str(), d.as_secs_f64(), s.tokens_embedded as f64 / d.as_secs_f64())
+                format!(
+                    "{} {:.1}s ({:.0} tokens/s)",
+                    st.as_str(),
+                    d.as_secs_f64(),
+                    s.tokens_embedded as f64 / d.as_secs_f64()
+                )
             } else {
                 format!("{} {:.2}s", st.as_str(), d.as_secs_f64())
             }
@@ -187,7 +192,9 @@ pub fn report(
         return Ok(ExitCode::SUCCESS);
     }
     if records.is_empty() {
-        println!("No crawl report rows for `{kb_name}`. Crawl a site with: throughline ingest --kb {kb_name} https://...");
+        println!(
+            "No crawl report rows for `{kb_name}`. Crawl a site with: throughline ingest --kb {kb_name} https://..."
+        );
         return Ok(ExitCode::SUCCESS);
     }
     for r in &records {

@@ -21,7 +21,10 @@ fn ingest_url_crawls_and_crawl_report_explains_every_url() {
     let site = Site::start();
     site.set("/robots.txt", Route::new(200, "text/plain", "User-agent: *\nDisallow: /private/\n"));
     site.set("/", page("Help center", r#"<p>Start here.</p><a href="/help/sso">SSO</a> <a href="/help/gone">Old</a> <a href="https://elsewhere.example/x">Partner</a>"#));
-    site.set("/help/sso", page("Set up SSO", "<p>Upload your identity provider metadata under Settings → Security → SAML.</p>"));
+    site.set(
+        "/help/sso",
+        page("Set up SSO", "<p>Upload your identity provider metadata under Settings → Security → SAML.</p>"),
+    );
     let env = Env::new();
     let url = site.url("/");
 
@@ -35,7 +38,18 @@ fn ingest_url_crawls_and_crawl_report_explains_every_url() {
     );
     assert!(site.log().is_empty());
 
-    let summary = env.json(&["ingest", "--kb", "site", &url, "--allow-private-network", "--delay-ms", "0", "--max-pages", "10", "--json"]);
+    let summary = env.json(&[
+        "ingest",
+        "--kb",
+        "site",
+        &url,
+        "--allow-private-network",
+        "--delay-ms",
+        "0",
+        "--max-pages",
+        "10",
+        "--json",
+    ]);
     assert_eq!(summary["added"], 2);
     assert_eq!(summary["failed"], 1);
     assert_eq!(summary["skipped"], 2);

@@ -3,8 +3,8 @@
 
 mod bad_input;
 mod compat;
-mod crawl;
 mod crash;
+mod crawl;
 mod harness;
 mod ingest_search;
 mod pdf;

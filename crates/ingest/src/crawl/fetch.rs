@@ -7,7 +7,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, ACCEPT, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
+};
 use tokio::time::Instant;
 use url::Url;
 
@@ -168,18 +170,29 @@ impl Fetcher {
             status = resp.status().as_u16();
             if resp.status().is_redirection() && status != 304 {
                 let Some(location) = resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()) else {
-                    break Outcome::Failed { reason: format!("HTTP {status} without a Location header"), status: Some(status) };
+                    break Outcome::Failed {
+                        reason: format!("HTTP {status} without a Location header"),
+                        status: Some(status),
+                    };
                 };
                 let next = match current.join(location) {
                     Ok(mut n) => {
                         n.set_fragment(None);
                         n
                     }
-                    Err(e) => break Outcome::Failed { reason: format!("bad redirect target `{location}`: {e}"), status: Some(status) },
+                    Err(e) => {
+                        break Outcome::Failed {
+                            reason: format!("bad redirect target `{location}`: {e}"),
+                            status: Some(status),
+                        }
+                    }
                 };
                 if chain.contains(&next.to_string()) {
                     chain.push(next.to_string());
-                    break Outcome::Failed { reason: format!("redirect loop: {}", chain.join(" → ")), status: Some(status) };
+                    break Outcome::Failed {
+                        reason: format!("redirect loop: {}", chain.join(" → ")),
+                        status: Some(status),
+                    };
                 }
                 if chain.len() > self.limits.max_redirects {
                     break Outcome::Failed {
@@ -245,7 +258,12 @@ impl Fetcher {
                 return Err((format!("HTTP {status} (after {tries} attempts)"), Some(status)));
             }
             let backoff = Duration::from_millis(500) * 2u32.pow(attempt);
-            let wait = match resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()) {
+            let wait = match resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+            {
                 Some(secs) => Duration::from_secs(secs),
                 None => backoff,
             };
@@ -266,12 +284,7 @@ impl Fetcher {
     }
 
     async fn read_page(&self, url: &Url, mut resp: reqwest::Response, raw: bool) -> Outcome {
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let kind = if raw { Some(BodyKind::Text) } else { body_kind(&content_type, url) };
         let Some(kind) = kind else {
             let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();

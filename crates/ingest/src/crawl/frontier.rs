@@ -197,8 +197,7 @@ impl Default for TrapLimits {
 
 static YEAR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(19|20)\d\d$").expect("valid regex"));
 static MONTH_OR_DAY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{1,2}$").expect("valid regex"));
-static DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(19|20)\d\d-\d\d(-\d\d)?$").expect("valid regex"));
+static DATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(19|20)\d\d-\d\d(-\d\d)?$").expect("valid regex"));
 static DATE_PARAM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(^|&)(date|month|year|day|week|start|end)=").expect("valid regex"));
 
@@ -259,10 +258,7 @@ impl TrapDetector {
             let key = format!("/{}", template.join("/"));
             let seen = self.dates.entry(key.clone()).or_default();
             if !seen.contains(url.as_str()) && seen.len() >= l.max_date_variants {
-                return Some(format!(
-                    "trap: calendar-like dates (more than {} pages like {key})",
-                    l.max_date_variants
-                ));
+                return Some(format!("trap: calendar-like dates (more than {} pages like {key})", l.max_date_variants));
             }
             seen.insert(url.as_str().to_string());
         }
@@ -345,7 +341,10 @@ mod tests {
         let mut t = TrapDetector::new(TrapLimits { max_date_variants: 3, max_query_variants: 2, ..Default::default() });
         let long = format!("https://e.com/{}", "a".repeat(600));
         assert_eq!(t.check(&u(&long)).unwrap(), "trap: URL longer than 512 characters");
-        assert_eq!(t.check(&u("https://e.com/a/b/a/b/a/b")).unwrap(), "trap: path segment `a` repeats more than 2 times");
+        assert_eq!(
+            t.check(&u("https://e.com/a/b/a/b/a/b")).unwrap(),
+            "trap: path segment `a` repeats more than 2 times"
+        );
         assert_eq!(t.check(&u("https://e.com/docs/a/docs/b")), None);
         for m in 1..=3 {
             assert_eq!(t.check(&u(&format!("https://e.com/calendar/2024/{m:02}"))), None);
@@ -362,6 +361,9 @@ mod tests {
         assert_eq!(t.check(&u("https://e.com/search?q=a")), None);
         assert_eq!(t.check(&u("https://e.com/search?q=b")), None);
         assert_eq!(t.check(&u("https://e.com/search?q=a")), None);
-        assert_eq!(t.check(&u("https://e.com/search?q=c")).unwrap(), "trap: more than 2 query-string variants of /search");
+        assert_eq!(
+            t.check(&u("https://e.com/search?q=c")).unwrap(),
+            "trap: more than 2 query-string variants of /search"
+        );
     }
 }

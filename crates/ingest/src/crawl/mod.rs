@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use throughline_core::{
-    CancelToken, CrawlRecord, CrawlStatus, DocId, DocumentMeta, ExtractedDoc, IngestStage, ProgressEvent,
-    ProgressSink, SourceId, SourceKind,
+    CancelToken, CrawlRecord, CrawlStatus, DocId, DocumentMeta, ExtractedDoc, IngestStage, ProgressEvent, ProgressSink,
+    SourceId, SourceKind,
 };
 use url::Url;
 
@@ -499,7 +499,8 @@ impl Crawl<'_> {
                 }
                 dispatched_pages += 1;
                 let validators = self.validators_for(i);
-                let (url, f, hop, tx, seq) = (self.entries[i].url.clone(), fetcher.clone(), hop.clone(), tx.clone(), scheduled);
+                let (url, f, hop, tx, seq) =
+                    (self.entries[i].url.clone(), fetcher.clone(), hop.clone(), tx.clone(), scheduled);
                 runtime.spawn(async move {
                     let got = f.fetch(url, &validators, hop.as_ref(), false).await;
                     let _ = tx.send((seq, i, got));
@@ -570,7 +571,8 @@ impl Crawl<'_> {
         // A redirect to another page: this URL is settled as a redirect, the target is a page of its own.
         let mut target = i;
         if let Some(final_url) = normalize(&fetched.final_url) {
-            if final_url != self.entries[i].url && matches!(fetched.outcome, Outcome::Page(_) | Outcome::NotModified(_)) {
+            if final_url != self.entries[i].url && matches!(fetched.outcome, Outcome::Page(_) | Outcome::NotModified(_))
+            {
                 let known = self.index.contains_key(final_url.as_str());
                 self.settle(i, CrawlStatus::Skipped, format!("redirects to {final_url}"));
                 if known {
@@ -695,15 +697,16 @@ impl Crawl<'_> {
                 let passing = match e.status {
                     Some(CrawlStatus::Indexed | CrawlStatus::Unchanged) => true,
                     Some(CrawlStatus::Failed) => !e.gone,
-                    Some(CrawlStatus::Skipped) => e.reason.starts_with("page limit") || e.reason.starts_with("depth limit"),
+                    Some(CrawlStatus::Skipped) => {
+                        e.reason.starts_with("page limit") || e.reason.starts_with("depth limit")
+                    }
                     None => false,
                 };
                 if passing {
                     keep.insert(e.doc_path.clone().unwrap_or_else(|| doc_path(&e.url)));
                 }
             }
-            let gone: Vec<DocId> =
-                self.existing.values().filter(|d| !keep.contains(&d.path)).map(|d| d.id).collect();
+            let gone: Vec<DocId> = self.existing.values().filter(|d| !keep.contains(&d.path)).map(|d| d.id).collect();
             writer.delete(gone, &mut self.timer, &mut self.ingest, self.progress)?;
         }
         let records: Vec<CrawlRecord> = self
@@ -790,7 +793,8 @@ fn extract(page: &fetch::Page, path: &str, cfg: &IngestConfig) -> std::result::R
             BodyKind::Html => {
                 let mut doc = html::parse_html(body, path);
                 // Content links plus the chrome's (navigation is how pages are found); canonical first.
-                let mut links: Vec<String> = doc.links.iter().filter(|l| l.starts_with("canonical:")).cloned().collect();
+                let mut links: Vec<String> =
+                    doc.links.iter().filter(|l| l.starts_with("canonical:")).cloned().collect();
                 links.extend(html::all_links(body));
                 doc.links = links;
                 doc

@@ -31,11 +31,7 @@ pub fn crawl_report_in(
 /// The reason without the URL or address it names (`duplicate of https://…` → `duplicate of`), so
 /// reasons can be counted by kind.
 pub fn reason_kind(reason: &str) -> String {
-    let cut = [" http://", " https://", ": ", " ("]
-        .iter()
-        .filter_map(|m| reason.find(m))
-        .min()
-        .unwrap_or(reason.len());
+    let cut = [" http://", " https://", ": ", " ("].iter().filter_map(|m| reason.find(m)).min().unwrap_or(reason.len());
     let head = reason[..cut].trim();
     // Keep the status number of HTTP failures, the address-free part of refusals.
     if head.starts_with("refused address") {
@@ -67,7 +63,10 @@ mod tests {
         assert_eq!(reason_kind("trap: URL longer than 512 characters"), "trap");
         assert_eq!(reason_kind("HTTP 404"), "HTTP 404");
         assert_eq!(reason_kind("timeout"), "timeout");
-        assert_eq!(reason_kind("refused address 10.0.0.1 (private network; allow with --allow-private-network)"), "refused address");
+        assert_eq!(
+            reason_kind("refused address 10.0.0.1 (private network; allow with --allow-private-network)"),
+            "refused address"
+        );
         assert_eq!(reason_kind("refused address 127.0.0.1 of localhost (loopback)"), "refused address");
         assert_eq!(reason_kind("robots.txt disallows"), "robots.txt disallows");
         assert_eq!(reason_kind("wrong type: image/png"), "wrong type");

@@ -48,7 +48,8 @@ async fn resolve_checked(host: String, policy: NetworkPolicy) -> Result<Addrs, B
     for a in &addrs {
         let ip = a.ip();
         if let Some(reason) = refusal(ip, policy) {
-            let named = reason.replacen(&format!("refused address {ip}"), &format!("refused address {ip} of {host}"), 1);
+            let named =
+                reason.replacen(&format!("refused address {ip}"), &format!("refused address {ip} of {host}"), 1);
             return Err(Box::new(AddressRefused(named)));
         }
     }

@@ -273,7 +273,9 @@ pub fn parse_html(html: &str, rel: &str) -> ExtractedDoc {
 pub fn all_links(html: &str) -> Vec<String> {
     let doc = Html::parse_document(html);
     doc.select(&ANCHOR)
-        .filter(|a| !a.value().attr("rel").is_some_and(|r| r.split_whitespace().any(|t| t.eq_ignore_ascii_case("nofollow"))))
+        .filter(|a| {
+            !a.value().attr("rel").is_some_and(|r| r.split_whitespace().any(|t| t.eq_ignore_ascii_case("nofollow")))
+        })
         .filter_map(|a| a.value().attr("href"))
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())

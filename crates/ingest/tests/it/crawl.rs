@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use throughline_core::{
-    CancelToken, CrawlStatus, Embedder, KnowledgeStore, NoProgress, PageType, ProgressEvent, SearchConfig,
-    SearchMode, SearchRequest,
+    CancelToken, CrawlStatus, Embedder, KnowledgeStore, NoProgress, PageType, ProgressEvent, SearchConfig, SearchMode,
+    SearchRequest,
 };
 use throughline_embed::{BertEmbedder, EmbedConfig};
 use throughline_ingest::crawl::frontier::TrapLimits;
@@ -96,7 +96,10 @@ const PRICING_CARDS: &str = r#"<h1>Plans for every team</h1>
 /// The full test site. Returns the sizes of the two oversize bodies.
 fn build_site(site: &Site) -> usize {
     let b = &site.base;
-    site.set("/robots.txt", Route::new(200, "text/plain", format!("User-agent: *\nDisallow: /private/\n\nSitemap: {b}/sitemap.xml\n")));
+    site.set(
+        "/robots.txt",
+        Route::new(200, "text/plain", format!("User-agent: *\nDisallow: /private/\n\nSitemap: {b}/sitemap.xml\n")),
+    );
     site.set(
         "/sitemap.xml",
         Route::new(
@@ -142,8 +145,15 @@ fn build_site(site: &Site) -> usize {
         ("/help/invite-users#roles", "Roles"),
     ];
     let list: String = home_links.iter().map(|(h, t)| format!(r#"<li><a href="{h}">{t}</a></li>"#)).collect();
-    site.set("/", Route::html(layout("Uptrail", &format!("<h1>Uptrail help center</h1><p>Uptime monitoring for teams that ship.</p><ul>{list}</ul>"))));
-    let getting_started = "<p>Create your first monitor in two minutes: add a URL, pick regions, choose alert channels.</p>\
+    site.set(
+        "/",
+        Route::html(layout(
+            "Uptrail",
+            &format!("<h1>Uptrail help center</h1><p>Uptime monitoring for teams that ship.</p><ul>{list}</ul>"),
+        )),
+    );
+    let getting_started =
+        "<p>Create your first monitor in two minutes: add a URL, pick regions, choose alert channels.</p>\
 <h2>Next steps</h2><p>Read the <a href=\"/docs/deep/a\">alerting deep dive</a>.</p>";
     site.set("/docs/getting-started", Route::html(article("Getting started", getting_started)));
     site.set(
@@ -159,8 +169,20 @@ fn build_site(site: &Site) -> usize {
     site.set("/help/invite-users", Route::html(article("Invite users", INVITE)));
     site.set("/help/invite-users-copy", Route::html(article("Invite users", INVITE)));
     site.set("/help/billing", Route::html(article("Billing questions", "<p>Invoices are issued on the first day of each billing period and can be paid by card or bank transfer.</p>")));
-    site.set("/help/account-deletion", Route::html(article("Delete your account", "<p>Only the account owner can delete the account, from Settings → Account → Danger zone.</p>")));
-    site.set("/legal/terms", Route::html(article("Terms of service", "<p>These terms govern your use of Uptrail. Either party may terminate with 30 days notice.</p>")));
+    site.set(
+        "/help/account-deletion",
+        Route::html(article(
+            "Delete your account",
+            "<p>Only the account owner can delete the account, from Settings → Account → Danger zone.</p>",
+        )),
+    );
+    site.set(
+        "/legal/terms",
+        Route::html(article(
+            "Terms of service",
+            "<p>These terms govern your use of Uptrail. Either party may terminate with 30 days notice.</p>",
+        )),
+    );
     site.set("/old-docs", Route::redirect("/older-docs"));
     site.set("/older-docs", Route::redirect("/docs/api"));
     site.set("/docs/api", Route::html(article("API reference", "<p>Authenticate with a bearer token from Settings → API keys.</p><pre><code>curl -H 'Authorization: Bearer TOKEN' https://api.uptrail.example/v1/monitors</code></pre>")));
@@ -186,11 +208,15 @@ fn build_site(site: &Site) -> usize {
             &format!("/calendar/2024/{m:02}"),
             Route::html(article(
                 &format!("Events in month {m}"),
-                &format!("<p>Webinar number {m} on alert routing.</p><p><a href=\"/calendar/2024/{:02}\">Next month</a></p>", m + 1),
+                &format!(
+                    "<p>Webinar number {m} on alert routing.</p><p><a href=\"/calendar/2024/{:02}\">Next month</a></p>",
+                    m + 1
+                ),
             )),
         );
     }
-    let mut flaky = Route::html(article("Status history", "<p>The status history shows incidents of the last 90 days.</p>"));
+    let mut flaky =
+        Route::html(article("Status history", "<p>The status history shows incidents of the last 90 days.</p>"));
     flaky.fail_first = 1;
     site.set("/flaky", flaky);
     site.set("/down", Route::new(500, "text/html", "<h1>Internal error</h1>"));
@@ -200,9 +226,16 @@ fn build_site(site: &Site) -> usize {
     site.set("/go-intranet", Route::redirect("http://10.0.0.1/admin"));
     site.set(
         "/docs/guide.md",
-        Route::new(200, "text/markdown; charset=utf-8", "# Monitoring guide\n\n## Regions\n\nChecks run from five regions.\n\n- Frankfurt\n- Virginia\n"),
+        Route::new(
+            200,
+            "text/markdown; charset=utf-8",
+            "# Monitoring guide\n\n## Regions\n\nChecks run from five regions.\n\n- Frankfurt\n- Virginia\n",
+        ),
     );
-    site.set("/docs/limits.txt", Route::new(200, "text/plain", "Account limits\n\nEach workspace can hold 500 monitors and 20 status pages.\n"));
+    site.set(
+        "/docs/limits.txt",
+        Route::new(200, "text/plain", "Account limits\n\nEach workspace can hold 500 monitors and 20 status pages.\n"),
+    );
     site.set("/pricing", Route::html(layout("Pricing", PRICING_TABLE)));
     site.set("/plans", Route::html(layout("Plans", PRICING_CARDS)));
     big_len
@@ -267,15 +300,27 @@ fn a_site_crawl_indexes_exactly_the_right_pages_and_explains_the_rest() {
         (format!("{b}/stream"), s, "too large: over the 200000-byte limit".into()),
         (format!("{b}/assets/diagram.png"), s, "wrong type: image/png".into()),
         ("http://external.example/partner".into(), s, "out of scope: other host external.example".into()),
-        (format!("{b}/calendar/2024/04"), s, "trap: calendar-like dates (more than 3 pages like /calendar/{date})".into()),
+        (
+            format!("{b}/calendar/2024/04"),
+            s,
+            "trap: calendar-like dates (more than 3 pages like /calendar/{date})".into(),
+        ),
         (format!("{b}/docs/docs/docs/intro"), s, "trap: path segment `docs` repeats more than 2 times".into()),
         (format!("{b}/loop-a"), f, format!("redirect loop: {b}/loop-a → {b}/loop-b → {b}/loop-a")),
         (format!("{b}/missing"), f, "HTTP 404".into()),
         (format!("{b}/slow"), f, "timeout".into()),
         (format!("{b}/logo.html"), f, "binary content served as text/html".into()),
         (format!("{b}/down"), f, "HTTP 500 (after 2 attempts)".into()),
-        (format!("{b}/go-metadata"), f, "refused address 169.254.169.254 (cloud metadata endpoint, never fetched)".into()),
-        (format!("{b}/go-intranet"), f, "refused address 10.0.0.1 (private network; allow with --allow-private-network)".into()),
+        (
+            format!("{b}/go-metadata"),
+            f,
+            "refused address 169.254.169.254 (cloud metadata endpoint, never fetched)".into(),
+        ),
+        (
+            format!("{b}/go-intranet"),
+            f,
+            "refused address 10.0.0.1 (private network; allow with --allow-private-network)".into(),
+        ),
     ];
     expected.extend(others);
     expected.sort();
@@ -329,7 +374,8 @@ fn a_site_crawl_indexes_exactly_the_right_pages_and_explains_the_rest() {
     let events = events.into_inner().unwrap();
     let discovered = events.iter().filter(|e| matches!(e, ProgressEvent::PageDiscovered { .. })).count();
     assert_eq!(discovered, expected.len());
-    let indexed_events = events.iter().filter(|e| matches!(e, ProgressEvent::PageIndexed { unchanged: false, .. })).count();
+    let indexed_events =
+        events.iter().filter(|e| matches!(e, ProgressEvent::PageIndexed { unchanged: false, .. })).count();
     assert_eq!(indexed_events, 17);
     assert!(events.iter().any(|e| matches!(e, ProgressEvent::PageFailed { reason, .. } if reason == "timeout")));
 
@@ -352,16 +398,35 @@ fn small_site(site: &Site, with_c_in_sitemap: bool) {
     let c = if with_c_in_sitemap { format!("<url><loc>{b}/help/c</loc></url>") } else { String::new() };
     site.set(
         "/sitemap.xml",
-        Route::new(200, "application/xml", format!(r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{c}</urlset>"#)),
+        Route::new(
+            200,
+            "application/xml",
+            format!(r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{c}</urlset>"#),
+        ),
     );
     site.set(
         "/",
-        Route::html(plain("Home", r#"<h1>Home</h1><p>Welcome.</p><a href="/help/a">A</a> <a href="/help/b">B</a> <a href="/docs/x">X</a>"#)),
+        Route::html(plain(
+            "Home",
+            r#"<h1>Home</h1><p>Welcome.</p><a href="/help/a">A</a> <a href="/help/b">B</a> <a href="/docs/x">X</a>"#,
+        )),
     );
-    site.set("/help/a", Route::html(plain("Reset your password", "<p>Use the Forgot password link on the sign-in page.</p>")));
-    site.set("/help/b", Route::html(plain("Export monitors", "<p>Export every monitor as CSV from Settings → Export.</p>")));
-    site.set("/help/c", Route::html(plain("Pause alerts", "<p>Maintenance windows pause alerts for a chosen period.</p>")));
-    site.set("/docs/x", Route::html(plain("Webhooks", "<p>Webhooks post a JSON payload to your endpoint for each incident.</p>")));
+    site.set(
+        "/help/a",
+        Route::html(plain("Reset your password", "<p>Use the Forgot password link on the sign-in page.</p>")),
+    );
+    site.set(
+        "/help/b",
+        Route::html(plain("Export monitors", "<p>Export every monitor as CSV from Settings → Export.</p>")),
+    );
+    site.set(
+        "/help/c",
+        Route::html(plain("Pause alerts", "<p>Maintenance windows pause alerts for a chosen period.</p>")),
+    );
+    site.set(
+        "/docs/x",
+        Route::html(plain("Webhooks", "<p>Webhooks post a JSON payload to your endpoint for each incident.</p>")),
+    );
 }
 
 #[test]
@@ -377,7 +442,13 @@ fn a_recrawl_sends_conditional_requests_and_updates_removes_and_keeps() {
     assert_eq!(first.conditional_requests, 0);
 
     // Change one page, delete one (404), drop one from the sitemap (no longer linked), keep the rest.
-    site.set("/help/a", Route::html(plain("Reset your password", "<p>Passwords are now reset from the account menu, under Security.</p>")));
+    site.set(
+        "/help/a",
+        Route::html(plain(
+            "Reset your password",
+            "<p>Passwords are now reset from the account menu, under Security.</p>",
+        )),
+    );
     site.remove("/help/b");
     small_site_without_c(&site);
     site.clear_log();
@@ -412,7 +483,8 @@ fn a_recrawl_sends_conditional_requests_and_updates_removes_and_keeps() {
             assert!(hits.iter().all(|h| h.path != gone), "{gone} still found by {mode:?}");
         }
     }
-    let hits = kb.search(&SearchRequest { mode: SearchMode::Bm25, ..SearchRequest::new("account menu security") }).unwrap();
+    let hits =
+        kb.search(&SearchRequest { mode: SearchMode::Bm25, ..SearchRequest::new("account menu security") }).unwrap();
     assert_eq!(hits[0].path, "/help/a");
 
     // A third crawl with nothing changed writes nothing.
@@ -423,7 +495,16 @@ fn a_recrawl_sends_conditional_requests_and_updates_removes_and_keeps() {
 
 fn small_site_without_c(site: &Site) {
     let b = &site.base;
-    site.set("/sitemap.xml", Route::new(200, "application/xml", format!(r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{b}/</loc></url></urlset>"#)));
+    site.set(
+        "/sitemap.xml",
+        Route::new(
+            200,
+            "application/xml",
+            format!(
+                r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{b}/</loc></url></urlset>"#
+            ),
+        ),
+    );
 }
 
 #[test]
@@ -440,7 +521,8 @@ fn private_addresses_are_refused_without_the_opt_in() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, CrawlStatus::Failed);
     assert!(
-        rows[0].reason.starts_with("refused address ") && rows[0].reason.ends_with(" of localhost (loopback; allow with --allow-private-network)"),
+        rows[0].reason.starts_with("refused address ")
+            && rows[0].reason.ends_with(" of localhost (loopback; allow with --allow-private-network)"),
         "{}",
         rows[0].reason
     );

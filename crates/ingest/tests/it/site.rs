@@ -163,7 +163,13 @@ fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
     let inm = headers.get("if-none-match").cloned();
     let ims = headers.get("if-modified-since").cloned();
     let (status, extra, body, no_length, delay) = match route {
-        None => (404, vec![("Content-Type".to_string(), "text/html".to_string())], b"<h1>Not found</h1>".to_vec(), false, None),
+        None => (
+            404,
+            vec![("Content-Type".to_string(), "text/html".to_string())],
+            b"<h1>Not found</h1>".to_vec(),
+            false,
+            None,
+        ),
         Some(_) if fail_now => (503, vec![("Retry-After".to_string(), "0".to_string())], b"busy".to_vec(), false, None),
         Some(r) => {
             let mut extra = r.headers.clone();
@@ -171,7 +177,8 @@ fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) {
             let mut body = r.body.clone();
             if r.validators && r.status == 200 {
                 let tag = etag_of(&r.body);
-                let fresh = inm.as_deref() == Some(tag.as_str()) || (inm.is_none() && ims.as_deref() == Some(LAST_MODIFIED));
+                let fresh =
+                    inm.as_deref() == Some(tag.as_str()) || (inm.is_none() && ims.as_deref() == Some(LAST_MODIFIED));
                 extra.push(("ETag".into(), tag));
                 extra.push(("Last-Modified".into(), LAST_MODIFIED.into()));
                 if fresh {

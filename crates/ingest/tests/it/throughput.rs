@@ -43,7 +43,10 @@ fn url_path(rel: &Path) -> String {
 
 fn render(title: &str, description: &str, body_md: &str, nav: &str, siblings: &str) -> String {
     let mut body = String::new();
-    pulldown_cmark::html::push_html(&mut body, pulldown_cmark::Parser::new_ext(body_md, pulldown_cmark::Options::all()));
+    pulldown_cmark::html::push_html(
+        &mut body,
+        pulldown_cmark::Parser::new_ext(body_md, pulldown_cmark::Options::all()),
+    );
     format!(
         r#"<!doctype html><html><head><title>{title} | Railway Docs</title><meta name="description" content="{description}"></head>
 <body><div class="cookie-banner">We use cookies. <button>OK</button></div>
