@@ -158,6 +158,7 @@ test("knowledge: upload files into a new knowledge base, watch the job finish, s
   assert.ok(rows.some((r) => r.includes("Zephyr refund policy")));
   assert.ok(await page.locator("#documents .pill").count() === 3, "page type shown");
   assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(outside, [], "no request to the outside host");
   await shoot("1-knowledge");
 });
 
@@ -172,7 +173,12 @@ test("playground search tab: hits with snippets and score bars, hostile text sta
   assert.match(first, /refund/i);
   assert.ok(await page.locator("#hits .hit .barrow.fused").count() > 0);
   assert.ok(await page.locator("#hits mark").count() > 0, "highlights");
+  assert.equal(await page.locator("#hits img, #hits script").count(), 0);
+  for (const href of await page.locator("#hits a").evaluateAll((as) => as.map((a) => a.getAttribute("href")))) {
+    assert.match(href, /^https?:\/\//, "only absolute http(s) source URLs become links");
+  }
   assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(outside, [], "no request to the outside host");
   await shoot("3-search");
 });
 

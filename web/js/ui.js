@@ -82,8 +82,9 @@ export function fmtBytes(n) {
 
 /** Only http(s) URLs may become links. */
 export function safeUrl(u) {
+  if (typeof u !== "string" || !/^https?:\/\//i.test(u.trim())) return null; // absolute http(s) only
   try {
-    const url = new URL(String(u), location.href);
+    const url = new URL(u.trim());
     return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
   } catch { return null; }
 }

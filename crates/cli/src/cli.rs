@@ -68,13 +68,16 @@ pub enum Fusion {
 pub enum Command {
     /// Ingest the embedded sample knowledge base (if not done yet) as `sample` and show searches on it.
     Demo,
-    /// Ingest a folder or file into a knowledge base (created if needed). Re-running is incremental.
+    /// Ingest a folder, a file or a site URL into a knowledge base (created if needed). Re-running is
+    /// incremental (a site is re-crawled with conditional requests).
     Ingest {
         /// Knowledge base name (letters, digits, '-' and '_').
         #[arg(long)]
         kb: String,
-        /// A folder or a file (Markdown/MDX, HTML, text, FAQ JSON/CSV, PDF).
+        /// A folder or a file (Markdown/MDX, HTML, text, FAQ JSON/CSV, PDF), or an http(s):// URL to crawl.
         path: PathBuf,
+        #[command(flatten)]
+        crawl: CrawlArgs,
         /// Documents per committed batch.
         #[arg(long)]
         batch_size: Option<usize>,
@@ -191,10 +194,68 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminTokenAction,
     },
+    /// Show the crawl report: every URL site crawls discovered, with status (indexed, unchanged, skipped,
+    /// failed) and reason.
+    CrawlReport {
+        /// Knowledge base name.
+        #[arg(long)]
+        kb: String,
+        /// Only this site source (id from `--json` output or `throughline ingest`).
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
+        /// Only URLs with this status.
+        #[arg(long, value_enum)]
+        status: Option<CrawlStatusArg>,
+        /// Print a JSON array of {"url", "status", "reason"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// (internal) Extract a PDF's text in an isolated child process.
     #[command(hide = true)]
     ExtractPdf {
         /// The PDF file.
         path: PathBuf,
     },
+}
+
+/// Crawl settings of `ingest URL` (ignored for folders and files).
+#[derive(Debug, Clone, Args)]
+pub struct CrawlArgs {
+    /// Most pages fetched.
+    #[arg(long)]
+    pub max_pages: Option<usize>,
+    /// Most links followed from the start URL.
+    #[arg(long)]
+    pub max_depth: Option<u32>,
+    /// Only crawl URL paths matching this glob (`/help/*`) or `re:REGEX`; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Skip URL paths matching this glob or `re:REGEX`; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Allow private, loopback and link-local addresses (intranet sites). Cloud metadata addresses stay refused.
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// Milliseconds between request starts (robots.txt Crawl-delay may raise it).
+    #[arg(long)]
+    pub delay_ms: Option<u64>,
+    /// Requests in flight at once.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Seconds allowed for each response.
+    #[arg(long)]
+    pub timeout_secs: Option<u64>,
+}
+
+/// Crawl report statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CrawlStatusArg {
+    /// Fetched and written.
+    Indexed,
+    /// Already current.
+    Unchanged,
+    /// Not ingested on purpose.
+    Skipped,
+    /// Could not be ingested.
+    Failed,
 }

@@ -15,6 +15,7 @@
 
 mod access;
 mod config;
+mod crawl;
 mod document;
 mod embedder;
 mod error;
@@ -27,6 +28,7 @@ mod store;
 
 pub use access::{AccessStore, Publication, VisitorSession};
 pub use config::{ChunkConfig, FusionMode, SearchConfig};
+pub use crawl::{CrawlRecord, CrawlStatus};
 pub use document::{content_hash, Chunk, ExtractedDoc, Section};
 pub use embedder::{Embedder, EmbedderError};
 pub use error::{CoreError, ErrorKind};

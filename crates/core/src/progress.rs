@@ -8,6 +8,8 @@ use std::time::Duration;
 pub enum IngestStage {
     /// Finding files or pages.
     Discover,
+    /// Downloading pages (site crawls).
+    Fetch,
     /// Reading and extracting text.
     Extract,
     /// Cutting documents into chunks.
@@ -23,6 +25,7 @@ impl IngestStage {
     pub fn as_str(self) -> &'static str {
         match self {
             IngestStage::Discover => "discover",
+            IngestStage::Fetch => "fetch",
             IngestStage::Extract => "extract",
             IngestStage::Chunk => "chunk",
             IngestStage::Embed => "embed",
@@ -74,6 +77,45 @@ pub enum ProgressEvent {
         documents: u64,
         /// Chunks in the batch.
         chunks: u64,
+    },
+    /// A crawl found a URL (from the start URL, a sitemap or a page's links).
+    PageDiscovered {
+        /// The normalised URL.
+        url: String,
+        /// Links followed from the start URL to reach it (sitemap entries count as depth 1).
+        depth: u32,
+    },
+    /// A crawl received a response for a URL.
+    PageFetched {
+        /// The URL.
+        url: String,
+        /// The final HTTP status (304 for a page unchanged since the last crawl).
+        status: u16,
+        /// Body bytes received (after decompression).
+        bytes: u64,
+    },
+    /// A crawled URL was skipped on purpose (robots.txt, scope, duplicate, limit, type...).
+    PageSkipped {
+        /// The URL.
+        url: String,
+        /// Why, as stored in the crawl report.
+        reason: String,
+    },
+    /// A crawled URL failed (HTTP error, timeout, refused address, unreadable content).
+    PageFailed {
+        /// The URL.
+        url: String,
+        /// Why, as stored in the crawl report.
+        reason: String,
+    },
+    /// A crawled page is in the knowledge base: newly indexed, re-indexed, or unchanged since the last crawl.
+    PageIndexed {
+        /// The URL.
+        url: String,
+        /// Its document path (the URL path without the host).
+        path: String,
+        /// Whether the stored version was already current (no re-embedding).
+        unchanged: bool,
     },
 }
 

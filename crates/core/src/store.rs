@@ -1,7 +1,7 @@
 //! The [`KnowledgeStore`] seam: metadata and chunk storage (SQLite by default). It is the single source
 //! of truth: chunk text and vectors live here, and the search indexes are rebuilt from it.
 
-use crate::{ChunkId, CoreError, DocId, KbId, PageType, SourceId};
+use crate::{ChunkId, CoreError, CrawlRecord, DocId, KbId, PageType, SourceId};
 
 /// A knowledge base.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,4 +153,9 @@ pub trait KnowledgeStore: Send + Sync {
     fn chunk_ids(&self, kb: KbId) -> Result<Vec<ChunkId>, CoreError>;
     /// Chunks by id with their document metadata (missing ids are left out).
     fn chunks_with_docs(&self, kb: KbId, ids: &[ChunkId]) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError>;
+    /// The crawl report of a knowledge base's site sources (of one source when given), ordered by source
+    /// then URL.
+    fn crawl_records(&self, kb: KbId, source: Option<SourceId>) -> Result<Vec<CrawlRecord>, CoreError>;
+    /// Replaces the crawl report of one site source with `records`, atomically.
+    fn replace_crawl_records(&self, source: SourceId, records: &[CrawlRecord]) -> Result<(), CoreError>;
 }

@@ -72,6 +72,28 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
+    /// A crawl's start URL is not a usable http(s) URL.
+    #[error("{url}: not a crawlable URL: {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A crawl setting is invalid (a bad include/exclude pattern, a zero limit).
+    #[error("crawl settings: {reason}")]
+    BadCrawlConfig {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The crawler could not start (HTTP client or runtime setup).
+    #[error("{url}: cannot crawl: {reason}")]
+    CrawlSetup {
+        /// The start URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The knowledge base does not exist.
     #[error("knowledge base `{name}` does not exist")]
     KbNotFound {
@@ -106,7 +128,10 @@ impl IngestError {
             | IngestError::NotText { .. }
             | IngestError::UnsupportedType { .. }
             | IngestError::Malformed { .. }
-            | IngestError::Pdf { .. } => ErrorKind::InvalidInput,
+            | IngestError::Pdf { .. }
+            | IngestError::BadUrl { .. }
+            | IngestError::BadCrawlConfig { .. } => ErrorKind::InvalidInput,
+            IngestError::CrawlSetup { .. } => ErrorKind::Internal,
             IngestError::Cancelled => ErrorKind::Conflict,
             IngestError::Core(e) => e.kind(),
         }

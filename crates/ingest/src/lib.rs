@@ -3,7 +3,8 @@
 //! chunks and commits them batch by batch to the store and the indexes.
 //!
 //! Principal types: [`KnowledgeBase`] (a knowledge base opened over a store, an index and an embedder),
-//! [`ingest_path`] with [`IngestConfig`] and [`IngestSummary`], [`chunk_document`], [`load_file`].
+//! [`ingest_path`] with [`IngestConfig`] and [`IngestSummary`], [`crawl_site`] with [`CrawlConfig`] and
+//! [`CrawlSummary`] (site crawling, [`crawl_report`] for its report), [`chunk_document`], [`load_file`].
 //!
 //! Per-file failures are data, not errors: they are collected in the summary (path and reason) and
 //! ingestion continues. A batch is acknowledged only after its SQLite commit; the indexes follow and
@@ -19,8 +20,10 @@
 //! ```
 #![warn(missing_docs)]
 
+mod batch;
 pub mod chunk;
 pub mod classify;
+pub mod crawl;
 mod discover;
 mod error;
 mod kb;
@@ -29,6 +32,7 @@ pub mod pdf;
 mod pipeline;
 
 pub use chunk::chunk_document;
+pub use crawl::{crawl_report, crawl_report_in, crawl_site, CrawlConfig, CrawlSummary};
 pub use discover::{discover, DiscoveredFile, Discovery};
 pub use error::{IngestError, Result};
 pub use kb::{KbPaths, KnowledgeBase};

@@ -8,15 +8,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use throughline_core::{
-    BatchWrite, CancelToken, Chunk, ChunkConfig, DocId, DocumentMeta, IndexBatch, IndexedChunk, IngestStage,
-    ProgressEvent, ProgressSink, SourceId, SourceKind, StoredChunk,
+    CancelToken, ChunkConfig, DocId, DocumentMeta, IngestStage, ProgressEvent, ProgressSink, SourceId, SourceKind,
 };
 
-use crate::chunk::document_hash;
-use crate::classify::classify;
+use crate::batch::{BatchWriter, DocInput, Timer};
 use crate::discover::discover;
 use crate::load::{kind_of, load_file};
-use crate::{chunk_document, IngestError, KnowledgeBase, PdfConfig, Result};
+use crate::{IngestError, KnowledgeBase, PdfConfig, Result};
 
 /// Ingestion settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,25 +83,6 @@ pub struct IngestSummary {
     pub elapsed: Duration,
 }
 
-struct Timer {
-    times: HashMap<IngestStage, Duration>,
-}
-
-impl Timer {
-    fn time<T>(&mut self, stage: IngestStage, f: impl FnOnce() -> T) -> T {
-        let start = Instant::now();
-        let out = f();
-        *self.times.entry(stage).or_default() += start.elapsed();
-        out
-    }
-}
-
-struct Prepared {
-    meta: DocumentMeta,
-    chunks: Vec<Chunk>,
-    is_new: bool,
-}
-
 /// Ingests the file or folder at `path` into `kb`.
 pub fn ingest_path(
     kb: &KnowledgeBase,
@@ -112,7 +91,7 @@ pub fn ingest_path(
     progress: &dyn ProgressSink,
 ) -> Result<IngestSummary> {
     let started = Instant::now();
-    let mut timer = Timer { times: HashMap::new() };
+    let mut timer = Timer::default();
     let mut summary = IngestSummary::default();
     let store = kb.store().clone();
     let kb_id = kb.info().id;
@@ -127,10 +106,8 @@ pub fn ingest_path(
         progress.emit(ProgressEvent::ItemProblem { item: item.clone(), failed: true, reason: reason.clone() });
         summary.failed.push(ItemProblem { item, reason });
     }
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Discover,
-        elapsed: timer.times[&IngestStage::Discover],
-    });
+    progress
+        .emit(ProgressEvent::StageFinished { stage: IngestStage::Discover, elapsed: timer.get(IngestStage::Discover) });
 
     // Skip unsupported types up front so the progress total counts only real work.
     let mut work = Vec::new();
@@ -156,12 +133,12 @@ pub fn ingest_path(
     progress.emit(ProgressEvent::StageStarted { stage: IngestStage::Extract, total: Some(work.len() as u64) });
     progress.emit(ProgressEvent::StageStarted { stage: IngestStage::Embed, total: None });
 
+    let mut writer = BatchWriter::new(kb, source.id, &cfg.chunk);
     for batch in work.chunks(cfg.batch_docs.max(1)) {
         if cfg.cancel.is_cancelled() {
             kb.index().persist()?;
             return Err(IngestError::Cancelled);
         }
-        let mut prepared: Vec<Prepared> = Vec::new();
         for f in batch {
             seen.insert(f.rel.clone());
             let loaded = timer.time(IngestStage::Extract, || load_file(&f.path, &f.rel, cfg.max_file_bytes, &cfg.pdf));
@@ -179,146 +156,27 @@ pub fn ingest_path(
                     continue;
                 }
             };
-            let doc_id = DocId::derive(kb_id, &format!("{}/{}", source.id, f.rel));
-            let old = existing.get(&f.rel);
-            if old.is_some_and(|o| o.content_hash == document_hash(&doc, &cfg.chunk)) {
-                summary.unchanged += 1;
-                continue;
-            }
-            let (chunks, hash) =
-                timer.time(IngestStage::Chunk, || chunk_document(doc_id, &doc, &cfg.chunk, kb.embedder().as_ref()));
-            let meta = DocumentMeta {
-                id: doc_id,
-                source_id: source.id,
-                path: f.rel.clone(),
-                url: None,
-                title: doc.title.clone(),
-                description: doc.description.clone(),
-                page_type: classify(&f.rel, &doc),
-                content_hash: hash,
-                byte_size: bytes,
-                chunk_count: chunks.len() as u32,
-                updated_at: now(),
-            };
-            prepared.push(Prepared { meta, chunks, is_new: old.is_none() });
+            let input = DocInput { path: &f.rel, url: None, doc: &doc, byte_size: bytes };
+            writer.add(input, existing.get(&f.rel), &mut timer, &mut summary);
         }
-        if prepared.is_empty() {
-            continue;
-        }
-        // Embed every chunk of the batch, longest first in groups, reporting progress per group.
-        let texts: Vec<String> = prepared
-            .iter()
-            .flat_map(|p| p.chunks.iter().map(|c| Chunk::embedding_text(&p.meta.title, &c.heading_path, &c.text)))
-            .collect();
-        let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let token_counts: Vec<u64> =
-            prepared.iter().flat_map(|p| p.chunks.iter().map(|c| c.token_count as u64)).collect();
-        for group in order.chunks(64) {
-            let refs: Vec<&str> = group.iter().map(|&i| texts[i].as_str()).collect();
-            let out = timer.time(IngestStage::Embed, || kb.embedder().embed(&refs))?;
-            let tokens: u64 = group.iter().map(|&i| token_counts[i]).sum();
-            summary.tokens_embedded += tokens;
-            for (&i, v) in group.iter().zip(out) {
-                vectors[i] = v;
-            }
-            progress.emit(ProgressEvent::Advanced { stage: IngestStage::Embed, done: group.len() as u64, tokens });
-        }
-        let mut vectors = vectors.into_iter();
-        let mut write = BatchWrite::default();
-        let mut index_batch = IndexBatch::default();
-        for p in prepared {
-            if p.is_new {
-                summary.added += 1;
-            } else {
-                summary.updated += 1;
-                index_batch.delete_docs.push(p.meta.id);
-            }
-            let mut stored = Vec::with_capacity(p.chunks.len());
-            for c in p.chunks {
-                let vector = vectors.next().unwrap_or_default();
-                index_batch.upserts.push(IndexedChunk {
-                    id: c.id,
-                    doc_id: p.meta.id,
-                    source_id: source.id,
-                    path: p.meta.path.clone(),
-                    url: p.meta.url.clone(),
-                    title: p.meta.title.clone(),
-                    heading_path: c.heading_path.clone(),
-                    text: c.text.clone(),
-                    page_type: p.meta.page_type,
-                    ordinal: c.ordinal,
-                    vector: vector.clone(),
-                });
-                stored.push(StoredChunk {
-                    id: c.id,
-                    doc_id: p.meta.id,
-                    ordinal: c.ordinal,
-                    heading_path: c.heading_path,
-                    text: c.text,
-                    token_count: c.token_count,
-                    vector,
-                });
-            }
-            summary.chunks_written += stored.len();
-            write.upserts.push((p.meta, stored));
-        }
-        commit(kb, write, index_batch, &mut timer, &mut summary, progress)?;
+        writer.flush(&mut timer, &mut summary, progress)?;
     }
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Extract,
-        elapsed: timer.times.get(&IngestStage::Extract).copied().unwrap_or_default(),
-    });
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Embed,
-        elapsed: timer.times.get(&IngestStage::Embed).copied().unwrap_or_default(),
-    });
+    progress
+        .emit(ProgressEvent::StageFinished { stage: IngestStage::Extract, elapsed: timer.get(IngestStage::Extract) });
+    progress.emit(ProgressEvent::StageFinished { stage: IngestStage::Embed, elapsed: timer.get(IngestStage::Embed) });
 
     // Documents whose files are gone. A file that exists but failed to load this time keeps its old
     // version: a bad edit never erases what was already stored.
     let vanished: Vec<DocId> = existing.values().filter(|d| !seen.contains(&d.path)).map(|d| d.id).collect();
-    if !vanished.is_empty() {
-        summary.deleted = vanished.len();
-        let write = BatchWrite { upserts: Vec::new(), delete_docs: vanished.clone() };
-        let index_batch = IndexBatch { delete_docs: vanished, ..Default::default() };
-        commit(kb, write, index_batch, &mut timer, &mut summary, progress)?;
-    }
+    writer.delete(vanished, &mut timer, &mut summary, progress)?;
     timer.time(IngestStage::Index, || kb.index().persist())?;
     store.mark_source_synced(source.id)?;
-    progress.emit(ProgressEvent::StageFinished {
-        stage: IngestStage::Index,
-        elapsed: timer.times.get(&IngestStage::Index).copied().unwrap_or_default(),
-    });
+    progress.emit(ProgressEvent::StageFinished { stage: IngestStage::Index, elapsed: timer.get(IngestStage::Index) });
     summary.stage_times =
         [IngestStage::Discover, IngestStage::Extract, IngestStage::Chunk, IngestStage::Embed, IngestStage::Index]
             .into_iter()
-            .map(|s| (s, timer.times.get(&s).copied().unwrap_or_default()))
+            .map(|s| (s, timer.get(s)))
             .collect();
     summary.elapsed = started.elapsed();
     Ok(summary)
-}
-
-fn commit(
-    kb: &KnowledgeBase,
-    write: BatchWrite,
-    mut index_batch: IndexBatch,
-    timer: &mut Timer,
-    summary: &mut IngestSummary,
-    progress: &dyn ProgressSink,
-) -> Result<()> {
-    let documents = (write.upserts.len() + write.delete_docs.len()) as u64;
-    let chunks = index_batch.upserts.len() as u64;
-    // SQLite first: it is the acknowledgement. The index follows; if the process dies in between, the
-    // next open reconciles the index from SQLite.
-    let seq = timer.time(IngestStage::Index, || kb.store().commit_batch(kb.info().id, write))?;
-    index_batch.seq = seq;
-    timer.time(IngestStage::Index, || kb.index().apply(index_batch))?;
-    summary.batches += 1;
-    progress.emit(ProgressEvent::BatchCommitted { seq, documents, chunks });
-    Ok(())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

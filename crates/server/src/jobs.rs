@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use throughline_core::{CancelToken, JobId, JobRecord, JobStatus, ProgressEvent, ProgressSink};
-use throughline_ingest::{ingest_path, IngestConfig, IngestError};
+use throughline_ingest::{crawl_site, ingest_path, IngestConfig, IngestError};
 use tokio::sync::{broadcast, Notify};
 
 use crate::AppState;
@@ -27,6 +27,35 @@ pub enum JobSpec {
         /// What the user did ("upload of 3 files", "re-sync").
         label: String,
     },
+    /// Crawl (or re-crawl) a site.
+    Crawl {
+        /// The start URL.
+        url: String,
+        /// Crawl options.
+        #[serde(default)]
+        options: CrawlOptions,
+    },
+}
+
+/// Crawl options a client may set (the rest are the server's defaults).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlOptions {
+    /// Most pages (default 500, at most 10,000).
+    #[serde(default)]
+    pub max_pages: Option<usize>,
+    /// Most link hops from the start URL (default 10).
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+    /// Only URLs matching one of these globs (or `re:REGEX`).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Never URLs matching one of these.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Re-crawl every this many hours with conditional requests (none when absent).
+    #[serde(default)]
+    pub resync_hours: Option<f64>,
 }
 
 impl JobSpec {
@@ -34,6 +63,7 @@ impl JobSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             JobSpec::IngestPath { .. } => "ingest",
+            JobSpec::Crawl { .. } => "crawl",
         }
     }
 }
@@ -58,6 +88,19 @@ pub struct StageCounts {
     pub elapsed_ms: Option<u64>,
 }
 
+/// Page counts of a crawl.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageCounts {
+    /// URLs discovered.
+    pub discovered: u64,
+    /// Responses received.
+    pub fetched: u64,
+    /// Pages newly indexed or re-indexed.
+    pub indexed: u64,
+    /// Pages unchanged since the last crawl.
+    pub unchanged: u64,
+}
+
 /// A job's progress, folded from its events (persisted as the job's checkpoint).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobProgress {
@@ -77,6 +120,8 @@ pub struct JobProgress {
     pub failed: Vec<ItemIssue>,
     /// Items skipped on purpose (first 500).
     pub skipped: Vec<ItemIssue>,
+    /// Pages a crawl discovered, fetched and put in the knowledge base (indexed or unchanged).
+    pub pages: PageCounts,
     /// Failed items in all.
     pub failed_count: u64,
     /// Skipped items in all.
@@ -119,6 +164,19 @@ impl JobProgress {
                 self.documents_committed += documents;
                 self.chunks_committed += chunks;
             }
+            ProgressEvent::PageDiscovered { .. } => self.pages.discovered += 1,
+            ProgressEvent::PageFetched { .. } => self.pages.fetched += 1,
+            ProgressEvent::PageIndexed { unchanged, .. } => {
+                if *unchanged {
+                    self.pages.unchanged += 1
+                } else {
+                    self.pages.indexed += 1
+                }
+            }
+            ProgressEvent::PageSkipped { url, reason } | ProgressEvent::PageFailed { url, reason } => {
+                let failed = matches!(event, ProgressEvent::PageFailed { .. });
+                self.apply(&ProgressEvent::ItemProblem { item: url.clone(), failed, reason: reason.clone() });
+            }
         }
     }
 }
@@ -140,6 +198,15 @@ pub fn event_json(event: &ProgressEvent) -> Value {
         }
         ProgressEvent::BatchCommitted { seq, documents, chunks } => {
             json!({"type": "batch_committed", "seq": seq, "documents": documents, "chunks": chunks})
+        }
+        ProgressEvent::PageDiscovered { url, depth } => json!({"type": "page_discovered", "url": url, "depth": depth}),
+        ProgressEvent::PageFetched { url, status, bytes } => {
+            json!({"type": "page_fetched", "url": url, "status": status, "bytes": bytes})
+        }
+        ProgressEvent::PageSkipped { url, reason } => json!({"type": "page_skipped", "url": url, "reason": reason}),
+        ProgressEvent::PageFailed { url, reason } => json!({"type": "page_failed", "url": url, "reason": reason}),
+        ProgressEvent::PageIndexed { url, path, unchanged } => {
+            json!({"type": "page_indexed", "url": url, "path": path, "unchanged": unchanged})
         }
     }
 }
@@ -268,6 +335,23 @@ pub async fn worker(state: AppState) {
     }
 }
 
+/// Every minute, queues re-crawls of site sources whose re-sync interval has passed.
+pub async fn freshness(state: AppState) {
+    let mut shutdown = state.shutdown_signal();
+    loop {
+        let st = state.clone();
+        match tokio::task::spawn_blocking(move || crate::routes::kbs::schedule_resyncs(&st)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(queued = n, "re-sync of site sources queued"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot schedule re-syncs"),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// At start: jobs a stopped process left running are queued again (ingestion is idempotent: committed
 /// batches are skipped as unchanged) or failed after too many attempts.
 pub fn recover(state: &AppState) -> Result<(), throughline_core::CoreError> {
@@ -367,6 +451,40 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
                 "tokens_embedded": s.tokens_embedded,
                 "failed": s.failed.len(),
                 "skipped": s.skipped.len(),
+                "elapsed_ms": s.elapsed.as_millis() as u64,
+                "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
+            }))
+        }
+        JobSpec::Crawl { url, options } => {
+            let mut cfg = state.0.config.crawl.clone();
+            cfg.ingest = state.0.config.ingest.clone();
+            if let Some(n) = options.max_pages {
+                cfg.max_pages = n.min(10_000);
+            }
+            if let Some(d) = options.max_depth {
+                cfg.max_depth = d;
+            }
+            cfg.include = options.include.clone();
+            cfg.exclude = options.exclude.clone();
+            let s = crawl_site(&kb, &url, &cfg, sink, &cancel)?;
+            if s.cancelled {
+                return Err(IngestError::Cancelled);
+            }
+            Ok(json!({
+                "source_id": s.source.to_string(),
+                "start_url": s.start_url,
+                "discovered": s.discovered,
+                "fetched": s.fetched,
+                "added": s.added,
+                "updated": s.updated,
+                "unchanged": s.unchanged,
+                "removed": s.removed,
+                "skipped": s.skipped,
+                "failed": s.failed,
+                "not_modified": s.not_modified,
+                "chunks_written": s.chunks_written,
+                "tokens_embedded": s.tokens_embedded,
+                "reasons": s.reasons.iter().map(|(st, r, n)| json!({"status": st.as_str(), "reason": r, "count": n})).collect::<Vec<_>>(),
                 "elapsed_ms": s.elapsed.as_millis() as u64,
                 "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
             }))

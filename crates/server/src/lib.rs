@@ -45,6 +45,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/kbs/{kb}/sources/upload"),
     ("delete", "/v1/kbs/{kb}/sources/{source}"),
     ("post", "/v1/kbs/{kb}/sources/{source}/resync"),
+    ("post", "/v1/kbs/{kb}/sources/site"),
+    ("get", "/v1/kbs/{kb}/sources/{source}/report"),
     ("get", "/v1/kbs/{kb}/search"),
     ("post", "/v1/kbs/{kb}/search"),
     ("get", "/v1/jobs"),
@@ -64,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/kbs/{kb}/sources", get(kbs::sources))
         .route("/v1/kbs/{kb}/sources/{source}", axum::routing::delete(kbs::delete_source))
         .route("/v1/kbs/{kb}/sources/{source}/resync", post(kbs::resync))
+        .route("/v1/kbs/{kb}/sources/site", post(kbs::add_site))
+        .route("/v1/kbs/{kb}/sources/{source}/report", get(kbs::report))
         .route("/v1/kbs/{kb}/search", get(search::get).post(search::post))
         .route("/v1/jobs", get(job_routes::list))
         .route("/v1/jobs/{job}", get(job_routes::get))
@@ -101,6 +105,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     jobs::recover(&state).map_err(|e| std::io::Error::other(e.to_string()))?;
     let worker = tokio::spawn(jobs::worker(state.clone()));
+    tokio::spawn(jobs::freshness(state.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let st = state.clone();

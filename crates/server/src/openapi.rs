@@ -236,6 +236,41 @@ pub fn document() -> Value {
             public: false,
         },
     );
+    add("/v1/kbs/{kb}/sources/site", "post", Op {
+        summary: "Crawl a site into the knowledge base (created when missing) as a job; `resync_hours` re-crawls it periodically with conditional requests",
+        tag: "knowledge",
+        params: vec![kb()],
+        body: Some(json_body(json!({"type": "object", "required": ["url"], "additionalProperties": false, "properties": {
+            "url": {"type": "string", "format": "uri"}, "max_pages": {"type": "integer", "minimum": 1, "maximum": 10000},
+            "max_depth": {"type": "integer"}, "include": {"type": "array", "items": {"type": "string"}},
+            "exclude": {"type": "array", "items": {"type": "string"}}, "resync_hours": {"type": "number"}}}))),
+        success: ("202", ok("The queued job", json!({"type": "object", "properties": {"job": reference("Job")}}))),
+        errors: &["400", "401"],
+        public: false,
+    });
+    add(
+        "/v1/kbs/{kb}/sources/{source}/report",
+        "get",
+        Op {
+            summary: "Crawl report: every discovered URL with status (indexed, unchanged, skipped, failed) and reason",
+            tag: "knowledge",
+            params: vec![
+                kb(),
+                path_param("source", "Site source id"),
+                query_param("status", "string", "Only this status"),
+            ],
+            body: None,
+            success: (
+                "200",
+                ok(
+                    "The report",
+                    json!({"type": "object", "properties": {"counts": {"type": "object"}, "pages": {"type": "array", "items": {"type": "object", "properties": {"url": {"type": "string"}, "status": {"type": "string"}, "reason": {"type": "string"}}}}}}),
+                ),
+            ),
+            errors: &["400", "401", "404"],
+            public: false,
+        },
+    );
     add(
         "/v1/kbs/{kb}/search",
         "post",

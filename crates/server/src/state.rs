@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use throughline_core::{Embedder, JobStore, KnowledgeStore, SearchConfig};
-use throughline_ingest::{IngestConfig, KbPaths, KnowledgeBase};
+use throughline_ingest::{CrawlConfig, IngestConfig, KbPaths, KnowledgeBase};
 
 use crate::auth::AdminAuth;
 use crate::error::{ApiError, ApiResult};
@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub job_max_attempts: u32,
     /// Ingestion settings for jobs.
     pub ingest: IngestConfig,
+    /// Crawl settings for site sources (clients may narrow pages, depth and patterns per source).
+    pub crawl: CrawlConfig,
     /// Search settings for opened knowledge bases.
     pub search: SearchConfig,
     /// Serve the web UI from this folder instead of the copy embedded in the binary (UI development:
@@ -54,6 +56,7 @@ impl Default for ServerConfig {
             public_burst: 20.0,
             job_max_attempts: 3,
             ingest: IngestConfig::default(),
+            crawl: CrawlConfig::default(),
             search: SearchConfig::default(),
             web_dir: None,
         }

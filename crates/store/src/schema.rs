@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const V1: &str = r#"
 CREATE TABLE kbs (
@@ -53,7 +53,7 @@ CREATE INDEX chunks_doc ON chunks(doc_id);
 CREATE INDEX chunks_kb ON chunks(kb_id);
 "#;
 
-/// Background jobs, settings, publications and visitor sessions (the server's).
+/// Version 2: background jobs, settings, publications and visitor sessions (the server's).
 const V2: &str = r#"
 CREATE TABLE settings (
     key    TEXT PRIMARY KEY,
@@ -91,6 +91,24 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_contact ON sessions(agent, contact_key);
 "#;
 
+/// Version 3: the crawl report of site sources, one row per discovered URL with its outcome, and the HTTP
+/// validators (ETag, Last-Modified) and outgoing links the next crawl needs for conditional requests.
+const V3: &str = r#"
+CREATE TABLE crawl_pages (
+    source_id      INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    url            TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    depth          INTEGER NOT NULL,
+    doc_path       TEXT,
+    etag           TEXT,
+    last_modified  TEXT,
+    links          TEXT NOT NULL,
+    checked_at     INTEGER NOT NULL,
+    PRIMARY KEY (source_id, url)
+);
+"#;
+
 /// Brings the database to [`SCHEMA_VERSION`]; returns the version found before.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -99,6 +117,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     }
     if found < 2 {
         conn.execute_batch(&format!("BEGIN; {V2} PRAGMA user_version = 2; COMMIT;"))?;
+    }
+    if found < 3 {
+        conn.execute_batch(&format!("BEGIN; {V3} PRAGMA user_version = 3; COMMIT;"))?;
     }
     Ok(found)
 }

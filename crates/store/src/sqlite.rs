@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use throughline_core::{
-    BatchWrite, ChunkId, CoreError, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore, PageType, SourceId, SourceInfo,
-    SourceKind, StoredChunk,
+    BatchWrite, ChunkId, CoreError, CrawlRecord, CrawlStatus, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore,
+    PageType, SourceId, SourceInfo, SourceKind, StoredChunk,
 };
 
 use crate::schema::{migrate, SCHEMA_VERSION};
@@ -400,6 +400,92 @@ impl KnowledgeStore for SqliteStore {
     fn chunks_with_docs(&self, kb: KbId, ids: &[ChunkId]) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError> {
         Ok(self.chunks_with_docs_inner(kb, ids)?)
     }
+
+    fn crawl_records(&self, kb: KbId, source: Option<SourceId>) -> Result<Vec<CrawlRecord>, CoreError> {
+        Ok(self.crawl_records_inner(kb, source)?)
+    }
+
+    fn replace_crawl_records(&self, source: SourceId, records: &[CrawlRecord]) -> Result<(), CoreError> {
+        Ok(self.replace_crawl_records_inner(source, records)?)
+    }
+}
+
+impl SqliteStore {
+    fn crawl_records_inner(&self, kb: KbId, source: Option<SourceId>) -> StoreResult<Vec<CrawlRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT p.source_id, p.url, p.status, p.reason, p.depth, p.doc_path, p.etag, p.last_modified, p.links,
+                    p.checked_at
+             FROM crawl_pages p JOIN sources s ON s.id = p.source_id
+             WHERE s.kb_id = ?1 AND (?2 IS NULL OR p.source_id = ?2)
+             ORDER BY s.created_at, p.source_id, p.url",
+        )?;
+        let rows = stmt.query_map(params![to_i64(kb.get()), source.map(|s| to_i64(s.get()))], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, i64>(9)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (source_id, url, status, reason, depth, doc_path, etag, last_modified, links, checked_at) = row?;
+            let status: CrawlStatus =
+                status.parse().map_err(|detail: String| StoreError::Corrupt { table: "crawl_pages", detail })?;
+            let links: Vec<String> = serde_json::from_str(&links)
+                .map_err(|e| StoreError::Corrupt { table: "crawl_pages", detail: format!("links of {url}: {e}") })?;
+            out.push(CrawlRecord {
+                source_id: SourceId::from_raw(source_id as u64),
+                url,
+                status,
+                reason,
+                depth: depth as u32,
+                doc_path,
+                etag,
+                last_modified,
+                links,
+                checked_at,
+            });
+        }
+        Ok(out)
+    }
+
+    fn replace_crawl_records_inner(&self, source: SourceId, records: &[CrawlRecord]) -> StoreResult<()> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM crawl_pages WHERE source_id = ?1", params![to_i64(source.get())])?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT OR REPLACE INTO crawl_pages (source_id, url, status, reason, depth, doc_path, etag,
+                    last_modified, links, checked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for r in records {
+                let links = serde_json::to_string(&r.links).unwrap_or_else(|_| "[]".into());
+                put.execute(params![
+                    to_i64(source.get()),
+                    r.url,
+                    r.status.as_str(),
+                    r.reason,
+                    r.depth as i64,
+                    r.doc_path,
+                    r.etag,
+                    r.last_modified,
+                    links,
+                    r.checked_at,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -517,5 +603,46 @@ mod tests {
         }
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.list_kbs().unwrap()[0].name, "kb1");
+    }
+
+    #[test]
+    fn crawl_reports_are_replaced_per_source_and_go_with_their_kb() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let kb = s.ensure_kb("site", "m", 3).unwrap();
+        let a = s.ensure_source(kb.id, SourceKind::Site, "https://a.example/").unwrap();
+        let b = s.ensure_source(kb.id, SourceKind::Site, "https://b.example/").unwrap();
+        let rec = |src: SourceId, url: &str, status: CrawlStatus, reason: &str| CrawlRecord {
+            source_id: src,
+            url: url.into(),
+            status,
+            reason: reason.into(),
+            depth: 1,
+            doc_path: (status == CrawlStatus::Indexed).then(|| "/x".to_string()),
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+            links: vec!["https://a.example/y".into()],
+            checked_at: 7,
+        };
+        s.replace_crawl_records(a.id, &[rec(a.id, "https://a.example/x", CrawlStatus::Indexed, "")]).unwrap();
+        s.replace_crawl_records(b.id, &[rec(b.id, "https://b.example/z", CrawlStatus::Failed, "HTTP 500")]).unwrap();
+        // A second crawl of `a` replaces its rows and leaves `b` alone.
+        s.replace_crawl_records(
+            a.id,
+            &[rec(a.id, "https://a.example/p", CrawlStatus::Skipped, "robots.txt disallows")],
+        )
+        .unwrap();
+        let all = s.crawl_records(kb.id, None).unwrap();
+        assert_eq!(
+            all.iter().map(|r| (r.url.as_str(), r.status, r.reason.as_str())).collect::<Vec<_>>(),
+            vec![
+                ("https://a.example/p", CrawlStatus::Skipped, "robots.txt disallows"),
+                ("https://b.example/z", CrawlStatus::Failed, "HTTP 500"),
+            ]
+        );
+        assert_eq!(all[0].etag.as_deref(), Some("\"v1\""));
+        assert_eq!(all[0].links, vec!["https://a.example/y".to_string()]);
+        assert_eq!(s.crawl_records(kb.id, Some(b.id)).unwrap().len(), 1);
+        assert!(s.delete_kb(kb.id).unwrap());
+        assert!(s.crawl_records(kb.id, None).unwrap().is_empty());
     }
 }

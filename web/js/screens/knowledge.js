@@ -210,7 +210,10 @@ export function jobView(job, onFinished, signal) {
     if (err) summary.textContent = err;
   }
   function draw() {
-    bars.replaceChildren(...INGEST_STAGES.map((name) => {
+    // A finished job shows the stages it went through (a pipeline may skip one, e.g. chunking inline).
+    const final = FINAL.has(root.dataset.status);
+    const shown = INGEST_STAGES.filter((n) => !final || stages[n]).concat(Object.keys(stages).filter((n) => !INGEST_STAGES.includes(n)));
+    bars.replaceChildren(...shown.map((name) => {
       const st = stages[name] || {};
       const total = st.total || 0;
       const done = st.done || 0;

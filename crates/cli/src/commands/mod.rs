@@ -1,6 +1,7 @@
 //! One module per command; [`dispatch`] wires the concrete store, embedder and indexes.
 
 mod bench_embed;
+mod crawl;
 mod demo;
 mod eval;
 mod ingest;
@@ -87,9 +88,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let app = App::open(config)?;
     match cli.command {
         Command::Demo => demo::run(&app),
-        Command::Ingest { kb, path, batch_size, max_file_bytes, json } => {
-            ingest::run(&app, &kb, &path, batch_size, max_file_bytes, json)
+        Command::Ingest { kb, path, crawl: crawl_args, batch_size, max_file_bytes, json } => {
+            match crawl::as_url(&path) {
+                Some(url) => crawl::run(&app, &kb, &url, &crawl_args, batch_size, json),
+                None => ingest::run(&app, &kb, &path, batch_size, max_file_bytes, json),
+            }
         }
+        Command::CrawlReport { kb, source, status, json } => crawl::report(&app, &kb, source.as_deref(), status, json),
         Command::Search { kb, query, mode, page_types, sources, limit, all_chunks, fusion, json } => {
             search::run(&app, search::Args { kb, query, mode, page_types, sources, limit, all_chunks, fusion, json })
         }

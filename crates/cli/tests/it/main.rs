@@ -4,6 +4,7 @@
 mod bad_input;
 mod compat;
 mod crash;
+mod crawl;
 mod harness;
 mod ingest_search;
 mod pdf;

@@ -58,6 +58,7 @@ static MAIN: LazyLock<Selector> = LazyLock::new(|| sel(r#"main, [role="main"]"#)
 static ARTICLE: LazyLock<Selector> = LazyLock::new(|| sel("article"));
 static BODY: LazyLock<Selector> = LazyLock::new(|| sel("body"));
 static CANONICAL: LazyLock<Selector> = LazyLock::new(|| sel(r#"link[rel="canonical"]"#));
+static ANCHOR: LazyLock<Selector> = LazyLock::new(|| sel("a[href]"));
 
 /// Whether an element is site chrome rather than content.
 fn is_chrome(el: &ElementRef<'_>) -> bool {
@@ -265,6 +266,20 @@ pub fn parse_html(html: &str, rel: &str) -> ExtractedDoc {
         links.insert(0, format!("canonical:{c}"));
     }
     ExtractedDoc { title, description, sections: w.sections, one_chunk_per_section: false, page_type_hint: None, links }
+}
+
+/// Every link of a page in document order, chrome included: navigation, sidebars and footers are how a
+/// crawler finds a site's pages even though their text is not content. `rel="nofollow"` links are left out.
+pub fn all_links(html: &str) -> Vec<String> {
+    let doc = Html::parse_document(html);
+    doc.select(&ANCHOR)
+        .filter(|a| {
+            !a.value().attr("rel").is_some_and(|r| r.split_whitespace().any(|t| t.eq_ignore_ascii_case("nofollow")))
+        })
+        .filter_map(|a| a.value().attr("href"))
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 /// `Pricing | Uptrail` → `Pricing` (site names after a separator are noise in titles).

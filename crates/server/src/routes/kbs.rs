@@ -198,7 +198,8 @@ pub async fn resync(
             JobSpec::IngestPath { path: source.location.clone().into(), label: "re-sync".into() }
         }
         SourceKind::Site => {
-            return Err(ApiError::invalid("source", "re-syncing a site source needs the crawler"));
+            let options = saved_options(&state, &name, &source.location);
+            JobSpec::Crawl { url: source.location.clone(), options }
         }
     };
     let job = enqueue(&state, &name, &spec)?;
@@ -225,4 +226,130 @@ pub async fn delete_source(
         std::fs::remove_dir_all(location).ok();
     }
     Ok(ApiJson(json!({ "deleted_documents": removed, "source": source.id.to_string() })))
+}
+
+/// Body of `POST /v1/kbs/{kb}/sources/site`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddSite {
+    /// The start URL (`https://docs.example.com`).
+    url: String,
+    /// Crawl options.
+    #[serde(flatten)]
+    options: crate::jobs::CrawlOptions,
+}
+
+fn options_key(kb: &str, url: &str) -> String {
+    format!("crawl_options:{kb}:{url}")
+}
+
+/// The crawl options saved for a site source (its re-sync interval among them).
+pub(crate) fn saved_options(state: &AppState, kb: &str, url: &str) -> crate::jobs::CrawlOptions {
+    state
+        .0
+        .jobs
+        .setting(&options_key(kb, url))
+        .ok()
+        .flatten()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// `POST /v1/kbs/{kb}/sources/site`: crawls a site into the knowledge base (created when missing) as a job.
+pub async fn add_site(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<AddSite>,
+) -> ApiResult<impl IntoResponse> {
+    let parsed = url::Url::parse(body.url.trim())
+        .map_err(|e| ApiError::invalid("url", format!("`{}` is not a URL: {e}", body.url)))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(ApiError::invalid("url", format!("`{}` must be an http or https URL with a host", body.url)));
+    }
+    if let Some(h) = body.options.resync_hours {
+        if !(h.is_finite() && (0.1..=24.0 * 365.0).contains(&h)) {
+            return Err(ApiError::invalid("resync_hours", "must be between 0.1 and 8760 hours"));
+        }
+    }
+    if body.options.max_pages == Some(0) {
+        return Err(ApiError::invalid("max_pages", "must be at least 1"));
+    }
+    if state.0.store.kb(&name)?.is_none() {
+        let st = state.clone();
+        let n = name.clone();
+        tokio::task::spawn_blocking(move || st.open_kb(&n, true))
+            .await
+            .map_err(|e| ApiError::internal(format!("creating the knowledge base failed: {e}")))??;
+    }
+    let url = parsed.to_string();
+    state.0.jobs.set_setting(&options_key(&name, &url), &serde_json::to_string(&body.options).expect("serialises"))?;
+    let job = enqueue(&state, &name, &JobSpec::Crawl { url, options: body.options })?;
+    Ok((StatusCode::ACCEPTED, ApiJson(json!({ "job": job_json(&job) }))))
+}
+
+/// Query of the crawl report.
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    status: Option<String>,
+}
+
+/// `GET /v1/kbs/{kb}/sources/{source}/report[?status=skipped]`: every URL the crawl discovered, with its
+/// outcome and reason.
+pub async fn report(
+    State(state): State<AppState>,
+    ApiPath((name, source)): ApiPath<(String, String)>,
+    crate::error::ApiQuery(q): crate::error::ApiQuery<ReportQuery>,
+) -> ApiResult<ApiJson<Value>> {
+    let info = existing_kb(&state, &name)?;
+    let source = find_source(&state, &info, &source)?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(s.parse::<throughline_core::CrawlStatus>().map_err(|_| {
+            ApiError::invalid("status", format!("`{s}` is not a status (indexed, unchanged, skipped, failed)"))
+        })?),
+    };
+    let rows = throughline_ingest::crawl_report_in(state.0.store.as_ref(), info.id, Some(source.id), status)?;
+    let mut counts = serde_json::Map::new();
+    for r in &rows {
+        let n = counts.entry(r.status.as_str()).or_insert(json!(0));
+        *n = json!(n.as_u64().unwrap_or(0) + 1);
+    }
+    Ok(ApiJson(json!({
+        "source": source.id.to_string(),
+        "counts": counts,
+        "pages": rows.iter().map(|r| json!({"url": r.url, "status": r.status.as_str(), "reason": r.reason, "depth": r.depth, "path": r.doc_path, "checked_at": r.checked_at})).collect::<Vec<_>>(),
+    })))
+}
+
+/// Queues a re-crawl of every site source whose re-sync interval has passed (called every minute).
+pub(crate) fn schedule_resyncs(state: &AppState) -> Result<usize, throughline_core::CoreError> {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let active: Vec<(String, String)> = state
+        .0
+        .jobs
+        .jobs(None, 500)?
+        .into_iter()
+        .filter(|j| !j.status.is_final())
+        .filter_map(|j| match serde_json::from_str::<JobSpec>(&j.spec) {
+            Ok(JobSpec::Crawl { url, .. }) => Some((j.kb, url)),
+            _ => None,
+        })
+        .collect();
+    let mut queued = 0;
+    for kb in state.0.store.list_kbs()? {
+        for source in state.0.store.sources(kb.id)? {
+            if source.kind != SourceKind::Site {
+                continue;
+            }
+            let options = saved_options(state, &kb.name, &source.location);
+            let Some(hours) = options.resync_hours else { continue };
+            let due = source.last_synced_at.is_none_or(|t| now - t >= (hours * 3600.0) as i64);
+            if due && !active.iter().any(|(k, u)| *k == kb.name && *u == source.location) {
+                enqueue(state, &kb.name, &JobSpec::Crawl { url: source.location.clone(), options })?;
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
 }

@@ -1,0 +1,239 @@
+//! The write path shared by every source kind (folders, files, crawled sites): a document already
+//! extracted is classified, hashed and chunked ([`BatchWriter::add`], which skips documents whose hash is
+//! unchanged), then a batch is embedded and committed ([`BatchWriter::flush`]): one SQLite transaction
+//! (the acknowledgement) followed by one index commit that records the batch's sequence number.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use throughline_core::{
+    BatchWrite, Chunk, ChunkConfig, DocId, DocumentMeta, ExtractedDoc, IndexBatch, IndexedChunk, IngestStage,
+    ProgressEvent, ProgressSink, SourceId, StoredChunk,
+};
+
+use crate::chunk::document_hash;
+use crate::classify::classify;
+use crate::{chunk_document, IngestSummary, KnowledgeBase, Result};
+
+/// Time spent per stage, accumulated over a run.
+#[derive(Default)]
+pub(crate) struct Timer {
+    times: HashMap<IngestStage, Duration>,
+}
+
+impl Timer {
+    pub(crate) fn time<T>(&mut self, stage: IngestStage, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        self.add(stage, start.elapsed());
+        out
+    }
+
+    pub(crate) fn add(&mut self, stage: IngestStage, d: Duration) {
+        *self.times.entry(stage).or_default() += d;
+    }
+
+    pub(crate) fn get(&self, stage: IngestStage) -> Duration {
+        self.times.get(&stage).copied().unwrap_or_default()
+    }
+}
+
+struct Prepared {
+    meta: DocumentMeta,
+    chunks: Vec<Chunk>,
+    is_new: bool,
+}
+
+/// A document to write: where it comes from and what was extracted.
+pub(crate) struct DocInput<'a> {
+    /// The evaluation id: path relative to the folder, or URL path without the host.
+    pub path: &'a str,
+    /// Full URL of a crawled page.
+    pub url: Option<&'a str>,
+    /// The extracted document.
+    pub doc: &'a ExtractedDoc,
+    /// Size of the raw input.
+    pub byte_size: u64,
+}
+
+/// Whether [`BatchWriter::add`] queued the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Added {
+    /// Queued for the next flush (new or changed).
+    Queued,
+    /// The stored version has the same hash; nothing to do.
+    Unchanged,
+}
+
+/// Collects prepared documents of one source and commits them in batches.
+pub(crate) struct BatchWriter<'a> {
+    kb: &'a KnowledgeBase,
+    source: SourceId,
+    chunk: &'a ChunkConfig,
+    pending: Vec<Prepared>,
+}
+
+impl<'a> BatchWriter<'a> {
+    pub(crate) fn new(kb: &'a KnowledgeBase, source: SourceId, chunk: &'a ChunkConfig) -> Self {
+        Self { kb, source, chunk, pending: Vec::new() }
+    }
+
+    /// The id a document of this source is stored under.
+    pub(crate) fn doc_id(&self, path: &str) -> DocId {
+        DocId::derive(self.kb.info().id, &format!("{}/{}", self.source, path))
+    }
+
+    /// Documents waiting for [`BatchWriter::flush`].
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Classifies and chunks `input` unless `existing` already holds the same content.
+    pub(crate) fn add(
+        &mut self,
+        input: DocInput<'_>,
+        existing: Option<&DocumentMeta>,
+        timer: &mut Timer,
+        summary: &mut IngestSummary,
+    ) -> Added {
+        if existing.is_some_and(|o| o.content_hash == document_hash(input.doc, self.chunk)) {
+            summary.unchanged += 1;
+            return Added::Unchanged;
+        }
+        let doc_id = self.doc_id(input.path);
+        let (chunks, hash) = timer
+            .time(IngestStage::Chunk, || chunk_document(doc_id, input.doc, self.chunk, self.kb.embedder().as_ref()));
+        let meta = DocumentMeta {
+            id: doc_id,
+            source_id: self.source,
+            path: input.path.to_string(),
+            url: input.url.map(str::to_string),
+            title: input.doc.title.clone(),
+            description: input.doc.description.clone(),
+            page_type: classify(input.url.unwrap_or(input.path), input.doc),
+            content_hash: hash,
+            byte_size: input.byte_size,
+            chunk_count: chunks.len() as u32,
+            updated_at: now(),
+        };
+        self.pending.push(Prepared { meta, chunks, is_new: existing.is_none() });
+        Added::Queued
+    }
+
+    /// Embeds every pending chunk and commits the batch. Returns the paths of the documents written.
+    pub(crate) fn flush(
+        &mut self,
+        timer: &mut Timer,
+        summary: &mut IngestSummary,
+        progress: &dyn ProgressSink,
+    ) -> Result<Vec<String>> {
+        let prepared = std::mem::take(&mut self.pending);
+        if prepared.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Embed every chunk of the batch, longest first in groups, reporting progress per group.
+        let texts: Vec<String> = prepared
+            .iter()
+            .flat_map(|p| p.chunks.iter().map(|c| Chunk::embedding_text(&p.meta.title, &c.heading_path, &c.text)))
+            .collect();
+        let mut vectors: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let token_counts: Vec<u64> =
+            prepared.iter().flat_map(|p| p.chunks.iter().map(|c| c.token_count as u64)).collect();
+        for group in order.chunks(64) {
+            let refs: Vec<&str> = group.iter().map(|&i| texts[i].as_str()).collect();
+            let out = timer.time(IngestStage::Embed, || self.kb.embedder().embed(&refs))?;
+            let tokens: u64 = group.iter().map(|&i| token_counts[i]).sum();
+            summary.tokens_embedded += tokens;
+            for (&i, v) in group.iter().zip(out) {
+                vectors[i] = v;
+            }
+            progress.emit(ProgressEvent::Advanced { stage: IngestStage::Embed, done: group.len() as u64, tokens });
+        }
+        let mut vectors = vectors.into_iter();
+        let mut write = BatchWrite::default();
+        let mut index_batch = IndexBatch::default();
+        let mut paths = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            if p.is_new {
+                summary.added += 1;
+            } else {
+                summary.updated += 1;
+                index_batch.delete_docs.push(p.meta.id);
+            }
+            paths.push(p.meta.path.clone());
+            let mut stored = Vec::with_capacity(p.chunks.len());
+            for c in p.chunks {
+                let vector = vectors.next().unwrap_or_default();
+                index_batch.upserts.push(IndexedChunk {
+                    id: c.id,
+                    doc_id: p.meta.id,
+                    source_id: self.source,
+                    path: p.meta.path.clone(),
+                    url: p.meta.url.clone(),
+                    title: p.meta.title.clone(),
+                    heading_path: c.heading_path.clone(),
+                    text: c.text.clone(),
+                    page_type: p.meta.page_type,
+                    ordinal: c.ordinal,
+                    vector: vector.clone(),
+                });
+                stored.push(StoredChunk {
+                    id: c.id,
+                    doc_id: p.meta.id,
+                    ordinal: c.ordinal,
+                    heading_path: c.heading_path,
+                    text: c.text,
+                    token_count: c.token_count,
+                    vector,
+                });
+            }
+            summary.chunks_written += stored.len();
+            write.upserts.push((p.meta, stored));
+        }
+        commit(self.kb, write, index_batch, timer, summary, progress)?;
+        Ok(paths)
+    }
+
+    /// Deletes documents from the store and both indexes in one batch.
+    pub(crate) fn delete(
+        &self,
+        ids: Vec<DocId>,
+        timer: &mut Timer,
+        summary: &mut IngestSummary,
+        progress: &dyn ProgressSink,
+    ) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        summary.deleted += ids.len();
+        let write = BatchWrite { upserts: Vec::new(), delete_docs: ids.clone() };
+        let index_batch = IndexBatch { delete_docs: ids, ..Default::default() };
+        commit(self.kb, write, index_batch, timer, summary, progress)
+    }
+}
+
+fn commit(
+    kb: &KnowledgeBase,
+    write: BatchWrite,
+    mut index_batch: IndexBatch,
+    timer: &mut Timer,
+    summary: &mut IngestSummary,
+    progress: &dyn ProgressSink,
+) -> Result<()> {
+    let documents = (write.upserts.len() + write.delete_docs.len()) as u64;
+    let chunks = index_batch.upserts.len() as u64;
+    // SQLite first: it is the acknowledgement. The index follows; if the process dies in between, the
+    // next open reconciles the index from SQLite.
+    let seq = timer.time(IngestStage::Index, || kb.store().commit_batch(kb.info().id, write))?;
+    index_batch.seq = seq;
+    timer.time(IngestStage::Index, || kb.index().apply(index_batch))?;
+    summary.batches += 1;
+    progress.emit(ProgressEvent::BatchCommitted { seq, documents, chunks });
+    Ok(())
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
