@@ -19,19 +19,28 @@ mod embedder;
 mod error;
 mod ids;
 mod index;
+mod memory;
 mod page_type;
+mod plan;
 mod progress;
+mod retriever;
 mod store;
 
 pub use config::{ChunkConfig, FusionMode, SearchConfig};
 pub use document::{content_hash, Chunk, ExtractedDoc, Section};
 pub use embedder::{Embedder, EmbedderError};
 pub use error::{CoreError, ErrorKind};
-pub use ids::{ChunkId, DocId, IdParseError, KbId, SourceId};
+pub use ids::{AgentId, ChunkId, ContactId, ConversationId, DocId, HandoffId, IdParseError, KbId, SourceId};
 pub use index::{
     ChunkLoader, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport, RetrieverScore, SearchFilters, SearchHit,
     SearchMode, SearchRequest,
 };
+pub use memory::{
+    AgentRecord, ContactRecord, ConversationRecord, EventRecord, Fact, HandoffRecord, HandoffStatus, LeadRecord,
+    Lifecycle, MemoryStore, MessageRecord, NewMessage, Role, Stage,
+};
 pub use page_type::PageType;
+pub use plan::{BillingPeriod, Plan, PlanLimit, PlanPrice};
+pub use retriever::{ChunkText, Retriever};
 pub use progress::{CancelToken, IngestStage, NoProgress, ProgressEvent, ProgressSink};
 pub use store::{BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk};

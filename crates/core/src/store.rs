@@ -1,7 +1,7 @@
 //! The [`KnowledgeStore`] seam: metadata and chunk storage (SQLite by default). It is the single source
 //! of truth: chunk text and vectors live here, and the search indexes are rebuilt from it.
 
-use crate::{ChunkId, CoreError, DocId, KbId, PageType, SourceId};
+use crate::{ChunkId, CoreError, DocId, KbId, PageType, Plan, SourceId};
 
 /// A knowledge base.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,4 +150,9 @@ pub trait KnowledgeStore: Send + Sync {
     fn chunk_ids(&self, kb: KbId) -> Result<Vec<ChunkId>, CoreError>;
     /// Chunks by id with their document metadata (missing ids are left out).
     fn chunks_with_docs(&self, kb: KbId, ids: &[ChunkId]) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError>;
+    /// Replaces the pricing plans extracted from document `doc` (an empty list removes them). Plans go
+    /// with their document: deleting the document deletes them.
+    fn replace_plans(&self, kb: KbId, doc: DocId, plans: &[Plan]) -> Result<(), CoreError>;
+    /// Every pricing plan of the knowledge base, in page order.
+    fn plans(&self, kb: KbId) -> Result<Vec<Plan>, CoreError>;
 }

@@ -27,6 +27,8 @@ mod kb;
 pub mod load;
 pub mod pdf;
 mod pipeline;
+pub mod pricing;
+mod retriever;
 
 pub use chunk::chunk_document;
 pub use discover::{discover, DiscoveredFile, Discovery};
@@ -34,4 +36,5 @@ pub use error::{IngestError, Result};
 pub use kb::{KbPaths, KnowledgeBase};
 pub use load::load_file;
 pub use pdf::PdfConfig;
+pub use pricing::extract_plans;
 pub use pipeline::{ingest_path, IngestConfig, IngestSummary, ItemProblem};

@@ -8,14 +8,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use throughline_core::{
-    BatchWrite, Chunk, ChunkConfig, DocId, DocumentMeta, IndexBatch, IndexedChunk, IngestStage, ProgressEvent,
-    ProgressSink, SourceId, SourceKind, StoredChunk,
+    BatchWrite, Chunk, ChunkConfig, DocId, DocumentMeta, IndexBatch, IndexedChunk, IngestStage, PageType, Plan,
+    ProgressEvent, ProgressSink, SourceId, SourceKind, StoredChunk,
 };
 
 use crate::chunk::document_hash;
 use crate::classify::classify;
 use crate::discover::discover;
 use crate::load::{kind_of, load_file};
+use crate::pricing::extract_plans;
 use crate::{chunk_document, IngestError, KnowledgeBase, PdfConfig, Result};
 
 /// Ingestion settings.
@@ -94,6 +95,8 @@ struct Prepared {
     meta: DocumentMeta,
     chunks: Vec<Chunk>,
     is_new: bool,
+    /// Pricing plans extracted from the page (pricing pages only).
+    plans: Vec<Plan>,
 }
 
 /// Ingests the file or folder at `path` into `kb`.
@@ -150,6 +153,7 @@ pub fn ingest_path(
 
     for batch in work.chunks(cfg.batch_docs.max(1)) {
         let mut prepared: Vec<Prepared> = Vec::new();
+        let mut unchanged_plans: Vec<(DocId, Vec<Plan>)> = Vec::new();
         for f in batch {
             seen.insert(f.rel.clone());
             let loaded = timer.time(IngestStage::Extract, || load_file(&f.path, &f.rel, cfg.max_file_bytes, &cfg.pdf));
@@ -169,12 +173,19 @@ pub fn ingest_path(
             };
             let doc_id = DocId::derive(kb_id, &format!("{}/{}", source.id, f.rel));
             let old = existing.get(&f.rel);
-            if old.is_some_and(|o| o.content_hash == document_hash(&doc, &cfg.chunk)) {
+            if let Some(o) = old.filter(|o| o.content_hash == document_hash(&doc, &cfg.chunk)) {
                 summary.unchanged += 1;
+                // Plans are re-read from unchanged pricing pages: knowledge bases ingested before plan
+                // extraction existed get them on their next run without re-embedding anything.
+                if o.page_type == PageType::Pricing {
+                    unchanged_plans.push((o.id, pricing_plans(&f.path, &f.rel, o.page_type)));
+                }
                 continue;
             }
             let (chunks, hash) =
                 timer.time(IngestStage::Chunk, || chunk_document(doc_id, &doc, &cfg.chunk, kb.embedder().as_ref()));
+            let page_type = classify(&f.rel, &doc);
+            let plans = pricing_plans(&f.path, &f.rel, page_type);
             let meta = DocumentMeta {
                 id: doc_id,
                 source_id: source.id,
@@ -182,14 +193,15 @@ pub fn ingest_path(
                 url: None,
                 title: doc.title.clone(),
                 description: doc.description.clone(),
-                page_type: classify(&f.rel, &doc),
+                page_type,
                 content_hash: hash,
                 byte_size: bytes,
                 chunk_count: chunks.len() as u32,
                 updated_at: now(),
             };
-            prepared.push(Prepared { meta, chunks, is_new: old.is_none() });
+            prepared.push(Prepared { meta, chunks, is_new: old.is_none(), plans });
         }
+        save_plans(kb, unchanged_plans)?;
         if prepared.is_empty() {
             continue;
         }
@@ -214,6 +226,8 @@ pub fn ingest_path(
             progress.emit(ProgressEvent::Advanced { stage: IngestStage::Embed, done: group.len() as u64, tokens });
         }
         let mut vectors = vectors.into_iter();
+        let plans: Vec<(DocId, Vec<Plan>)> =
+            prepared.iter_mut().map(|p| (p.meta.id, std::mem::take(&mut p.plans))).collect();
         let mut write = BatchWrite::default();
         let mut index_batch = IndexBatch::default();
         for p in prepared {
@@ -253,6 +267,7 @@ pub fn ingest_path(
             write.upserts.push((p.meta, stored));
         }
         commit(kb, write, index_batch, &mut timer, &mut summary, progress)?;
+        save_plans(kb, plans)?;
     }
     progress.emit(ProgressEvent::StageFinished {
         stage: IngestStage::Extract,
@@ -285,6 +300,29 @@ pub fn ingest_path(
             .collect();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Plans of a pricing page loaded from `path` (HTML only; other formats have no tables or cards to read).
+fn pricing_plans(path: &Path, rel: &str, page_type: PageType) -> Vec<Plan> {
+    let is_html = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "html" | "htm"));
+    if page_type != PageType::Pricing || !is_html {
+        return Vec::new();
+    }
+    match std::fs::read_to_string(path) {
+        Ok(html) => extract_plans(&html, rel),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "pricing plans not extracted: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Replaces the plans of each document of a committed batch (clearing them for pages without plans).
+pub(crate) fn save_plans(kb: &KnowledgeBase, plans: Vec<(DocId, Vec<Plan>)>) -> Result<()> {
+    for (doc, plans) in plans {
+        kb.store().replace_plans(kb.info().id, doc, &plans)?;
+    }
+    Ok(())
 }
 
 fn commit(

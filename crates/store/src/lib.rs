@@ -14,6 +14,8 @@
 #![warn(missing_docs)]
 
 mod error;
+mod memory;
+mod plans;
 mod schema;
 mod sqlite;
 

@@ -1,10 +1,13 @@
 //! One module per command; [`dispatch`] wires the concrete store, embedder and indexes.
 
+mod agent;
 mod bench_embed;
 mod demo;
 mod eval;
 mod ingest;
+mod eval_answers;
 mod kbs;
+mod plans;
 mod search;
 
 use std::path::Path;
@@ -98,6 +101,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kbs { json } => kbs::list(&app, json),
         Command::Docs { kb, json } => kbs::docs(&app, &kb, json),
         Command::DeleteKb { name } => kbs::delete(&app, &name),
+        Command::Agent { command } => agent::run(&app, command),
+        Command::Chat { agent, contact, trace } => agent::chat(&app, &agent, contact.as_deref(), trace),
+        Command::Event { agent, contact, name, properties } => {
+            agent::event(&app, agent.as_deref(), &contact, &name, &properties)
+        }
+        Command::EvalAnswers { agent, queries, json, verbose } => {
+            eval_answers::run(&app, &agent, &queries, json, verbose)
+        }
+        Command::Plans { kb, json } => plans::run(&app, &kb, json),
         Command::BenchEmbed { .. } | Command::ExtractPdf { .. } => unreachable!("handled above"),
     }
 }
