@@ -22,11 +22,14 @@ use crate::llm::{check_citations, ChatBackend, ChatMessage};
 use crate::turn::{
     Audit, Citation, EvidenceTrace, MemoryView, ProactiveMessage, RetrievedChunk, StageAudit, Trace, Turn,
 };
+use crate::vocabulary::Vocabulary;
 use crate::{qualify, rewrite, stage, webhook, AgentError, Result};
 
 /// Longest message accepted, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
+/// How much of the confidence a question loses when all its terms are unknown to the knowledge base.
+const UNKNOWN_TERM_PENALTY: f32 = 0.5;
 
 /// A configured agent ready to answer.
 pub struct Agent {
@@ -36,6 +39,7 @@ pub struct Agent {
     kbs: Vec<Arc<dyn Retriever>>,
     llm: Option<ChatBackend>,
     cache: EmbeddingCache,
+    vocabulary: Vocabulary,
 }
 
 fn now() -> i64 {
@@ -75,8 +79,13 @@ impl Agent {
                 return Err(AgentError::KbMissing { agent: name.to_string(), kb: kb.clone() });
             }
         }
-        let kbs = kbs.into_iter().filter(|r| config.knowledge_bases.iter().any(|k| k == r.name())).collect();
-        Ok(Self { record, config, memory, kbs, llm, cache: EmbeddingCache::default() })
+        let kbs: Vec<Arc<dyn Retriever>> =
+            kbs.into_iter().filter(|r| config.knowledge_bases.iter().any(|k| k == r.name())).collect();
+        let mut vocabulary = Vocabulary::default();
+        for kb in &kbs {
+            vocabulary.extend(Vocabulary::of(kb.as_ref())?);
+        }
+        Ok(Self { record, config, memory, kbs, llm, cache: EmbeddingCache::default(), vocabulary })
     }
 
     /// The agent's id.
@@ -261,13 +270,17 @@ impl Agent {
             extractive::select(&rewritten, &qvec, &hits, self.kbs[0].as_ref(), &self.cache, &select_cfg)?
         };
         let threshold = self.config.confidence_threshold;
-        let mut idk = selection.evidence.is_empty() || selection.confidence < threshold;
+        // Terms the knowledge base never uses mean the question is about something it does not cover.
+        let unknown_terms = self.vocabulary.unknown_terms(message);
+        let asked_terms = crate::sentences::content_terms(message).len().max(1);
+        let confidence = selection.confidence * (1.0 - UNKNOWN_TERM_PENALTY * unknown_terms.len() as f32 / asked_terms as f32);
+        let mut idk = selection.evidence.is_empty() || confidence < threshold;
 
         // 4. The answer.
         let mut citations: Vec<Citation> = Vec::new();
         let mut unsupported = Vec::new();
         let mut backend = "extractive".to_string();
-        let mut answer = String::new();
+        let mut answer: String;
         let human_requested = matches!(escalation, Some(EscalationReason::HumanRequested));
         if human_requested {
             idk = false;
@@ -402,8 +415,9 @@ impl Agent {
                 stage_reason: decision.reason,
                 retrieved,
                 evidence,
-                confidence: selection.confidence,
+                confidence,
                 threshold,
+                unknown_terms,
                 backend,
                 unsupported,
                 dropped_instructions: selection.dropped_instructions,

@@ -71,6 +71,28 @@ static INSTRUCTION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+static MONEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[$€£]\s?\d|\d\s?(?:USD|EUR|GBP)\b").expect("valid regex"));
+
+/// What kind of answer a question asks for: a price and a quantity favour units that contain one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnswerType {
+    Price,
+    Quantity,
+    Other,
+}
+
+fn answer_type(question: &str) -> AnswerType {
+    let q = format!(" {} ", crate::sentences::words(question).join(" "));
+    if [" how much ", " cost ", " costs ", " price ", " pricing ", " pay ", " charged "].iter().any(|c| q.contains(c)) {
+        AnswerType::Price
+    } else if [" how many ", " how long ", " how often ", " how fast ", " limit ", " maximum "].iter().any(|c| q.contains(c)) {
+        AnswerType::Quantity
+    } else {
+        AnswerType::Other
+    }
+}
+
 /// Whether a text reads as an instruction aimed at an AI model.
 pub fn looks_like_instruction(text: &str) -> bool {
     INSTRUCTION.is_match(text)
@@ -131,7 +153,13 @@ pub fn select(
     for (i, h) in hits.iter().enumerate().take(cfg.max_hits) {
         let heading_terms: HashSet<String> =
             h.heading_path.iter().chain(std::iter::once(&h.title)).flat_map(|t| content_terms(t)).collect();
-        for u in split_units(&h.text) {
+        // The chunk's own heading is a unit too: on pricing pages it often carries the answer
+        // ("Team — $79/month").
+        let mut units = split_units(&h.text);
+        if let Some(heading) = h.heading_path.last().filter(|t| t.chars().filter(|c| c.is_alphanumeric()).count() >= 3) {
+            units.push(crate::sentences::Unit { text: heading.clone(), list_item: false });
+        }
+        for u in units {
             if looks_like_instruction(&u.text) {
                 dropped.push(u.text);
                 continue;
@@ -180,12 +208,18 @@ pub fn select(
         .collect();
     let vecs = cache.embed(retriever, &texts)?;
     let sims: Vec<f32> = vecs.iter().map(|v| dot(v, qvec)).collect();
+    let wants = answer_type(question);
     let scores: Vec<f32> = cands
         .iter()
         .zip(&sims)
         .map(|(c, s)| {
             let short_penalty = if c.text.len() < 25 { 0.05 } else { 0.0 };
-            0.55 * s + 0.35 * c.overlap + 0.10 / (1.0 + c.hit as f32) - short_penalty
+            let type_bonus = match wants {
+                AnswerType::Price if MONEY.is_match(&c.text) => 0.12,
+                AnswerType::Quantity if c.text.chars().any(|ch| ch.is_ascii_digit()) => 0.06,
+                _ => 0.0,
+            };
+            0.55 * s + 0.35 * c.overlap + 0.10 / (1.0 + c.hit as f32) - short_penalty + type_bonus
         })
         .collect();
     // Maximal marginal relevance.

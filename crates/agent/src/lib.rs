@@ -30,6 +30,7 @@ pub mod rewrite;
 pub mod sentences;
 pub mod stage;
 mod turn;
+pub mod vocabulary;
 mod webhook;
 
 pub use agent::{Agent, MAX_MESSAGE_CHARS};

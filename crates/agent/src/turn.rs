@@ -75,6 +75,8 @@ pub struct Trace {
     pub confidence: f32,
     /// The threshold under which the agent says it does not know.
     pub threshold: f32,
+    /// Terms of the question the knowledge base never uses (they lower the confidence).
+    pub unknown_terms: Vec<String>,
     /// `extractive` or `openai:<model>`.
     pub backend: String,
     /// Sentences of a generated answer its sources do not support.
