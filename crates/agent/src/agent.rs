@@ -58,7 +58,11 @@ impl Agent {
     }
 
     /// The stored configuration of agent `name` (latest version, or `version`).
-    pub fn load_config(memory: &dyn MemoryStore, name: &str, version: Option<u32>) -> Result<(AgentRecord, AgentConfig)> {
+    pub fn load_config(
+        memory: &dyn MemoryStore,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<(AgentRecord, AgentConfig)> {
         let record =
             memory.agent(name, version)?.ok_or_else(|| AgentError::AgentNotFound { name: name.to_string() })?;
         let config = AgentConfig::from_toml(&record.config, &format!("agent `{name}` version {}", record.version))?;
@@ -207,7 +211,10 @@ impl Agent {
         }
         if message.chars().count() > MAX_MESSAGE_CHARS {
             return Err(AgentError::BadMessage {
-                reason: format!("is {} characters, over the {MAX_MESSAGE_CHARS}-character limit", message.chars().count()),
+                reason: format!(
+                    "is {} characters, over the {MAX_MESSAGE_CHARS}-character limit",
+                    message.chars().count()
+                ),
             });
         }
         let mut contact = self.contact_record(contact)?;
@@ -273,7 +280,8 @@ impl Agent {
         // Terms the knowledge base never uses mean the question is about something it does not cover.
         let unknown_terms = self.vocabulary.unknown_terms(message);
         let asked_terms = crate::sentences::content_terms(message).len().max(1);
-        let confidence = selection.confidence * (1.0 - UNKNOWN_TERM_PENALTY * unknown_terms.len() as f32 / asked_terms as f32);
+        let confidence =
+            selection.confidence * (1.0 - UNKNOWN_TERM_PENALTY * unknown_terms.len() as f32 / asked_terms as f32);
         let mut idk = selection.evidence.is_empty() || confidence < threshold;
 
         // 4. The answer.
@@ -307,7 +315,12 @@ impl Agent {
             unsupported = flagged;
             for n in used {
                 let h = sources[n - 1];
-                citations.push(Citation { number: n, path: h.path.clone(), title: h.title.clone(), url: h.url.clone() });
+                citations.push(Citation {
+                    number: n,
+                    path: h.path.clone(),
+                    title: h.title.clone(),
+                    url: h.url.clone(),
+                });
             }
         } else {
             let mut numbers: Vec<usize> = Vec::new(); // hit index per citation number
@@ -329,7 +342,12 @@ impl Agent {
             answer = parts.concat().trim().to_string();
             for (i, &h) in numbers.iter().enumerate() {
                 let h = &hits[h];
-                citations.push(Citation { number: i + 1, path: h.path.clone(), title: h.title.clone(), url: h.url.clone() });
+                citations.push(Citation {
+                    number: i + 1,
+                    path: h.path.clone(),
+                    title: h.title.clone(),
+                    url: h.url.clone(),
+                });
             }
         }
 
@@ -373,7 +391,10 @@ impl Agent {
         // 7. A lead, once every qualification field is known.
         let lead = self.maybe_lead(&contact)?;
         if let Some(l) = &lead {
-            events.push(format!("lead captured{}", l.webhook.as_ref().map(|w| format!(" (webhook {w})")).unwrap_or_default()));
+            events.push(format!(
+                "lead captured{}",
+                l.webhook.as_ref().map(|w| format!(" (webhook {w})")).unwrap_or_default()
+            ));
         }
 
         let latency_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
@@ -472,11 +493,12 @@ impl Agent {
             Stage::Activation => {
                 let events = self.memory.events(contact.id)?;
                 let (_, next) = onboarding_progress(&self.config.activation, &events);
-                Ok(next.map(|s| match &s.doc {
-                    Some(d) => format!("Next onboarding step: {} (see {d}).", s.title),
-                    None => format!("Next onboarding step: {}.", s.title),
-                })
-                .filter(|t| !history.iter().any(|m| m.text.contains(t.as_str()))))
+                Ok(next
+                    .map(|s| match &s.doc {
+                        Some(d) => format!("Next onboarding step: {} (see {d}).", s.title),
+                        None => format!("Next onboarding step: {}.", s.title),
+                    })
+                    .filter(|t| !history.iter().any(|m| m.text.contains(t.as_str()))))
             }
             Stage::Support => Ok(None),
             Stage::Expansion => {
@@ -650,7 +672,13 @@ impl Agent {
         }
         let mut user = String::from("Sources:\n");
         for (i, h) in sources.iter().enumerate() {
-            user.push_str(&format!("<source id=\"{}\" title=\"{}\" path=\"{}\">\n{}\n</source>\n", i + 1, h.title, h.path, h.text));
+            user.push_str(&format!(
+                "<source id=\"{}\" title=\"{}\" path=\"{}\">\n{}\n</source>\n",
+                i + 1,
+                h.title,
+                h.path,
+                h.text
+            ));
         }
         user.push_str(&format!("\nQuestion: {message}"));
         out.push(ChatMessage { role: "user", content: user });
@@ -880,7 +908,9 @@ impl Agent {
             let mut unanswered = Vec::new();
             for (i, m) in messages.iter().enumerate() {
                 if m.role == Role::Assistant && m.idk && m.stage == Some(stage) {
-                    if let Some(q) = messages[..i].iter().rev().find(|q| q.role == Role::User && q.conversation == m.conversation) {
+                    if let Some(q) =
+                        messages[..i].iter().rev().find(|q| q.role == Role::User && q.conversation == m.conversation)
+                    {
                         unanswered.push(q.text.clone());
                     }
                 }

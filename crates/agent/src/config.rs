@@ -29,7 +29,7 @@ pub struct AgentConfig {
     pub company_description: String,
     /// Names of the knowledge bases it answers from.
     pub knowledge_bases: Vec<String>,
-    /// Answers whose confidence is below this get an honest "I don't know" (0..1). Default 0.45.
+    /// Answers whose confidence is below this get an honest "I don't know" (0..1). Default 0.36.
     #[serde(default = "default_threshold")]
     pub confidence_threshold: f32,
     /// Most sentences or list items in an answer. Default 3.
@@ -50,7 +50,7 @@ pub struct AgentConfig {
 }
 
 fn default_threshold() -> f32 {
-    0.45
+    0.36
 }
 
 fn default_max_sentences() -> usize {
@@ -198,8 +198,8 @@ pub fn slug(title: &str) -> String {
 impl AgentConfig {
     /// Parses a TOML configuration, naming `origin` (a file path) in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let cfg: AgentConfig =
-            toml::from_str(text).map_err(|e| AgentError::BadConfig { origin: origin.to_string(), reason: e.to_string() })?;
+        let cfg: AgentConfig = toml::from_str(text)
+            .map_err(|e| AgentError::BadConfig { origin: origin.to_string(), reason: e.to_string() })?;
         cfg.validate(origin)?;
         Ok(cfg)
     }
@@ -299,8 +299,14 @@ impl AgentConfig {
             max_sentences: default_max_sentences(),
             acquisition: AcquisitionConfig {
                 qualification: vec![
-                    QualificationField { key: "email".into(), question: "What's your work email, so we can follow up?".into() },
-                    QualificationField { key: "company_size".into(), question: "How many people are on your team?".into() },
+                    QualificationField {
+                        key: "email".into(),
+                        question: "What's your work email, so we can follow up?".into(),
+                    },
+                    QualificationField {
+                        key: "company_size".into(),
+                        question: "How many people are on your team?".into(),
+                    },
                     QualificationField {
                         key: "use_case".into(),
                         question: format!("What would you like to use {product} for?"),
@@ -313,10 +319,7 @@ impl AgentConfig {
             },
             activation: ActivationConfig { checklist },
             support: SupportConfig::default(),
-            expansion: ExpansionConfig {
-                plans,
-                triggers: vec![ExpansionTrigger { event: "limit_reached".into() }],
-            },
+            expansion: ExpansionConfig { plans, triggers: vec![ExpansionTrigger { event: "limit_reached".into() }] },
         })
     }
 }
@@ -356,10 +359,14 @@ mod tests {
 
     #[test]
     fn bad_config_names_the_key() {
-        let err = AgentConfig::from_toml("product = \"X\"\nknowledge_bases = [\"k\"]\nconfidence_threshold = 3.0\n", "a.toml")
-            .unwrap_err();
+        let err = AgentConfig::from_toml(
+            "product = \"X\"\nknowledge_bases = [\"k\"]\nconfidence_threshold = 3.0\n",
+            "a.toml",
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "a.toml: confidence_threshold = 3 is out of range (0..=1)");
-        let err = AgentConfig::from_toml("product = \"X\"\nknowledge_bases = [\"k\"]\nnope = 1\n", "a.toml").unwrap_err();
+        let err =
+            AgentConfig::from_toml("product = \"X\"\nknowledge_bases = [\"k\"]\nnope = 1\n", "a.toml").unwrap_err();
         assert!(err.to_string().starts_with("a.toml: "), "{err}");
         assert!(err.to_string().contains("nope"), "{err}");
     }

@@ -44,8 +44,21 @@ static HUMAN: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 const NEGATIVE: &[&str] = &[
-    "terrible", "awful", "useless", "ridiculous", "furious", "unacceptable", "worst", "fed up", "wtf", "scam",
-    "garbage", "horrible", "pathetic", "disgusted", "angry",
+    "terrible",
+    "awful",
+    "useless",
+    "ridiculous",
+    "furious",
+    "unacceptable",
+    "worst",
+    "fed up",
+    "wtf",
+    "scam",
+    "garbage",
+    "horrible",
+    "pathetic",
+    "disgusted",
+    "angry",
 ];
 
 /// Whether the contact asks for a human.

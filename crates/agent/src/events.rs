@@ -19,8 +19,7 @@ pub fn onboarding_progress<'a>(
     cfg: &'a ActivationConfig,
     events: &[EventRecord],
 ) -> (Vec<&'a ChecklistStep>, Option<&'a ChecklistStep>) {
-    let done: Vec<&ChecklistStep> =
-        cfg.checklist.iter().filter(|s| events.iter().any(|e| completes(s, e))).collect();
+    let done: Vec<&ChecklistStep> = cfg.checklist.iter().filter(|s| events.iter().any(|e| completes(s, e))).collect();
     let next = cfg.checklist.iter().find(|s| !done.iter().any(|d| d.id == s.id));
     (done, next)
 }
@@ -44,17 +43,22 @@ fn metric_matches(limit_name: &str, metric: &str) -> bool {
 
 /// The offer for a `limit_reached`-style event with `properties` (`metric`, optional `plan`, `limit`),
 /// given the catalogue (cheapest first) and the contact's known plan (a fact), if any.
-pub fn expansion_offer(plans: &[Plan], properties: &[(String, String)], known_plan: Option<&str>) -> Option<ExpansionOffer> {
+pub fn expansion_offer(
+    plans: &[Plan],
+    properties: &[(String, String)],
+    known_plan: Option<&str>,
+) -> Option<ExpansionOffer> {
     let prop = |k: &str| properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let metric = prop("metric").unwrap_or("");
     let plan_name = prop("plan").or(known_plan);
-    let current_idx = plan_name
-        .and_then(|n| plans.iter().position(|p| p.name.eq_ignore_ascii_case(n.trim())))
-        .or_else(|| {
+    let current_idx =
+        plan_name.and_then(|n| plans.iter().position(|p| p.name.eq_ignore_ascii_case(n.trim()))).or_else(|| {
             // Infer the plan from the limit that was hit.
             let limit = prop("limit")?;
             plans.iter().position(|p| {
-                p.limits.iter().any(|l| metric_matches(&l.name, metric) && l.value.split_whitespace().next() == Some(limit))
+                p.limits
+                    .iter()
+                    .any(|l| metric_matches(&l.name, metric) && l.value.split_whitespace().next() == Some(limit))
             })
         });
     let candidates: Vec<(usize, &Plan)> = match current_idx {
@@ -64,7 +68,9 @@ pub fn expansion_offer(plans: &[Plan], properties: &[(String, String)], known_pl
     // The first later plan with a price that lists the metric (or the first later priced plan).
     let (_, next) = candidates
         .iter()
-        .find(|(_, p)| !p.prices.is_empty() && (metric.is_empty() || p.limits.iter().any(|l| metric_matches(&l.name, metric))))
+        .find(|(_, p)| {
+            !p.prices.is_empty() && (metric.is_empty() || p.limits.iter().any(|l| metric_matches(&l.name, metric)))
+        })
         .or_else(|| candidates.iter().find(|(_, p)| !p.prices.is_empty()))?;
     let current = current_idx.map(|i| plans[i].clone());
     let price = next.primary_price().map(|p| format!(" ({})", p.display())).unwrap_or_default();
@@ -82,7 +88,9 @@ pub fn expansion_offer(plans: &[Plan], properties: &[(String, String)], known_pl
         if unlocks.len() >= 4 {
             break;
         }
-        let differs = current.as_ref().map_or(true, |c| c.limits.iter().find(|x| x.name == l.name).map_or(true, |x| x.value != l.value));
+        let differs = current
+            .as_ref()
+            .map_or(true, |c| c.limits.iter().find(|x| x.name == l.name).map_or(true, |x| x.value != l.value));
         let entry = format!("{}: {}", l.name, l.value);
         if differs && !unlocks.contains(&entry) && !l.name.to_lowercase().contains("price") {
             unlocks.push(entry);

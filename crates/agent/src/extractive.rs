@@ -86,7 +86,10 @@ fn answer_type(question: &str) -> AnswerType {
     let q = format!(" {} ", crate::sentences::words(question).join(" "));
     if [" how much ", " cost ", " costs ", " price ", " pricing ", " pay ", " charged "].iter().any(|c| q.contains(c)) {
         AnswerType::Price
-    } else if [" how many ", " how long ", " how often ", " how fast ", " limit ", " maximum "].iter().any(|c| q.contains(c)) {
+    } else if [" how many ", " how long ", " how often ", " how fast ", " limit ", " maximum "]
+        .iter()
+        .any(|c| q.contains(c))
+    {
         AnswerType::Quantity
     } else {
         AnswerType::Other
@@ -147,6 +150,7 @@ pub fn select(
     cfg: &SelectConfig,
 ) -> Result<Selection, CoreError> {
     let qterms: Vec<String> = content_terms(question);
+    let wants = answer_type(question);
     let mut dropped = Vec::new();
     let mut cands: Vec<Candidate> = Vec::new();
     let mut seen_text = HashSet::new();
@@ -156,8 +160,10 @@ pub fn select(
         // The chunk's own heading is a unit too: on pricing pages it often carries the answer
         // ("Team — $79/month").
         let mut units = split_units(&h.text);
-        if let Some(heading) = h.heading_path.last().filter(|t| t.chars().filter(|c| c.is_alphanumeric()).count() >= 3) {
-            units.push(crate::sentences::Unit { text: heading.clone(), list_item: false });
+        if matches!(wants, AnswerType::Price | AnswerType::Quantity) {
+            if let Some(heading) = h.heading_path.last().filter(|t| t.chars().any(|c| c.is_ascii_digit())) {
+                units.push(crate::sentences::Unit { text: heading.clone(), list_item: false });
+            }
         }
         for u in units {
             if looks_like_instruction(&u.text) {
@@ -208,7 +214,6 @@ pub fn select(
         .collect();
     let vecs = cache.embed(retriever, &texts)?;
     let sims: Vec<f32> = vecs.iter().map(|v| dot(v, qvec)).collect();
-    let wants = answer_type(question);
     let scores: Vec<f32> = cands
         .iter()
         .zip(&sims)

@@ -13,7 +13,7 @@
 //! ```
 //! use throughline_agent::AgentConfig;
 //! let cfg = AgentConfig::from_toml("product = \"Uptrail\"\nknowledge_bases = [\"sample\"]\n", "inline").unwrap();
-//! assert_eq!(cfg.confidence_threshold, 0.45);
+//! assert_eq!(cfg.confidence_threshold, 0.36);
 //! assert!(AgentConfig::from_toml("product = 1", "inline").unwrap_err().to_string().starts_with("inline: "));
 //! ```
 #![warn(missing_docs)]
@@ -37,6 +37,4 @@ pub use agent::{Agent, MAX_MESSAGE_CHARS};
 pub use config::AgentConfig;
 pub use error::{AgentError, Result};
 pub use llm::{ChatBackend, LlmConfig, Unsupported};
-pub use turn::{
-    Audit, Citation, EvidenceTrace, MemoryView, ProactiveMessage, RetrievedChunk, StageAudit, Trace, Turn,
-};
+pub use turn::{Audit, Citation, EvidenceTrace, MemoryView, ProactiveMessage, RetrievedChunk, StageAudit, Trace, Turn};

@@ -13,8 +13,8 @@ pub fn rewrite(message: &str, previous_user_messages: &[String]) -> String {
     let w = words(message);
     let terms = content_terms(message);
     let refers = w.iter().any(|x| REFERRING.contains(&x.as_str()));
-    let starts_as_follow_up = matches!(w.first().map(String::as_str), Some("and" | "what" | "how" | "also" | "but"))
-        && w.len() <= 6;
+    let starts_as_follow_up =
+        matches!(w.first().map(String::as_str), Some("and" | "what" | "how" | "also" | "but")) && w.len() <= 6;
     if !(terms.len() <= 2 || (refers && terms.len() <= 4) || (starts_as_follow_up && terms.len() <= 3)) {
         return message.to_string();
     }

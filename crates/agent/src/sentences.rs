@@ -7,12 +7,12 @@ use std::collections::HashSet;
 /// Words too common to carry meaning in a question.
 const STOP: &[&str] = &[
     "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by",
-    "can", "could", "did", "do", "does", "doing", "for", "from", "get", "got", "had", "has", "have", "how", "i",
-    "if", "in", "into", "is", "it", "its", "it's", "just", "me", "my", "no", "not", "of", "on", "or", "our",
-    "please", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
-    "to", "up", "us", "use", "using", "was", "we", "what", "whats", "what's", "when", "where", "which", "who",
-    "why", "will", "with", "would", "you", "your", "yours", "i'm", "im", "want", "need", "there's", "should",
-    "way", "tell", "know", "like", "one", "only", "still", "even", "though", "really", "thing", "things",
+    "can", "could", "did", "do", "does", "doing", "for", "from", "get", "got", "had", "has", "have", "how", "i", "if",
+    "in", "into", "is", "it", "its", "it's", "just", "me", "my", "no", "not", "of", "on", "or", "our", "please", "so",
+    "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "up", "us", "use",
+    "using", "was", "we", "what", "whats", "what's", "when", "where", "which", "who", "why", "will", "with", "would",
+    "you", "your", "yours", "i'm", "im", "want", "need", "there's", "should", "way", "tell", "know", "like", "one",
+    "only", "still", "even", "though", "really", "thing", "things",
 ];
 
 /// Whether `w` (lowercase) is a stop word.
@@ -120,7 +120,8 @@ fn split_sentences(line: &str) -> Vec<String> {
         }
         let before = &line[start..pos];
         let last_word = before.rsplit(' ').next().unwrap_or("");
-        if matches!(last_word.to_lowercase().as_str(), "e.g" | "i.e" | "etc" | "vs" | "inc" | "mr" | "ms" | "dr" | "no") {
+        if matches!(last_word.to_lowercase().as_str(), "e.g" | "i.e" | "etc" | "vs" | "inc" | "mr" | "ms" | "dr" | "no")
+        {
             continue;
         }
         let end = pos + c.len_utf8();
@@ -140,9 +141,13 @@ mod tests {
 
     #[test]
     fn units_split_sentences_and_items() {
-        let u = split_units("Go to Settings. Click **Invite**, e.g. for Bob. Then wait.\n- Admin can do all\n2. Save it");
+        let u =
+            split_units("Go to Settings. Click **Invite**, e.g. for Bob. Then wait.\n- Admin can do all\n2. Save it");
         let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
-        assert_eq!(texts, vec!["Go to Settings.", "Click **Invite**, e.g. for Bob.", "Then wait.", "Admin can do all", "Save it"]);
+        assert_eq!(
+            texts,
+            vec!["Go to Settings.", "Click **Invite**, e.g. for Bob.", "Then wait.", "Admin can do all", "Save it"]
+        );
         assert!(u[3].list_item);
     }
 

@@ -41,6 +41,6 @@ pub use memory::{
 };
 pub use page_type::PageType;
 pub use plan::{BillingPeriod, Plan, PlanLimit, PlanPrice};
-pub use retriever::{ChunkText, Retriever};
 pub use progress::{CancelToken, IngestStage, NoProgress, ProgressEvent, ProgressSink};
+pub use retriever::{ChunkText, Retriever};
 pub use store::{BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk};

@@ -315,8 +315,13 @@ pub trait MemoryStore: Send + Sync {
     fn contacts(&self, agent: AgentId) -> Result<Vec<ContactRecord>, CoreError>;
 
     /// Records a fact (replacing the same key).
-    fn put_fact(&self, contact: ContactId, key: &str, value: &str, source_message: Option<i64>)
-        -> Result<(), CoreError>;
+    fn put_fact(
+        &self,
+        contact: ContactId,
+        key: &str,
+        value: &str,
+        source_message: Option<i64>,
+    ) -> Result<(), CoreError>;
     /// A contact's facts, by key.
     fn facts(&self, contact: ContactId) -> Result<Vec<Fact>, CoreError>;
 

@@ -36,5 +36,5 @@ pub use error::{IngestError, Result};
 pub use kb::{KbPaths, KnowledgeBase};
 pub use load::load_file;
 pub use pdf::PdfConfig;
-pub use pricing::extract_plans;
 pub use pipeline::{ingest_path, IngestConfig, IngestSummary, ItemProblem};
+pub use pricing::extract_plans;

@@ -36,8 +36,10 @@ static PRICE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("valid regex")
 });
-static LEADING_NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?P<num>\d[\d,.]*\s*(?:[kKmMgGtT][bB]?|GB|MB|TB)?|[Uu]nlimited)\s+(?P<what>.+)$").expect("valid regex"));
+static LEADING_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<num>\d[\d,.]*\s*(?:[kKmMgGtT][bB]?|GB|MB|TB)?|[Uu]nlimited)\s+(?P<what>.+)$")
+        .expect("valid regex")
+});
 
 /// Extracts the plans of a pricing page. `source_path` is recorded on each plan.
 pub fn extract_plans(html: &str, source_path: &str) -> Vec<Plan> {
@@ -163,7 +165,8 @@ fn plans_from_table(table: ElementRef<'_>, source_path: &str) -> Vec<Plan> {
     }
     let header_first = header[0].1.to_lowercase();
     // Plans as rows: the header names a plan/tier column and a price column.
-    let price_col = header.iter().position(|(_, t)| t.to_lowercase().contains("price") || t.to_lowercase().contains("cost"));
+    let price_col =
+        header.iter().position(|(_, t)| t.to_lowercase().contains("price") || t.to_lowercase().contains("cost"));
     if header_first.contains("plan") || header_first.contains("tier") || header_first.contains("edition") {
         if let Some(pc) = price_col {
             return plans_as_rows(header, &rows[1..], pc, source_path);
@@ -171,7 +174,8 @@ fn plans_from_table(table: ElementRef<'_>, source_path: &str) -> Vec<Plan> {
     }
     // Plans as columns: some body row carries prices.
     let body = &rows[1..];
-    let price_rows = body.iter().filter(|r| r.iter().skip(1).filter(|(_, t)| !parse_prices(t, None).is_empty()).count() >= 2);
+    let price_rows =
+        body.iter().filter(|r| r.iter().skip(1).filter(|(_, t)| !parse_prices(t, None).is_empty()).count() >= 2);
     if price_rows.count() == 0 {
         return Vec::new();
     }
@@ -210,7 +214,12 @@ fn plans_from_table(table: ElementRef<'_>, source_path: &str) -> Vec<Plan> {
     plans
 }
 
-fn plans_as_rows(header: &[(String, String)], body: &[Vec<(String, String)>], pc: usize, source_path: &str) -> Vec<Plan> {
+fn plans_as_rows(
+    header: &[(String, String)],
+    body: &[Vec<(String, String)>],
+    pc: usize,
+    source_path: &str,
+) -> Vec<Plan> {
     let mut plans = Vec::new();
     for row in body {
         let Some((name, _)) = row.first() else { continue };

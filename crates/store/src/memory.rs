@@ -21,10 +21,7 @@ fn pairs_from_json(table: &'static str, s: &str) -> StoreResult<Vec<(String, Str
     let v: serde_json::Value =
         serde_json::from_str(s).map_err(|e| StoreError::Corrupt { table, detail: format!("{e}: {s}") })?;
     let obj = v.as_object().ok_or_else(|| StoreError::Corrupt { table, detail: format!("not an object: {s}") })?;
-    Ok(obj
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
-        .collect())
+    Ok(obj.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
 }
 
 fn agent_row(r: &Row<'_>) -> rusqlite::Result<AgentRecord> {
@@ -79,7 +76,8 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<(MessageRecord, String, Option<S
 }
 
 fn finish_message((mut m, role, stage): (MessageRecord, String, Option<String>)) -> StoreResult<MessageRecord> {
-    m.role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt { table: "messages", detail: format!("role `{role}`") })?;
+    m.role = Role::parse(&role)
+        .ok_or_else(|| StoreError::Corrupt { table: "messages", detail: format!("role `{role}`") })?;
     m.stage = match stage {
         Some(s) => {
             Some(s.parse().map_err(|_| StoreError::Corrupt { table: "messages", detail: format!("stage `{s}`") })?)
@@ -150,9 +148,8 @@ fn collect<T, U>(
 }
 
 fn validate_agent_name(name: &str) -> Result<(), CoreError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok =
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -289,11 +286,9 @@ impl MemoryStore for SqliteStore {
         let tx = conn.transaction().map_err(StoreError::from)?;
         let (f, i, a) = (to_i64(from.get()), to_i64(into.get()), to_i64(agent.get()));
         let owned: i64 = tx
-            .query_row(
-                "SELECT COUNT(*) FROM contacts WHERE agent_id = ?1 AND id IN (?2, ?3)",
-                params![a, f, i],
-                |r| r.get(0),
-            )
+            .query_row("SELECT COUNT(*) FROM contacts WHERE agent_id = ?1 AND id IN (?2, ?3)", params![a, f, i], |r| {
+                r.get(0)
+            })
             .map_err(StoreError::from)?;
         if owned != 2 {
             return Err(CoreError::new(
@@ -375,12 +370,9 @@ impl MemoryStore for SqliteStore {
         agent_version: u32,
     ) -> Result<ConversationRecord, CoreError> {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let id =
-            ConversationId::derive(contact, nanos, COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let id = ConversationId::derive(contact, nanos, COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let started_at = now();
         let conn = self.lock();
         conn.execute(
@@ -427,7 +419,10 @@ impl MemoryStore for SqliteStore {
             .optional()
             .map_err(StoreError::from)?
             .ok_or_else(|| {
-                CoreError::new(throughline_core::ErrorKind::NotFound, format!("conversation {} not found", m.conversation))
+                CoreError::new(
+                    throughline_core::ErrorKind::NotFound,
+                    format!("conversation {} not found", m.conversation),
+                )
             })?;
         conn.execute(
             "INSERT INTO messages (conversation_id, contact_id, agent_id, role, text, stage, idk, latency_ms, created_at)

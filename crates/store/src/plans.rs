@@ -11,9 +11,8 @@ pub(crate) fn replace_plans(conn: &mut Connection, kb: KbId, doc: DocId, plans: 
     let tx = conn.transaction()?;
     tx.execute("DELETE FROM plans WHERE doc_id = ?1", params![to_i64(doc.get())])?;
     {
-        let mut put = tx.prepare_cached(
-            "INSERT INTO plans (kb_id, doc_id, ordinal, name, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
+        let mut put =
+            tx.prepare_cached("INSERT INTO plans (kb_id, doc_id, ordinal, name, data) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for (i, p) in plans.iter().enumerate() {
             let data = serde_json::to_string(p)
                 .map_err(|e| StoreError::Corrupt { table: "plans", detail: format!("plan `{}`: {e}", p.name) })?;

@@ -50,9 +50,8 @@ pub fn shared() -> &'static Shared {
         let dir = tempfile::tempdir().expect("temp dir");
         let paths = KbPaths::new(dir.path());
         let store = Arc::new(SqliteStore::open(&paths.database()).expect("store"));
-        let embedder: Arc<dyn Embedder> = Arc::new(
-            BertEmbedder::load(&EmbedConfig::new(repo().join("models/all-MiniLM-L6-v2"))).expect("model"),
-        );
+        let embedder: Arc<dyn Embedder> =
+            Arc::new(BertEmbedder::load(&EmbedConfig::new(repo().join("models/all-MiniLM-L6-v2"))).expect("model"));
         let sample = build(&paths, &store, &embedder, "sample", &repo().join("sample-kb"));
         Shared { _dir: dir, store, sample, embedder, paths }
     })

@@ -43,7 +43,12 @@ fn sse(pieces: &[&str]) -> String {
 fn streaming_chat_completions_with_checked_citations() {
     let (url, seen) = serve(1, |body| {
         let quote = first_source_sentence(body);
-        let pieces = [quote.as_str(), " [1].", " Our CEO personally answers every ticket within a minute [1].", " See also [7]."];
+        let pieces = [
+            quote.as_str(),
+            " [1].",
+            " Our CEO personally answers every ticket within a minute [1].",
+            " See also [7].",
+        ];
         ("text/event-stream".into(), sse(&pieces))
     });
     let llm = ChatBackend::new(LlmConfig {

@@ -23,7 +23,11 @@ fn a_page_saying_ignore_previous_instructions_changes_nothing() {
     assert!(!t.answer.contains("attacker@evil.example") && !t.answer.contains("PWNED"), "{}", t.answer);
     assert!(t.citations.iter().any(|c| c.path == "help/reset-password.md"), "{:?}", t.citations);
     assert!(t.trace.retrieved.iter().any(|r| r.path == "help/password-help.md"), "the page was retrieved");
-    assert!(t.trace.dropped_instructions.iter().any(|d| d.contains("Ignore previous instructions")), "{:?}", t.trace.dropped_instructions);
+    assert!(
+        t.trace.dropped_instructions.iter().any(|d| d.contains("Ignore previous instructions")),
+        "{:?}",
+        t.trace.dropped_instructions
+    );
     assert!(a.leads().unwrap().is_empty() && a.handoffs().unwrap().is_empty());
 }
 
@@ -34,11 +38,19 @@ fn bad_input_gets_clear_errors() {
     let conv = a.start_conversation(c.id).unwrap();
     assert_eq!(a.respond(c.id, conv.id, "   ", &mut |_| {}).unwrap_err().to_string(), "message: is empty");
     let long = "x".repeat(5000);
-    assert!(a.respond(c.id, conv.id, &long, &mut |_| {}).unwrap_err().to_string().contains("over the 4000-character limit"));
+    assert!(a
+        .respond(c.id, conv.id, &long, &mut |_| {})
+        .unwrap_err()
+        .to_string()
+        .contains("over the 4000-character limit"));
     let err = a.record_event(c.id, "bad name!", &[]).unwrap_err();
     assert_eq!(err.to_string(), "event `bad name!`: names are 1 to 64 letters, digits, '_', '-' or '.'");
     let missing = throughline_core::ContactId::from_raw(42);
-    assert!(a.start_conversation(missing).unwrap_err().to_string().contains("contact 000000000000002a not found for agent `errors`"));
+    assert!(a
+        .start_conversation(missing)
+        .unwrap_err()
+        .to_string()
+        .contains("contact 000000000000002a not found for agent `errors`"));
     // An agent over a knowledge base it was not given.
     let memory: std::sync::Arc<dyn throughline_core::MemoryStore> = shared().store.clone();
     let err = throughline_agent::Agent::open(memory, "errors", Vec::new(), None).err().unwrap();

@@ -30,7 +30,10 @@ fn llm_from_env() -> anyhow::Result<Option<ChatBackend>> {
     let model = std::env::var(ENV_LLM_MODEL)
         .map_err(|_| anyhow::anyhow!("{ENV_LLM_BASE_URL} is set but {ENV_LLM_MODEL} is not: name the model"))?;
     let timeout = match std::env::var(ENV_LLM_TIMEOUT) {
-        Ok(v) => v.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("{ENV_LLM_TIMEOUT}={v:?} is not a number of seconds"))?,
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| anyhow::anyhow!("{ENV_LLM_TIMEOUT}={v:?} is not a number of seconds"))?,
         Err(_) => 60,
     };
     let cfg = LlmConfig {
@@ -65,7 +68,9 @@ pub fn run(app: &App, command: AgentCommand) -> anyhow::Result<ExitCode> {
                 }
             };
             if memory.agent(&name, None)?.is_some() {
-                anyhow::bail!("agent `{name}` already exists (save a new version with `throughline agent import {name} FILE`)");
+                anyhow::bail!(
+                    "agent `{name}` already exists (save a new version with `throughline agent import {name} FILE`)"
+                );
             }
             let rec = Agent::save(memory, &name, &cfg)?;
             println!(

@@ -35,7 +35,12 @@ pub fn run(app: &App, kb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     }
     for p in &plans {
         let prices = p.prices.iter().map(|x| x.display()).collect::<Vec<_>>().join(" or ");
-        println!("{} — {} ({})", p.name, if prices.is_empty() { "price on request".into() } else { prices }, p.source_path);
+        println!(
+            "{} — {} ({})",
+            p.name,
+            if prices.is_empty() { "price on request".into() } else { prices },
+            p.source_path
+        );
         for l in &p.limits {
             println!("    {}: {}", l.name, l.value);
         }

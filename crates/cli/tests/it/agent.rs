@@ -35,13 +35,17 @@ fn plans_agent_chat_event_and_eval() {
     let out = env.run(&["agent", "create", "--name", "uptrail", "--kb", "small"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(text.contains("Created agent `uptrail` (version 1) for Uptrail over small: 4 plans, 5 onboarding steps"), "{text}");
+    assert!(
+        text.contains("Created agent `uptrail` (version 1) for Uptrail over small: 4 plans, 5 onboarding steps"),
+        "{text}"
+    );
     let again = env.run(&["agent", "create", "--name", "uptrail", "--kb", "small"]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("agent `uptrail` already exists"));
 
     // Export, edit, import: a new version.
     let exported = env.run(&["agent", "export", "uptrail"]);
-    let toml = String::from_utf8_lossy(&exported.stdout).replace("confidence_threshold = 0.45", "confidence_threshold = 0.5");
+    let toml =
+        String::from_utf8_lossy(&exported.stdout).replace("confidence_threshold = 0.36", "confidence_threshold = 0.5");
     let file = env.dir.path().join("agent.toml");
     std::fs::write(&file, toml).unwrap();
     let imported = env.run(&["agent", "import", "uptrail", file.to_str().unwrap()]);
@@ -50,7 +54,11 @@ fn plans_agent_chat_event_and_eval() {
     assert!(String::from_utf8_lossy(&shown.stdout).contains("confidence_threshold = 0.5"));
     std::fs::write(&file, "product = \"X\"\nknowledge_bases = []\n").unwrap();
     let bad = env.run(&["agent", "import", "uptrail", file.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("knowledge_bases is empty"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("knowledge_bases is empty"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 
     // A piped terminal conversation.
     let mut child = env
@@ -88,7 +96,15 @@ fn plans_agent_chat_event_and_eval() {
     )
     .unwrap();
     let m = env.json(&["eval-answers", "--agent", "uptrail", "--queries", queries.to_str().unwrap(), "--json"]);
-    for k in ["fact_recall", "citation_precision", "stage_accuracy", "idk_precision", "idk_recall", "latency_p50_ms", "latency_p99_ms"] {
+    for k in [
+        "fact_recall",
+        "citation_precision",
+        "stage_accuracy",
+        "idk_precision",
+        "idk_recall",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ] {
         assert!(m[k].is_number(), "{k}: {m}");
     }
     assert_eq!(m["fact_recall"], 1.0, "{m}");
