@@ -90,7 +90,7 @@ pub fn expansion_offer(
         }
         let differs = current
             .as_ref()
-            .map_or(true, |c| c.limits.iter().find(|x| x.name == l.name).map_or(true, |x| x.value != l.value));
+            .is_none_or(|c| c.limits.iter().find(|x| x.name == l.name).is_none_or(|x| x.value != l.value));
         let entry = format!("{}: {}", l.name, l.value);
         if differs && !unlocks.contains(&entry) && !l.name.to_lowercase().contains("price") {
             unlocks.push(entry);
@@ -100,7 +100,7 @@ pub fn expansion_offer(
         if unlocks.len() >= 5 {
             break;
         }
-        if current.as_ref().map_or(true, |c| !c.features.contains(f)) {
+        if current.as_ref().is_none_or(|c| !c.features.contains(f)) {
             unlocks.push(f.clone());
         }
     }

@@ -238,7 +238,7 @@ pub fn select(
             }
             let redundancy = chosen.iter().map(|&j| dot(&vecs[i], &vecs[j])).fold(0.0f32, f32::max);
             let mmr = cfg.mmr_lambda * scores[i] - (1.0 - cfg.mmr_lambda) * redundancy;
-            if pick.map_or(true, |(_, m)| mmr > m) {
+            if pick.is_none_or(|(_, m)| mmr > m) {
                 pick = Some((i, mmr));
             }
         }

@@ -68,7 +68,7 @@ fn four_stage_journey_with_one_memory() {
     let t = say(&a, visitor.id, c1.id, "Can we log in with SAML single sign-on?");
     assert!(t.answer.contains("Business"), "{}", t.answer);
     assert!(
-        t.next_step.as_deref().map_or(true, |s| !s.contains('?')),
+        t.next_step.as_deref().is_none_or(|s| !s.contains('?')),
         "no more qualification questions: {:?}",
         t.next_step
     );
