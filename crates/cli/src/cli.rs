@@ -210,6 +210,61 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create, show, export or import an agent.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+    /// Talk to an agent in the terminal (reads stdin line by line; `/help` lists commands).
+    Chat {
+        /// Agent name.
+        #[arg(long)]
+        agent: String,
+        /// Contact key (visitor id, email or user id); a new visitor id when omitted.
+        #[arg(long)]
+        contact: Option<String>,
+        /// Print each answer's trace (rewritten query, stage and why, retrieved chunks, evidence).
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Record a product event for a contact (`signed_up`, `limit_reached metric=monitors plan=Starter`…).
+    Event {
+        /// Agent name (optional when there is only one agent).
+        #[arg(long)]
+        agent: Option<String>,
+        /// Contact key.
+        #[arg(long)]
+        contact: String,
+        /// Event name.
+        name: String,
+        /// Properties as key=value.
+        properties: Vec<String>,
+    },
+    /// Evaluate an agent's answers on a labelled query file (fact recall, citation precision, stage
+    /// accuracy, "I don't know" precision and recall, latency).
+    EvalAnswers {
+        /// Agent name.
+        #[arg(long)]
+        agent: String,
+        /// JSONL file of {"id", "question", "relevant", "stage", "answer_facts"} objects.
+        #[arg(long)]
+        queries: PathBuf,
+        /// Print the metrics as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also print each question's answer, stage and confidence.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Show the pricing plans extracted from a knowledge base's pricing pages.
+    Plans {
+        /// Knowledge base name.
+        #[arg(long)]
+        kb: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// (internal) Extract a PDF's text in an isolated child process.
     #[command(hide = true)]
     ExtractPdf {
@@ -258,4 +313,49 @@ pub enum CrawlStatusArg {
     Skipped,
     /// Could not be ingested.
     Failed,
+}
+
+/// Agent subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent with defaults derived from a knowledge base (or a new version from a file).
+    Create {
+        /// Agent name (letters, digits, '-' and '_').
+        #[arg(long)]
+        name: String,
+        /// Knowledge base it answers from.
+        #[arg(long)]
+        kb: String,
+        /// A TOML configuration to use instead of the derived defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Show an agent's configuration (latest version unless --version).
+    Show {
+        /// Agent name.
+        name: String,
+        /// A specific version.
+        #[arg(long)]
+        version: Option<u32>,
+        /// Also show the per-stage audit, leads and handoffs.
+        #[arg(long)]
+        audit: bool,
+    },
+    /// Print an agent's configuration as TOML (to a file with --out).
+    Export {
+        /// Agent name.
+        name: String,
+        /// Output file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Save a TOML configuration as a new version of an agent.
+    Import {
+        /// Agent name.
+        name: String,
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// List agents.
+    List,
 }

@@ -103,6 +103,56 @@ impl JobId {
     }
 }
 
+id_type!(
+    /// An agent, derived from its name.
+    AgentId,
+    "agent"
+);
+id_type!(
+    /// A contact (visitor or identified customer) of an agent.
+    ContactId,
+    "contact"
+);
+id_type!(
+    /// A conversation of a contact.
+    ConversationId,
+    "conversation"
+);
+id_type!(
+    /// A handoff to a human.
+    HandoffId,
+    "handoff"
+);
+
+impl AgentId {
+    /// The id of the agent called `name`.
+    pub fn from_name(name: &str) -> Self {
+        Self(hash64(&[b"agent", name.as_bytes()]))
+    }
+}
+
+impl ContactId {
+    /// The id of the contact first known under `key` (a visitor id, email or user id) by `agent`.
+    pub fn derive(agent: AgentId, key: &str) -> Self {
+        Self(hash64(&[b"contact", &agent.0.to_le_bytes(), key.as_bytes()]))
+    }
+}
+
+impl ConversationId {
+    /// The id of a conversation of `contact` started at `nanos` (nanoseconds since the epoch) with a
+    /// per-process counter, so ids need no central sequence.
+    pub fn derive(contact: ContactId, nanos: u128, counter: u64) -> Self {
+        Self(hash64(&[b"conversation", &contact.0.to_le_bytes(), &nanos.to_le_bytes(), &counter.to_le_bytes()]))
+    }
+}
+
+impl HandoffId {
+    /// The id of a handoff of `conversation` made at `nanos`.
+    pub fn derive(conversation: ConversationId, nanos: u128) -> Self {
+        Self(hash64(&[b"handoff", &conversation.0.to_le_bytes(), &nanos.to_le_bytes()]))
+    }
+}
+
 impl KbId {
     /// The id of the knowledge base called `name`.
     pub fn from_name(name: &str) -> Self {

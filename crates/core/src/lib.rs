@@ -22,8 +22,11 @@ mod error;
 mod ids;
 mod index;
 mod jobs;
+mod memory;
 mod page_type;
+mod plan;
 mod progress;
+mod retriever;
 mod store;
 
 pub use access::{AccessStore, Publication, VisitorSession};
@@ -32,12 +35,18 @@ pub use crawl::{CrawlRecord, CrawlStatus};
 pub use document::{content_hash, Chunk, ExtractedDoc, Section};
 pub use embedder::{Embedder, EmbedderError};
 pub use error::{CoreError, ErrorKind};
-pub use ids::{ChunkId, DocId, IdParseError, JobId, KbId, SourceId};
+pub use ids::{AgentId, ChunkId, ContactId, ConversationId, DocId, HandoffId, IdParseError, JobId, KbId, SourceId};
 pub use index::{
     ChunkLoader, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport, RetrieverScore, SearchFilters, SearchHit,
     SearchMode, SearchRequest,
 };
 pub use jobs::{JobRecord, JobStatus, JobStore, RecoveredJob};
+pub use memory::{
+    AgentRecord, ContactRecord, ConversationRecord, EventRecord, Fact, HandoffRecord, HandoffStatus, LeadRecord,
+    Lifecycle, MemoryStore, MessageRecord, NewMessage, Role, Stage,
+};
 pub use page_type::PageType;
+pub use plan::{BillingPeriod, Plan, PlanLimit, PlanPrice};
 pub use progress::{CancelToken, IngestStage, NoProgress, ProgressEvent, ProgressSink};
+pub use retriever::{ChunkText, Retriever};
 pub use store::{BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk};

@@ -1,7 +1,7 @@
 //! The [`KnowledgeStore`] seam: metadata and chunk storage (SQLite by default). It is the single source
 //! of truth: chunk text and vectors live here, and the search indexes are rebuilt from it.
 
-use crate::{ChunkId, CoreError, CrawlRecord, DocId, KbId, PageType, SourceId};
+use crate::{ChunkId, CoreError, CrawlRecord, DocId, KbId, PageType, Plan, SourceId};
 
 /// A knowledge base.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,4 +158,9 @@ pub trait KnowledgeStore: Send + Sync {
     fn crawl_records(&self, kb: KbId, source: Option<SourceId>) -> Result<Vec<CrawlRecord>, CoreError>;
     /// Replaces the crawl report of one site source with `records`, atomically.
     fn replace_crawl_records(&self, source: SourceId, records: &[CrawlRecord]) -> Result<(), CoreError>;
+    /// Replaces the pricing plans extracted from document `doc` (an empty list removes them). Plans go
+    /// with their document: deleting the document deletes them.
+    fn replace_plans(&self, kb: KbId, doc: DocId, plans: &[Plan]) -> Result<(), CoreError>;
+    /// Every pricing plan of the knowledge base, in page order.
+    fn plans(&self, kb: KbId) -> Result<Vec<Plan>, CoreError>;
 }

@@ -7,12 +7,14 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use throughline_core::{
+    PageType, Plan,
     BatchWrite, Chunk, ChunkConfig, DocId, DocumentMeta, ExtractedDoc, IndexBatch, IndexedChunk, IngestStage,
     ProgressEvent, ProgressSink, SourceId, StoredChunk,
 };
 
 use crate::chunk::document_hash;
 use crate::classify::classify;
+use crate::pricing::extract_plans;
 use crate::{chunk_document, IngestSummary, KnowledgeBase, Result};
 
 /// Time spent per stage, accumulated over a run.
@@ -42,6 +44,8 @@ struct Prepared {
     meta: DocumentMeta,
     chunks: Vec<Chunk>,
     is_new: bool,
+    /// Pricing plans extracted from the page (pricing pages only; empty clears older ones).
+    plans: Vec<Plan>,
 }
 
 /// A document to write: where it comes from and what was extracted.
@@ -54,6 +58,8 @@ pub(crate) struct DocInput<'a> {
     pub doc: &'a ExtractedDoc,
     /// Size of the raw input.
     pub byte_size: u64,
+    /// The raw HTML when the input is a page, for pricing-plan extraction.
+    pub html: Option<&'a str>,
 }
 
 /// Whether [`BatchWriter::add`] queued the document.
@@ -96,13 +102,28 @@ impl<'a> BatchWriter<'a> {
         timer: &mut Timer,
         summary: &mut IngestSummary,
     ) -> Added {
-        if existing.is_some_and(|o| o.content_hash == document_hash(input.doc, self.chunk)) {
+        if let Some(o) = existing.filter(|o| o.content_hash == document_hash(input.doc, self.chunk)) {
             summary.unchanged += 1;
+            // Plans are re-read from unchanged pricing pages: knowledge bases ingested before plan
+            // extraction existed get them on their next run without re-embedding anything.
+            if o.page_type == PageType::Pricing {
+                if let Some(html) = input.html {
+                    let plans = extract_plans(html, input.path);
+                    if let Err(e) = self.kb.store().replace_plans(self.kb.info().id, o.id, &plans) {
+                        tracing::warn!(path = input.path, "pricing plans not saved: {e}");
+                    }
+                }
+            }
             return Added::Unchanged;
         }
         let doc_id = self.doc_id(input.path);
         let (chunks, hash) = timer
             .time(IngestStage::Chunk, || chunk_document(doc_id, input.doc, self.chunk, self.kb.embedder().as_ref()));
+        let page_type = classify(input.url.unwrap_or(input.path), input.doc);
+        let plans = match (page_type, input.html) {
+            (PageType::Pricing, Some(html)) => extract_plans(html, input.path),
+            _ => Vec::new(),
+        };
         let meta = DocumentMeta {
             id: doc_id,
             source_id: self.source,
@@ -110,13 +131,13 @@ impl<'a> BatchWriter<'a> {
             url: input.url.map(str::to_string),
             title: input.doc.title.clone(),
             description: input.doc.description.clone(),
-            page_type: classify(input.url.unwrap_or(input.path), input.doc),
+            page_type,
             content_hash: hash,
             byte_size: input.byte_size,
             chunk_count: chunks.len() as u32,
             updated_at: now(),
         };
-        self.pending.push(Prepared { meta, chunks, is_new: existing.is_none() });
+        self.pending.push(Prepared { meta, chunks, is_new: existing.is_none(), plans });
         Added::Queued
     }
 
@@ -155,7 +176,9 @@ impl<'a> BatchWriter<'a> {
         let mut write = BatchWrite::default();
         let mut index_batch = IndexBatch::default();
         let mut paths = Vec::with_capacity(prepared.len());
-        for p in prepared {
+        let mut plans: Vec<(DocId, Vec<Plan>)> = Vec::new();
+        for mut p in prepared {
+            plans.push((p.meta.id, std::mem::take(&mut p.plans)));
             if p.is_new {
                 summary.added += 1;
             } else {
@@ -193,6 +216,10 @@ impl<'a> BatchWriter<'a> {
             write.upserts.push((p.meta, stored));
         }
         commit(self.kb, write, index_batch, timer, summary, progress)?;
+        // Plans go with their documents, written once the documents are committed.
+        for (doc, plans) in plans {
+            self.kb.store().replace_plans(self.kb.info().id, doc, &plans)?;
+        }
         Ok(paths)
     }
 

@@ -30,6 +30,8 @@ mod kb;
 pub mod load;
 pub mod pdf;
 mod pipeline;
+pub mod pricing;
+mod retriever;
 
 pub use chunk::chunk_document;
 pub use crawl::{crawl_report, crawl_report_in, crawl_site, CrawlConfig, CrawlSummary};
@@ -39,3 +41,4 @@ pub use kb::{KbPaths, KnowledgeBase};
 pub use load::load_file;
 pub use pdf::PdfConfig;
 pub use pipeline::{ingest_path, IngestConfig, IngestSummary, ItemProblem};
+pub use pricing::extract_plans;

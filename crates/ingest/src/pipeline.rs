@@ -156,7 +156,9 @@ pub fn ingest_path(
                     continue;
                 }
             };
-            let input = DocInput { path: &f.rel, url: None, doc: &doc, byte_size: bytes };
+            let is_html = f.path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "html" | "htm"));
+            let html = if is_html { std::fs::read_to_string(&f.path).ok() } else { None };
+            let input = DocInput { path: &f.rel, url: None, doc: &doc, byte_size: bytes, html: html.as_deref() };
             writer.add(input, existing.get(&f.rel), &mut timer, &mut summary);
         }
         writer.flush(&mut timer, &mut summary, progress)?;

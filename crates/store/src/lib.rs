@@ -15,6 +15,8 @@
 
 mod error;
 mod jobs;
+mod memory;
+mod plans;
 mod schema;
 mod sqlite;
 

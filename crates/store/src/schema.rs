@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const V1: &str = r#"
 CREATE TABLE kbs (
@@ -109,6 +109,105 @@ CREATE TABLE crawl_pages (
 );
 "#;
 
+/// Version 4: pricing plans per document, agents (versioned configurations) and per-contact memory.
+const V4: &str = r#"
+CREATE TABLE plans (
+    kb_id     INTEGER NOT NULL REFERENCES kbs(id) ON DELETE CASCADE,
+    doc_id    INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal   INTEGER NOT NULL,
+    name      TEXT NOT NULL,
+    data      TEXT NOT NULL,
+    PRIMARY KEY (doc_id, ordinal)
+);
+CREATE INDEX plans_kb ON plans(kb_id);
+CREATE TABLE agents (
+    id          INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    config      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE INDEX agents_name ON agents(name);
+CREATE TABLE contacts (
+    id          INTEGER PRIMARY KEY,
+    agent_id    INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    lifecycle   TEXT NOT NULL,
+    summary     TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX contacts_agent ON contacts(agent_id);
+CREATE TABLE contact_aliases (
+    agent_id    INTEGER NOT NULL,
+    alias       TEXT NOT NULL,
+    contact_id  INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    PRIMARY KEY (agent_id, alias)
+);
+CREATE TABLE facts (
+    contact_id      INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    key             TEXT NOT NULL,
+    value           TEXT NOT NULL,
+    source_message  INTEGER,
+    learned_at      INTEGER NOT NULL,
+    PRIMARY KEY (contact_id, key)
+);
+CREATE TABLE conversations (
+    id             INTEGER PRIMARY KEY,
+    agent_id       INTEGER NOT NULL,
+    contact_id     INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    agent_version  INTEGER NOT NULL,
+    started_at     INTEGER NOT NULL
+);
+CREATE INDEX conversations_contact ON conversations(contact_id);
+CREATE TABLE messages (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id  INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    contact_id       INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    agent_id         INTEGER NOT NULL,
+    role             TEXT NOT NULL,
+    text             TEXT NOT NULL,
+    stage            TEXT,
+    idk              INTEGER NOT NULL DEFAULT 0,
+    latency_ms       INTEGER,
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX messages_conversation ON messages(conversation_id);
+CREATE INDEX messages_agent ON messages(agent_id);
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    contact_id  INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    properties  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX events_contact ON events(contact_id);
+CREATE TABLE leads (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_id    INTEGER NOT NULL,
+    contact_id  INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    facts       TEXT NOT NULL,
+    webhook     TEXT,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX leads_agent ON leads(agent_id);
+CREATE TABLE handoffs (
+    id               INTEGER PRIMARY KEY,
+    agent_id         INTEGER NOT NULL,
+    contact_id       INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    conversation_id  INTEGER NOT NULL,
+    reason           TEXT NOT NULL,
+    summary          TEXT NOT NULL,
+    transcript       TEXT NOT NULL,
+    facts            TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    resolution       TEXT,
+    webhook          TEXT,
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX handoffs_agent ON handoffs(agent_id);
+"#;
+
 /// Brings the database to [`SCHEMA_VERSION`]; returns the version found before.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -120,6 +219,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     }
     if found < 3 {
         conn.execute_batch(&format!("BEGIN; {V3} PRAGMA user_version = 3; COMMIT;"))?;
+    }
+    if found < 4 {
+        conn.execute_batch(&format!("BEGIN; {V4} PRAGMA user_version = 4; COMMIT;"))?;
     }
     Ok(found)
 }

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use throughline_core::{
     BatchWrite, ChunkId, CoreError, CrawlRecord, CrawlStatus, DocId, DocumentMeta, KbId, KbInfo, KnowledgeStore,
-    PageType, SourceId, SourceInfo, SourceKind, StoredChunk,
+    PageType, Plan, SourceId, SourceInfo, SourceKind, StoredChunk,
 };
 
 use crate::schema::{migrate, SCHEMA_VERSION};
@@ -24,7 +24,7 @@ pub(crate) fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-fn to_i64(v: u64) -> i64 {
+pub(crate) fn to_i64(v: u64) -> i64 {
     // Ids are 63-bit by construction (see throughline_core::ids).
     v as i64
 }
@@ -123,7 +123,7 @@ impl SqliteStore {
         f(&mut self.lock())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A poisoned lock only means another thread panicked mid-call; SQLite rolled its transaction back.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -287,6 +287,14 @@ impl SqliteStore {
 }
 
 impl KnowledgeStore for SqliteStore {
+    fn replace_plans(&self, kb: KbId, doc: DocId, plans: &[Plan]) -> Result<(), CoreError> {
+        Ok(crate::plans::replace_plans(&mut self.lock(), kb, doc, plans)?)
+    }
+
+    fn plans(&self, kb: KbId) -> Result<Vec<Plan>, CoreError> {
+        Ok(crate::plans::plans(&self.lock(), kb)?)
+    }
+
     fn ensure_kb(&self, name: &str, model_id: &str, dim: usize) -> Result<KbInfo, CoreError> {
         Ok(self.ensure_kb_inner(name, model_id, dim)?)
     }

@@ -85,13 +85,21 @@ export default async function knowledge(ctx) {
     siteMsg.replaceChildren();
     const path = await crawlPath(into);
     if (!path) { siteMsg.replaceChildren(notice("Adding a site by URL is not available on this server yet (no crawl endpoint in /v1/openapi.json). Upload the pages, or a zip of them, instead.", "unavailable")); return; }
+    const body = { url };
+    const maxPages = Number(siteForm.querySelector("#site-max").value);
+    if (maxPages > 0) body.max_pages = maxPages;
+    const every = Number(siteForm.querySelector("#site-resync").value);
+    if (every > 0) body.resync_hours = every;
     try {
-      const r = await api(path, { method: "POST", body: { url } });
+      const r = await api(path, { method: "POST", body });
       siteMsg.replaceChildren(notice(`Crawl of ${url} queued.`, "info"));
       if (r.job) jobsBox.prepend(jobView(r.job, afterJob, ctx.signal));
     } catch (e) { siteMsg.replaceChildren(errorBox(e, "Add site")); }
   } } },
   el("input.grow#site-url", { type: "url", placeholder: "https://docs.example.com", "aria-label": "site URL", required: true }),
+  el("label.ctx", "max pages", el("input#site-max", { type: "number", min: 1, max: 10000, value: "200", style: { width: "84px" } })),
+  el("label.ctx", "re-sync", el("select#site-resync", { "aria-label": "re-sync interval" },
+    [["0", "never"], ["6", "every 6 h"], ["24", "daily"], ["168", "weekly"]].map(([v, t]) => el("option", { value: v }, t)))),
   el("button", { type: "submit" }, "Crawl site"));
 
   root.append(el("div.grid.cols-2",
@@ -115,7 +123,20 @@ export default async function knowledge(ctx) {
   // --- sources and documents
   const sourcesBox = el("div");
   const docsBox = el("div");
-  root.append(card("Sources", sourcesBox), card(kb ? `Documents in “${kb}”` : "Documents", docsBox));
+  root.append(card("Sources", sourcesBox, reportBox), card(kb ? `Documents in “${kb}”` : "Documents", docsBox));
+  const reportBox = el("div#crawl-report");
+  async function showReport(src) {
+    reportBox.replaceChildren(el("p.muted", "Loading the crawl report…"));
+    try {
+      const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(src.id)}/report`);
+      const pages = r.pages || [];
+      const notIndexed = pages.filter((p) => p.status !== "indexed" && p.status !== "unchanged");
+      reportBox.replaceChildren(el("h3", `Crawl report: ${src.location}`),
+        el("div.row", Object.entries(r.counts || {}).map(([k, n]) => el("span.pill" + (k === "failed" ? ".bad" : k === "indexed" ? ".ok" : ""), `${k}: ${n}`))),
+        notIndexed.length ? el("div.tablewrap", el("table", el("thead", el("tr", el("th", "URL"), el("th", "Status"), el("th", "Reason"))),
+          el("tbody", notIndexed.slice(0, 200).map((p) => el("tr", el("td.mono.small", p.url), el("td", p.status), el("td.small", p.reason || "")))))) : el("p.muted.small", "Every discovered page was indexed."));
+    } catch (e) { reportBox.replaceChildren(errorBox(e, "Crawl report")); }
+  }
   async function afterJob() {
     await ctx.refresh().catch(() => {});
     refreshTables();
@@ -130,6 +151,7 @@ export default async function knowledge(ctx) {
           el("td.mono", s.location || s.id), el("td", el("span.pill", s.kind)), el("td.num", String(s.documents ?? "–")),
           el("td.hide-narrow", fmtDate(s.last_synced_at)),
           el("td", el("div.row",
+            s.kind === "site" ? el("button.small", { type: "button", on: { click: () => showReport(s) } }, "Report") : null,
             el("button.small", { type: "button", on: { click: async () => {
               try { const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}/resync`, { method: "POST" }); jobsBox.prepend(jobView(r.job, afterJob, ctx.signal)); }
               catch (e) { sourcesBox.prepend(errorBox(e, "Re-sync")); }

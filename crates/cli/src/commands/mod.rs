@@ -1,11 +1,14 @@
 //! One module per command; [`dispatch`] wires the concrete store, embedder and indexes.
 
+mod agent;
 mod bench_embed;
 mod crawl;
 mod demo;
 mod eval;
+mod eval_answers;
 mod ingest;
 mod kbs;
+mod plans;
 mod search;
 mod serve;
 
@@ -106,6 +109,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DeleteKb { name } => kbs::delete(&app, &name),
         Command::Serve { addr, no_sample } => serve::run(app, &addr, no_sample),
         Command::AdminToken { action: AdminTokenAction::Rotate } => serve::rotate_token(&app),
+        Command::Agent { command } => agent::run(&app, command),
+        Command::Chat { agent, contact, trace } => agent::chat(&app, &agent, contact.as_deref(), trace),
+        Command::Event { agent, contact, name, properties } => {
+            agent::event(&app, agent.as_deref(), &contact, &name, &properties)
+        }
+        Command::EvalAnswers { agent, queries, json, verbose } => {
+            eval_answers::run(&app, &agent, &queries, json, verbose)
+        }
+        Command::Plans { kb, json } => plans::run(&app, &kb, json),
         Command::BenchEmbed { .. } | Command::ExtractPdf { .. } => unreachable!("handled above"),
     }
 }

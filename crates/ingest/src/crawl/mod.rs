@@ -665,7 +665,9 @@ impl Crawl<'_> {
         self.hashes.insert(hash, i);
         self.paths.insert(path.clone(), i);
         self.entries[i].doc_path = Some(path.clone());
-        let input = DocInput { path: &path, url: Some(url.as_str()), doc: &doc, byte_size: page.body.len() as u64 };
+        let html = std::str::from_utf8(&page.body).ok();
+        let input =
+            DocInput { path: &path, url: Some(url.as_str()), doc: &doc, byte_size: page.body.len() as u64, html };
         let existing = self.existing.get(&path);
         match writer.add(input, existing, &mut self.timer, &mut self.ingest) {
             Added::Unchanged => {

@@ -1,0 +1,378 @@
+//! [`AgentConfig`]: persona, knowledge bases and per-stage settings, stored as TOML (each save a new
+//! version). [`AgentConfig::derive`] builds sensible defaults from a knowledge base: the product name,
+//! the signup/demo/pricing URLs found in its pages, the onboarding checklist of its getting-started page
+//! and the plans extracted from its pricing pages.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use throughline_core::{PageType, Plan, Retriever};
+
+use crate::{AgentError, Result};
+
+/// An agent's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The product the agent speaks for.
+    pub product: String,
+    /// Who the agent is ("the Uptrail assistant").
+    #[serde(default)]
+    pub persona: String,
+    /// How it speaks ("friendly and concise").
+    #[serde(default)]
+    pub tone: String,
+    /// One paragraph about the company.
+    #[serde(default)]
+    pub company_description: String,
+    /// Names of the knowledge bases it answers from.
+    pub knowledge_bases: Vec<String>,
+    /// Answers whose confidence is below this get an honest "I don't know" (0..1). Default 0.36.
+    #[serde(default = "default_threshold")]
+    pub confidence_threshold: f32,
+    /// Most sentences or list items in an answer. Default 3.
+    #[serde(default = "default_max_sentences")]
+    pub max_sentences: usize,
+    /// Pre-sales settings.
+    #[serde(default)]
+    pub acquisition: AcquisitionConfig,
+    /// Onboarding settings.
+    #[serde(default)]
+    pub activation: ActivationConfig,
+    /// Support settings.
+    #[serde(default)]
+    pub support: SupportConfig,
+    /// Upsell settings.
+    #[serde(default)]
+    pub expansion: ExpansionConfig,
+}
+
+fn default_threshold() -> f32 {
+    0.36
+}
+
+fn default_max_sentences() -> usize {
+    3
+}
+
+/// One qualification field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualificationField {
+    /// The fact key (`email`, `company_size`, `use_case`, or any other).
+    pub key: String,
+    /// The question that asks for it.
+    pub question: String,
+}
+
+/// Pre-sales settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AcquisitionConfig {
+    /// Fields to collect, asked one at a time in this order, never twice.
+    #[serde(default)]
+    pub qualification: Vec<QualificationField>,
+    /// Signup URL (call to action).
+    #[serde(default)]
+    pub signup_url: Option<String>,
+    /// Book-a-demo URL (call to action).
+    #[serde(default)]
+    pub demo_url: Option<String>,
+    /// Pricing page URL.
+    #[serde(default)]
+    pub pricing_url: Option<String>,
+    /// Where qualified leads are POSTed as JSON, when set.
+    #[serde(default)]
+    pub lead_webhook: Option<String>,
+}
+
+/// One onboarding step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistStep {
+    /// Stable id, also the event name that completes it (`create_your_first_monitor`).
+    pub id: String,
+    /// What to do.
+    pub title: String,
+    /// The document that explains it (path in the knowledge base).
+    #[serde(default)]
+    pub doc: Option<String>,
+    /// Other event names that also complete it (`monitor_created`).
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+/// Onboarding settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationConfig {
+    /// The checklist, in order.
+    #[serde(default)]
+    pub checklist: Vec<ChecklistStep>,
+}
+
+/// Support settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupportConfig {
+    /// Topics that always go to a human, with the words that signal them.
+    #[serde(default = "default_sensitive")]
+    pub sensitive_topics: BTreeMap<String, Vec<String>>,
+    /// Consecutive "I don't know" answers in a conversation before handing off. Default 2.
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// Hand off on clearly negative sentiment. Default true.
+    #[serde(default = "default_true")]
+    pub escalate_on_negative_sentiment: bool,
+    /// Where handoffs are POSTed as JSON, when set.
+    #[serde(default)]
+    pub handoff_webhook: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_max_failures() -> u32 {
+    2
+}
+
+fn default_sensitive() -> BTreeMap<String, Vec<String>> {
+    let mut m = BTreeMap::new();
+    m.insert("refund".to_string(), vec!["refund".into(), "money back".into(), "chargeback".into()]);
+    m.insert("cancellation".to_string(), vec!["cancel my".into(), "cancellation".into(), "close my account".into()]);
+    m.insert(
+        "legal".to_string(),
+        vec!["lawyer".into(), "legal action".into(), "lawsuit".into(), "sue you".into(), "gdpr request".into()],
+    );
+    m.insert(
+        "security".to_string(),
+        vec!["breach".into(), "hacked".into(), "vulnerability".into(), "compromised".into(), "data leak".into()],
+    );
+    m
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            sensitive_topics: default_sensitive(),
+            max_failures: default_max_failures(),
+            escalate_on_negative_sentiment: true,
+            handoff_webhook: None,
+        }
+    }
+}
+
+/// A usage event that triggers an expansion message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpansionTrigger {
+    /// The event name (`limit_reached`).
+    pub event: String,
+}
+
+/// Upsell settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ExpansionConfig {
+    /// The plan catalogue, cheapest first (from the pricing extraction; editable).
+    #[serde(default)]
+    pub plans: Vec<Plan>,
+    /// Events that produce an expansion message.
+    #[serde(default)]
+    pub triggers: Vec<ExpansionTrigger>,
+}
+
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"https?://[A-Za-z0-9.\-]+(?:/[A-Za-z0-9._~%/\-]*)?"#).expect("valid regex"));
+static STEP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^step\s+\d+\s*[—–:\-.]\s*(.+)$").expect("valid regex"));
+
+/// A snake_case id from a title.
+pub fn slug(title: &str) -> String {
+    crate::sentences::words(title).join("_").replace('-', "_")
+}
+
+impl AgentConfig {
+    /// Parses a TOML configuration, naming `origin` (a file path) in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let cfg: AgentConfig = toml::from_str(text)
+            .map_err(|e| AgentError::BadConfig { origin: origin.to_string(), reason: e.to_string() })?;
+        cfg.validate(origin)?;
+        Ok(cfg)
+    }
+
+    /// The configuration as TOML.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self)
+            .map_err(|e| AgentError::BadConfig { origin: "agent configuration".into(), reason: e.to_string() })
+    }
+
+    /// Checks ranges, naming the key and value.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |reason: String| Err(AgentError::BadConfig { origin: origin.to_string(), reason });
+        if !(0.0..=1.0).contains(&self.confidence_threshold) {
+            return bad(format!("confidence_threshold = {} is out of range (0..=1)", self.confidence_threshold));
+        }
+        if self.knowledge_bases.is_empty() {
+            return bad("knowledge_bases is empty: name at least one knowledge base".into());
+        }
+        if !(1..=10).contains(&self.max_sentences) {
+            return bad(format!("max_sentences = {} is out of range (1..=10)", self.max_sentences));
+        }
+        for url in [&self.acquisition.lead_webhook, &self.support.handoff_webhook].into_iter().flatten() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(format!("webhook `{url}` is not an http(s) URL"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Defaults derived from the knowledge base `kb`.
+    pub fn derive(kb: &dyn Retriever) -> Result<Self> {
+        let chunks = kb.chunk_texts()?;
+        let mut plans = kb.plans()?;
+        plans.sort_by(|a, b| {
+            let pa = a.primary_price().map(|p| p.amount).unwrap_or(f64::MAX);
+            let pb = b.primary_price().map(|p| p.amount).unwrap_or(f64::MAX);
+            pa.total_cmp(&pb)
+        });
+        let mut urls: Vec<String> = Vec::new();
+        for c in &chunks {
+            for m in URL.find_iter(&c.text) {
+                let u = m.as_str().trim_end_matches(['.', ')', '/']).to_string();
+                if !urls.contains(&u) {
+                    urls.push(u);
+                }
+            }
+        }
+        let find = |needles: &[&str]| {
+            urls.iter()
+                .filter(|u| {
+                    let path = u.splitn(4, '/').nth(3).unwrap_or("");
+                    needles.iter().any(|n| path.starts_with(n))
+                })
+                .min_by_key(|u| u.len())
+                .cloned()
+        };
+        let signup_url = find(&["signup", "sign-up", "register", "start", "trial"]);
+        let demo_url = find(&["demo", "book", "contact-sales"]);
+        let pricing_url = find(&["pricing", "plans"]);
+        let product = product_name(&chunks, signup_url.as_deref().or(pricing_url.as_deref()));
+
+        // The onboarding checklist: "Step N — title" headings of the first page that has them.
+        let mut checklist: Vec<ChecklistStep> = Vec::new();
+        let mut checklist_doc: Option<String> = None;
+        for c in &chunks {
+            if checklist_doc.as_ref().is_some_and(|d| d != &c.path) {
+                break;
+            }
+            for h in &c.heading_path {
+                if let Some(m) = STEP.captures(h.trim()) {
+                    let title = m[1].trim().to_string();
+                    let id = slug(&title);
+                    if !checklist.iter().any(|s| s.id == id) {
+                        checklist_doc.get_or_insert_with(|| c.path.clone());
+                        checklist.push(ChecklistStep { id, title, doc: Some(c.path.clone()), events: Vec::new() });
+                    }
+                }
+            }
+        }
+        // The company description: the first sentence answering "What is <product>?", when a page asks it.
+        let what_is = format!("what is {}", product.to_lowercase());
+        let description = chunks
+            .iter()
+            .filter(|c| matches!(c.page_type, PageType::Faq | PageType::Docs | PageType::Pricing))
+            .find(|c| c.heading_path.iter().any(|h| h.to_lowercase().contains(&what_is)))
+            .and_then(|c| crate::sentences::split_units(&c.text).into_iter().next())
+            .map(|u| u.text)
+            .unwrap_or_default();
+        Ok(AgentConfig {
+            persona: format!("the {product} assistant"),
+            tone: "friendly, concise, factual".into(),
+            company_description: description,
+            product: product.clone(),
+            knowledge_bases: vec![kb.name().to_string()],
+            confidence_threshold: default_threshold(),
+            max_sentences: default_max_sentences(),
+            acquisition: AcquisitionConfig {
+                qualification: vec![
+                    QualificationField {
+                        key: "email".into(),
+                        question: "What's your work email, so we can follow up?".into(),
+                    },
+                    QualificationField {
+                        key: "company_size".into(),
+                        question: "How many people are on your team?".into(),
+                    },
+                    QualificationField {
+                        key: "use_case".into(),
+                        question: format!("What would you like to use {product} for?"),
+                    },
+                ],
+                signup_url,
+                demo_url,
+                pricing_url,
+                lead_webhook: None,
+            },
+            activation: ActivationConfig { checklist },
+            support: SupportConfig::default(),
+            expansion: ExpansionConfig { plans, triggers: vec![ExpansionTrigger { event: "limit_reached".into() }] },
+        })
+    }
+}
+
+/// The product name: the capitalised word the pages use most often that also appears in the product's
+/// own host name (`uptrail.example` → `Uptrail`), else the most frequent capitalised title word.
+fn product_name(chunks: &[throughline_core::ChunkText], url: Option<&str>) -> String {
+    let host_word = url
+        .and_then(|u| u.split("//").nth(1))
+        .and_then(|h| h.split('/').next())
+        .map(|h| h.trim_start_matches("www.").split('.').next().unwrap_or("").to_lowercase());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for c in chunks {
+        for w in c.title.split_whitespace().chain(c.text.split_whitespace()) {
+            let w = w.trim_matches(|ch: char| !ch.is_alphanumeric());
+            if w.len() > 2 && w.chars().next().is_some_and(char::is_uppercase) {
+                *counts.entry(w.to_string()).or_default() += 1;
+            }
+        }
+    }
+    if let Some(h) = host_word.filter(|h| !h.is_empty()) {
+        if let Some((w, _)) = counts.iter().filter(|(w, _)| w.to_lowercase() == h).max_by_key(|(_, n)| **n) {
+            return w.clone();
+        }
+        let mut cap = h.clone();
+        if let Some(f) = cap.get_mut(0..1) {
+            f.make_ascii_uppercase();
+        }
+        return cap;
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(w, _)| w).unwrap_or_else(|| "our product".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_config_names_the_key() {
+        let err = AgentConfig::from_toml(
+            "product = \"X\"\nknowledge_bases = [\"k\"]\nconfidence_threshold = 3.0\n",
+            "a.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "a.toml: confidence_threshold = 3 is out of range (0..=1)");
+        let err =
+            AgentConfig::from_toml("product = \"X\"\nknowledge_bases = [\"k\"]\nnope = 1\n", "a.toml").unwrap_err();
+        assert!(err.to_string().starts_with("a.toml: "), "{err}");
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn slugs_are_snake_case() {
+        assert_eq!(slug("Create your first monitor"), "create_your_first_monitor");
+    }
+}

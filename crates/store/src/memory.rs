@@ -1,0 +1,623 @@
+//! [`MemoryStore`] on SQLite: agents (one row per saved configuration version), contacts with their
+//! aliases, facts, conversations, messages, events, leads and handoffs (schema version 2). Every query
+//! is scoped by the contact or agent id it is given; contact deletion cascades through foreign keys.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use throughline_core::{
+    AgentId, AgentRecord, ContactId, ContactRecord, ConversationId, ConversationRecord, CoreError, EventRecord, Fact,
+    HandoffId, HandoffRecord, HandoffStatus, LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Role,
+};
+
+use crate::sqlite::{now, to_i64};
+use crate::{SqliteStore, StoreError, StoreResult};
+
+fn pairs_to_json(pairs: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> =
+        pairs.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn pairs_from_json(table: &'static str, s: &str) -> StoreResult<Vec<(String, String)>> {
+    let v: serde_json::Value =
+        serde_json::from_str(s).map_err(|e| StoreError::Corrupt { table, detail: format!("{e}: {s}") })?;
+    let obj = v.as_object().ok_or_else(|| StoreError::Corrupt { table, detail: format!("not an object: {s}") })?;
+    Ok(obj.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+}
+
+fn agent_row(r: &Row<'_>) -> rusqlite::Result<AgentRecord> {
+    Ok(AgentRecord {
+        id: AgentId::from_raw(r.get::<_, i64>(0)? as u64),
+        name: r.get(1)?,
+        version: r.get::<_, i64>(2)? as u32,
+        config: r.get(3)?,
+        created_at: r.get(4)?,
+    })
+}
+
+fn contact_row(r: &Row<'_>) -> rusqlite::Result<(ContactRecord, String)> {
+    Ok((
+        ContactRecord {
+            id: ContactId::from_raw(r.get::<_, i64>(0)? as u64),
+            agent: AgentId::from_raw(r.get::<_, i64>(1)? as u64),
+            key: r.get(2)?,
+            lifecycle: Lifecycle::Prospect,
+            summary: r.get(4)?,
+            created_at: r.get(5)?,
+        },
+        r.get(3)?,
+    ))
+}
+
+fn finish_contact((mut c, lifecycle): (ContactRecord, String)) -> StoreResult<ContactRecord> {
+    c.lifecycle = Lifecycle::parse(&lifecycle)
+        .ok_or_else(|| StoreError::Corrupt { table: "contacts", detail: format!("lifecycle `{lifecycle}`") })?;
+    Ok(c)
+}
+
+const CONTACT_COLS: &str = "c.id, c.agent_id, c.key, c.lifecycle, c.summary, c.created_at";
+const MESSAGE_COLS: &str = "id, conversation_id, contact_id, role, text, stage, idk, latency_ms, created_at";
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<(MessageRecord, String, Option<String>)> {
+    Ok((
+        MessageRecord {
+            id: r.get(0)?,
+            conversation: ConversationId::from_raw(r.get::<_, i64>(1)? as u64),
+            contact: ContactId::from_raw(r.get::<_, i64>(2)? as u64),
+            role: Role::User,
+            text: r.get(4)?,
+            stage: None,
+            idk: r.get::<_, i64>(6)? != 0,
+            latency_ms: r.get::<_, Option<i64>>(7)?.map(|v| v as u32),
+            created_at: r.get(8)?,
+        },
+        r.get(3)?,
+        r.get(5)?,
+    ))
+}
+
+fn finish_message((mut m, role, stage): (MessageRecord, String, Option<String>)) -> StoreResult<MessageRecord> {
+    m.role = Role::parse(&role)
+        .ok_or_else(|| StoreError::Corrupt { table: "messages", detail: format!("role `{role}`") })?;
+    m.stage = match stage {
+        Some(s) => {
+            Some(s.parse().map_err(|_| StoreError::Corrupt { table: "messages", detail: format!("stage `{s}`") })?)
+        }
+        None => None,
+    };
+    Ok(m)
+}
+
+fn conversation_row(r: &Row<'_>) -> rusqlite::Result<ConversationRecord> {
+    Ok(ConversationRecord {
+        id: ConversationId::from_raw(r.get::<_, i64>(0)? as u64),
+        agent: AgentId::from_raw(r.get::<_, i64>(1)? as u64),
+        contact: ContactId::from_raw(r.get::<_, i64>(2)? as u64),
+        agent_version: r.get::<_, i64>(3)? as u32,
+        started_at: r.get(4)?,
+    })
+}
+
+const HANDOFF_COLS: &str = "id, agent_id, contact_id, conversation_id, reason, summary, transcript, facts, status, \
+                            resolution, webhook, created_at";
+
+fn handoff_row(r: &Row<'_>) -> rusqlite::Result<(HandoffRecord, String, String)> {
+    Ok((
+        HandoffRecord {
+            id: HandoffId::from_raw(r.get::<_, i64>(0)? as u64),
+            agent: AgentId::from_raw(r.get::<_, i64>(1)? as u64),
+            contact: ContactId::from_raw(r.get::<_, i64>(2)? as u64),
+            conversation: ConversationId::from_raw(r.get::<_, i64>(3)? as u64),
+            reason: r.get(4)?,
+            summary: r.get(5)?,
+            transcript: r.get(6)?,
+            facts: Vec::new(),
+            status: HandoffStatus::Open,
+            resolution: r.get(9)?,
+            webhook: r.get(10)?,
+            created_at: r.get(11)?,
+        },
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn finish_handoff((mut h, facts, status): (HandoffRecord, String, String)) -> StoreResult<HandoffRecord> {
+    h.facts = pairs_from_json("handoffs", &facts)?;
+    h.status = match status.as_str() {
+        "open" => HandoffStatus::Open,
+        "resolved" => HandoffStatus::Resolved,
+        other => return Err(StoreError::Corrupt { table: "handoffs", detail: format!("status `{other}`") }),
+    };
+    Ok(h)
+}
+
+fn collect<T, U>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    finish: impl Fn(T) -> StoreResult<U>,
+) -> StoreResult<Vec<U>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, row)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(finish(r?)?);
+    }
+    Ok(out)
+}
+
+fn validate_agent_name(name: &str) -> Result<(), CoreError> {
+    let ok =
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::new(
+            throughline_core::ErrorKind::InvalidInput,
+            format!("`{name}` is not a valid agent name: use 1 to 64 letters, digits, '-' or '_'"),
+        ))
+    }
+}
+
+impl SqliteStore {
+    fn contact_where(&self, clause: &str, p: impl rusqlite::Params) -> StoreResult<Option<ContactRecord>> {
+        let conn = self.lock();
+        let sql = format!("SELECT {CONTACT_COLS} FROM contacts c WHERE {clause}");
+        let found = conn.query_row(&sql, p, contact_row).optional()?;
+        found.map(finish_contact).transpose()
+    }
+}
+
+impl MemoryStore for SqliteStore {
+    fn save_agent(&self, name: &str, config: &str) -> Result<AgentRecord, CoreError> {
+        validate_agent_name(name)?;
+        let id = AgentId::from_name(name);
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let last: Option<i64> = tx
+            .query_row("SELECT MAX(version) FROM agents WHERE id = ?1", params![to_i64(id.get())], |r| r.get(0))
+            .map_err(StoreError::from)?;
+        let version = last.unwrap_or(0) + 1;
+        let created_at = now();
+        tx.execute(
+            "INSERT INTO agents (id, name, version, config, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![to_i64(id.get()), name, version, config, created_at],
+        )
+        .map_err(StoreError::from)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(AgentRecord { id, name: name.to_string(), version: version as u32, config: config.to_string(), created_at })
+    }
+
+    fn agent(&self, name: &str, version: Option<u32>) -> Result<Option<AgentRecord>, CoreError> {
+        let conn = self.lock();
+        let id = to_i64(AgentId::from_name(name).get());
+        let found = match version {
+            Some(v) => conn.query_row(
+                "SELECT id, name, version, config, created_at FROM agents WHERE id = ?1 AND version = ?2",
+                params![id, v as i64],
+                agent_row,
+            ),
+            None => conn.query_row(
+                "SELECT id, name, version, config, created_at FROM agents WHERE id = ?1 ORDER BY version DESC LIMIT 1",
+                params![id],
+                agent_row,
+            ),
+        }
+        .optional()
+        .map_err(StoreError::from)?;
+        Ok(found)
+    }
+
+    fn agents(&self) -> Result<Vec<AgentRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            "SELECT a.id, a.name, a.version, a.config, a.created_at FROM agents a
+             WHERE a.version = (SELECT MAX(version) FROM agents b WHERE b.id = a.id) ORDER BY a.name",
+            [],
+            agent_row,
+            Ok,
+        )?)
+    }
+
+    fn contact_by_key(&self, agent: AgentId, key: &str) -> Result<Option<ContactRecord>, CoreError> {
+        Ok(self.contact_where(
+            "c.id = (SELECT contact_id FROM contact_aliases WHERE agent_id = ?1 AND alias = ?2)",
+            params![to_i64(agent.get()), key],
+        )?)
+    }
+
+    fn contact(&self, agent: AgentId, id: ContactId) -> Result<Option<ContactRecord>, CoreError> {
+        Ok(self.contact_where("c.id = ?1 AND c.agent_id = ?2", params![to_i64(id.get()), to_i64(agent.get())])?)
+    }
+
+    fn create_contact(&self, agent: AgentId, key: &str) -> Result<ContactRecord, CoreError> {
+        let id = ContactId::derive(agent, key);
+        let created_at = now();
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        tx.execute(
+            "INSERT INTO contacts (id, agent_id, key, lifecycle, summary, created_at) VALUES (?1, ?2, ?3, 'prospect', '', ?4)",
+            params![to_i64(id.get()), to_i64(agent.get()), key, created_at],
+        )
+        .map_err(StoreError::from)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO contact_aliases (agent_id, alias, contact_id) VALUES (?1, ?2, ?3)",
+            params![to_i64(agent.get()), key, to_i64(id.get())],
+        )
+        .map_err(StoreError::from)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(ContactRecord {
+            id,
+            agent,
+            key: key.to_string(),
+            lifecycle: Lifecycle::Prospect,
+            summary: String::new(),
+            created_at,
+        })
+    }
+
+    fn update_contact(&self, contact: &ContactRecord) -> Result<(), CoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "UPDATE contacts SET lifecycle = ?1, summary = ?2 WHERE id = ?3 AND agent_id = ?4",
+            params![contact.lifecycle.as_str(), contact.summary, to_i64(contact.id.get()), to_i64(contact.agent.get())],
+        )
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn add_alias(&self, agent: AgentId, contact: ContactId, alias: &str) -> Result<(), CoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT OR REPLACE INTO contact_aliases (agent_id, alias, contact_id) VALUES (?1, ?2, ?3)",
+            params![to_i64(agent.get()), alias, to_i64(contact.get())],
+        )
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn merge_contacts(&self, agent: AgentId, from: ContactId, into: ContactId) -> Result<(), CoreError> {
+        if from == into {
+            return Ok(());
+        }
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let (f, i, a) = (to_i64(from.get()), to_i64(into.get()), to_i64(agent.get()));
+        let owned: i64 = tx
+            .query_row("SELECT COUNT(*) FROM contacts WHERE agent_id = ?1 AND id IN (?2, ?3)", params![a, f, i], |r| {
+                r.get(0)
+            })
+            .map_err(StoreError::from)?;
+        if owned != 2 {
+            return Err(CoreError::new(
+                throughline_core::ErrorKind::NotFound,
+                format!("contacts {from} and {into}: both must exist and belong to agent {agent}"),
+            ));
+        }
+        let steps = [
+            "UPDATE OR IGNORE facts SET contact_id = ?2 WHERE contact_id = ?1",
+            "UPDATE conversations SET contact_id = ?2 WHERE contact_id = ?1",
+            "UPDATE messages SET contact_id = ?2 WHERE contact_id = ?1",
+            "UPDATE events SET contact_id = ?2 WHERE contact_id = ?1",
+            "UPDATE leads SET contact_id = ?2 WHERE contact_id = ?1",
+            "UPDATE handoffs SET contact_id = ?2 WHERE contact_id = ?1",
+            "UPDATE contact_aliases SET contact_id = ?2 WHERE contact_id = ?1",
+        ];
+        for sql in steps {
+            tx.execute(sql, params![f, i]).map_err(StoreError::from)?;
+        }
+        tx.execute("DELETE FROM contacts WHERE id = ?1", params![f]).map_err(StoreError::from)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn delete_contact(&self, agent: AgentId, contact: ContactId) -> Result<bool, CoreError> {
+        let conn = self.lock();
+        // Foreign keys cascade to aliases, facts, conversations, messages, events, leads and handoffs.
+        let n = conn
+            .execute(
+                "DELETE FROM contacts WHERE id = ?1 AND agent_id = ?2",
+                params![to_i64(contact.get()), to_i64(agent.get())],
+            )
+            .map_err(StoreError::from)?;
+        Ok(n > 0)
+    }
+
+    fn contacts(&self, agent: AgentId) -> Result<Vec<ContactRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            &format!("SELECT {CONTACT_COLS} FROM contacts c WHERE c.agent_id = ?1 ORDER BY c.created_at, c.key"),
+            params![to_i64(agent.get())],
+            contact_row,
+            finish_contact,
+        )?)
+    }
+
+    fn put_fact(
+        &self,
+        contact: ContactId,
+        key: &str,
+        value: &str,
+        source_message: Option<i64>,
+    ) -> Result<(), CoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT OR REPLACE INTO facts (contact_id, key, value, source_message, learned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![to_i64(contact.get()), key, value, source_message, now()],
+        )
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn facts(&self, contact: ContactId) -> Result<Vec<Fact>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            "SELECT key, value, source_message, learned_at FROM facts WHERE contact_id = ?1 ORDER BY learned_at, key",
+            params![to_i64(contact.get())],
+            |r| Ok(Fact { key: r.get(0)?, value: r.get(1)?, source_message: r.get(2)?, learned_at: r.get(3)? }),
+            Ok,
+        )?)
+    }
+
+    fn start_conversation(
+        &self,
+        agent: AgentId,
+        contact: ContactId,
+        agent_version: u32,
+    ) -> Result<ConversationRecord, CoreError> {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let id = ConversationId::derive(contact, nanos, COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let started_at = now();
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO conversations (id, agent_id, contact_id, agent_version, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![to_i64(id.get()), to_i64(agent.get()), to_i64(contact.get()), agent_version as i64, started_at],
+        )
+        .map_err(StoreError::from)?;
+        Ok(ConversationRecord { id, agent, contact, agent_version, started_at })
+    }
+
+    fn conversation(&self, contact: ContactId, id: ConversationId) -> Result<Option<ConversationRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT id, agent_id, contact_id, agent_version, started_at FROM conversations
+                 WHERE id = ?1 AND contact_id = ?2",
+                params![to_i64(id.get()), to_i64(contact.get())],
+                conversation_row,
+            )
+            .optional()
+            .map_err(StoreError::from)?)
+    }
+
+    fn conversations(&self, contact: ContactId) -> Result<Vec<ConversationRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            "SELECT id, agent_id, contact_id, agent_version, started_at FROM conversations
+             WHERE contact_id = ?1 ORDER BY started_at, rowid",
+            params![to_i64(contact.get())],
+            conversation_row,
+            Ok,
+        )?)
+    }
+
+    fn add_message(&self, m: &NewMessage) -> Result<i64, CoreError> {
+        let conn = self.lock();
+        let (contact, agent): (i64, i64) = conn
+            .query_row(
+                "SELECT contact_id, agent_id FROM conversations WHERE id = ?1",
+                params![to_i64(m.conversation.get())],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(StoreError::from)?
+            .ok_or_else(|| {
+                CoreError::new(
+                    throughline_core::ErrorKind::NotFound,
+                    format!("conversation {} not found", m.conversation),
+                )
+            })?;
+        conn.execute(
+            "INSERT INTO messages (conversation_id, contact_id, agent_id, role, text, stage, idk, latency_ms, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                to_i64(m.conversation.get()),
+                contact,
+                agent,
+                m.role.as_str(),
+                m.text,
+                m.stage.map(|s| s.as_str()),
+                m.idk as i64,
+                m.latency_ms.map(|v| v as i64),
+                now()
+            ],
+        )
+        .map_err(StoreError::from)?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn messages(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 ORDER BY id"),
+            params![to_i64(conversation.get())],
+            message_row,
+            finish_message,
+        )?)
+    }
+
+    fn agent_messages(&self, agent: AgentId) -> Result<Vec<MessageRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE agent_id = ?1 ORDER BY id"),
+            params![to_i64(agent.get())],
+            message_row,
+            finish_message,
+        )?)
+    }
+
+    fn add_event(&self, contact: ContactId, name: &str, properties: &[(String, String)]) -> Result<(), CoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO events (contact_id, name, properties, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![to_i64(contact.get()), name, pairs_to_json(properties), now()],
+        )
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn events(&self, contact: ContactId) -> Result<Vec<EventRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            "SELECT name, properties, created_at FROM events WHERE contact_id = ?1 ORDER BY id",
+            params![to_i64(contact.get())],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+            |(name, props, created_at)| {
+                Ok(EventRecord { name, properties: pairs_from_json("events", &props)?, created_at })
+            },
+        )?)
+    }
+
+    fn save_lead(&self, lead: &LeadRecord) -> Result<(), CoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO leads (agent_id, contact_id, facts, webhook, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                to_i64(lead.agent.get()),
+                to_i64(lead.contact.get()),
+                pairs_to_json(&lead.facts),
+                lead.webhook,
+                lead.created_at
+            ],
+        )
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn leads(&self, agent: AgentId) -> Result<Vec<LeadRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            "SELECT agent_id, contact_id, facts, webhook, created_at FROM leads WHERE agent_id = ?1 ORDER BY id DESC",
+            params![to_i64(agent.get())],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            },
+            |(a, c, facts, webhook, created_at)| {
+                Ok(LeadRecord {
+                    agent: AgentId::from_raw(a as u64),
+                    contact: ContactId::from_raw(c as u64),
+                    facts: pairs_from_json("leads", &facts)?,
+                    webhook,
+                    created_at,
+                })
+            },
+        )?)
+    }
+
+    fn save_handoff(&self, h: &HandoffRecord) -> Result<(), CoreError> {
+        let conn = self.lock();
+        conn.execute(
+            &format!("INSERT OR REPLACE INTO handoffs ({HANDOFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            params![
+                to_i64(h.id.get()),
+                to_i64(h.agent.get()),
+                to_i64(h.contact.get()),
+                to_i64(h.conversation.get()),
+                h.reason,
+                h.summary,
+                h.transcript,
+                pairs_to_json(&h.facts),
+                match h.status {
+                    HandoffStatus::Open => "open",
+                    HandoffStatus::Resolved => "resolved",
+                },
+                h.resolution,
+                h.webhook,
+                h.created_at
+            ],
+        )
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    fn handoff(&self, agent: AgentId, id: HandoffId) -> Result<Option<HandoffRecord>, CoreError> {
+        let conn = self.lock();
+        let found = conn
+            .query_row(
+                &format!("SELECT {HANDOFF_COLS} FROM handoffs WHERE id = ?1 AND agent_id = ?2"),
+                params![to_i64(id.get()), to_i64(agent.get())],
+                handoff_row,
+            )
+            .optional()
+            .map_err(StoreError::from)?;
+        Ok(found.map(finish_handoff).transpose()?)
+    }
+
+    fn handoffs(&self, agent: AgentId) -> Result<Vec<HandoffRecord>, CoreError> {
+        let conn = self.lock();
+        Ok(collect(
+            &conn,
+            &format!("SELECT {HANDOFF_COLS} FROM handoffs WHERE agent_id = ?1 ORDER BY created_at DESC, rowid DESC"),
+            params![to_i64(agent.get())],
+            handoff_row,
+            finish_handoff,
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_are_versioned_and_contacts_are_isolated() {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let a1 = s.save_agent("support", "persona = 'a'").unwrap();
+        let a2 = s.save_agent("support", "persona = 'b'").unwrap();
+        assert_eq!((a1.version, a2.version), (1, 2));
+        assert_eq!(s.agent("support", None).unwrap().unwrap().config, "persona = 'b'");
+        assert_eq!(s.agent("support", Some(1)).unwrap().unwrap().config, "persona = 'a'");
+        assert!(s.save_agent("bad name", "").unwrap_err().to_string().contains("`bad name`"));
+
+        let alice = s.create_contact(a1.id, "visitor-1").unwrap();
+        let bob = s.create_contact(a1.id, "visitor-2").unwrap();
+        s.put_fact(alice.id, "email", "alice@acme.test", None).unwrap();
+        assert!(s.facts(bob.id).unwrap().is_empty());
+        let conv = s.start_conversation(a1.id, alice.id, 2).unwrap();
+        let m = NewMessage {
+            conversation: conv.id,
+            role: Role::User,
+            text: "hi".into(),
+            stage: None,
+            idk: false,
+            latency_ms: None,
+        };
+        s.add_message(&m).unwrap();
+        // Merge a visitor into an identified contact: facts and conversations follow.
+        let known = s.create_contact(a1.id, "alice@acme.test").unwrap();
+        s.merge_contacts(a1.id, alice.id, known.id).unwrap();
+        assert_eq!(s.contact_by_key(a1.id, "visitor-1").unwrap().unwrap().id, known.id);
+        assert_eq!(s.facts(known.id).unwrap()[0].value, "alice@acme.test");
+        assert_eq!(s.conversations(known.id).unwrap().len(), 1);
+        assert!(s.delete_contact(a1.id, known.id).unwrap());
+        assert!(s.messages(conv.id).unwrap().is_empty());
+        assert!(s.contact_by_key(a1.id, "visitor-1").unwrap().is_none());
+    }
+}
