@@ -122,9 +122,9 @@ export default async function knowledge(ctx) {
 
   // --- sources and documents
   const sourcesBox = el("div");
+  const reportBox = el("div#crawl-report");
   const docsBox = el("div");
   root.append(card("Sources", sourcesBox, reportBox), card(kb ? `Documents in “${kb}”` : "Documents", docsBox));
-  const reportBox = el("div#crawl-report");
   async function showReport(src) {
     reportBox.replaceChildren(el("p.muted", "Loading the crawl report…"));
     try {
