@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use throughline_core::{
-    PageType, Plan,
-    BatchWrite, Chunk, ChunkConfig, DocId, DocumentMeta, ExtractedDoc, IndexBatch, IndexedChunk, IngestStage,
-    ProgressEvent, ProgressSink, SourceId, StoredChunk,
+    BatchWrite, Chunk, ChunkConfig, DocId, DocumentMeta, ExtractedDoc, IndexBatch, IndexedChunk, IngestStage, PageType,
+    Plan, ProgressEvent, ProgressSink, SourceId, StoredChunk,
 };
 
 use crate::chunk::document_hash;

@@ -122,6 +122,18 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// Parses a JSON body read as bytes (handlers that must authenticate before looking at the body).
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        let field = text.split('`').nth(1).map(str::to_string);
+        ApiError {
+            field,
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("invalid JSON body: {text}"))
+        }
+    })
+}
+
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -7,6 +7,7 @@
 //! (`Authorization: Bearer …`). Errors are JSON with a stable code and a message naming the bad field.
 #![warn(missing_docs)]
 
+pub mod agents;
 pub mod auth;
 pub mod error;
 pub mod jobs;
@@ -28,9 +29,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, ServerConfig, Stores};
 
-use routes::{jobs as job_routes, kbs, search, system};
+use routes::{agents as agent_routes, jobs as job_routes, kbs, openai, search, system};
 
 /// Every API route as (method, path), the OpenAPI document is checked against it.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -54,6 +55,39 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/jobs/{job}/cancel"),
     ("get", "/v1/jobs/{job}/events"),
     ("post", "/mcp"),
+    ("get", "/v1/kbs/{kb}/plans"),
+    ("get", "/v1/agents"),
+    ("post", "/v1/agents"),
+    ("get", "/v1/agents/{agent}"),
+    ("put", "/v1/agents/{agent}"),
+    ("get", "/v1/agents/{agent}/versions"),
+    ("get", "/v1/agents/{agent}/versions/{version}"),
+    ("post", "/v1/agents/{agent}/publish"),
+    ("post", "/v1/agents/{agent}/unpublish"),
+    ("post", "/v1/agents/{agent}/sessions"),
+    ("post", "/v1/agents/{agent}/chat"),
+    ("get", "/v1/agents/{agent}/sessions/{session}/messages"),
+    ("get", "/v1/agents/{agent}/contacts"),
+    ("get", "/v1/agents/{agent}/contacts/{contact}"),
+    ("delete", "/v1/agents/{agent}/contacts/{contact}"),
+    ("post", "/v1/events"),
+    ("get", "/v1/agents/{agent}/leads"),
+    ("get", "/v1/agents/{agent}/handoffs"),
+    ("post", "/v1/agents/{agent}/handoffs/{handoff}/reply"),
+    ("post", "/v1/agents/{agent}/handoffs/{handoff}/resolve"),
+    ("get", "/v1/agents/{agent}/audit"),
+    ("post", "/v1/chat/completions"),
+];
+
+/// Routes that answer without the admin token (health, documents, and the public chat, which checks
+/// the agent's public key itself).
+pub const PUBLIC_ROUTES: &[&str] = &[
+    "/v1/health",
+    "/v1/openapi.json",
+    "/v1/agents/{agent}/sessions",
+    "/v1/agents/{agent}/chat",
+    "/v1/agents/{agent}/sessions/{session}/messages",
+    "/v1/chat/completions",
 ];
 
 /// The router with every route and layer.
@@ -73,6 +107,21 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{job}", get(job_routes::get))
         .route("/v1/jobs/{job}/cancel", post(job_routes::cancel))
         .route("/metrics", get(system::metrics))
+        .route("/v1/kbs/{kb}/plans", get(agent_routes::plans))
+        .route("/v1/agents", get(agent_routes::list).post(agent_routes::create))
+        .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update))
+        .route("/v1/agents/{agent}/versions", get(agent_routes::versions))
+        .route("/v1/agents/{agent}/versions/{version}", get(agent_routes::version))
+        .route("/v1/agents/{agent}/publish", post(agent_routes::publish))
+        .route("/v1/agents/{agent}/unpublish", post(agent_routes::unpublish))
+        .route("/v1/agents/{agent}/contacts", get(agent_routes::contacts))
+        .route("/v1/agents/{agent}/contacts/{contact}", get(agent_routes::contact).delete(agent_routes::delete_contact))
+        .route("/v1/events", post(agent_routes::event))
+        .route("/v1/agents/{agent}/leads", get(agent_routes::leads))
+        .route("/v1/agents/{agent}/handoffs", get(agent_routes::handoffs))
+        .route("/v1/agents/{agent}/handoffs/{handoff}/reply", post(agent_routes::reply))
+        .route("/v1/agents/{agent}/handoffs/{handoff}/resolve", post(agent_routes::resolve))
+        .route("/v1/agents/{agent}/audit", get(agent_routes::audit))
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
     // Streams and uploads are not bound by the ordinary request timeout.
@@ -81,7 +130,16 @@ pub fn router(state: AppState) -> Router {
         post(kbs::upload).layer(DefaultBodyLimit::max(cfg.max_upload_bytes.saturating_add(1 << 20))),
     );
     let admin = admin.merge(long).route_layer(from_fn_with_state(state.clone(), auth::require_admin));
+    // The public chat checks the agent's public key (or the admin token) itself, and answers CORS
+    // preflights for the origins the agent allows.
     let public = Router::new()
+        .route("/v1/agents/{agent}/sessions", post(agent_routes::create_session).options(agent_routes::preflight))
+        .route("/v1/agents/{agent}/chat", post(agent_routes::chat).options(agent_routes::preflight))
+        .route(
+            "/v1/agents/{agent}/sessions/{session}/messages",
+            get(agent_routes::session_messages).options(agent_routes::preflight),
+        )
+        .route("/v1/chat/completions", post(openai::completions))
         .route("/health", get(system::health))
         .route("/v1/health", get(system::health))
         .route("/v1/openapi.json", get(system::openapi));

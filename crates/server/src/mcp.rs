@@ -31,8 +31,8 @@ pub struct ToolOutput {
     pub is_error: bool,
 }
 
-fn tool_list(_state: &AppState) -> Value {
-    let tools = vec![json!({
+fn tool_list(state: &AppState) -> Value {
+    let mut tools = vec![json!({
         "name": "search",
         "title": "Search a knowledge base",
         "description": "Hybrid keyword + semantic search over a Throughline knowledge base (docs, help center, pricing). Returns the best passages with their titles and URLs.",
@@ -47,6 +47,7 @@ fn tool_list(_state: &AppState) -> Value {
             "required": ["query"]
         }
     })];
+    tools.extend(crate::agents::mcp_tools(state));
     json!({ "tools": tools })
 }
 
@@ -127,7 +128,10 @@ fn handle(state: &AppState, msg: &Value) -> Option<Value> {
             let args = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
             let out = match name {
                 "search" => search_tool(state, &args),
-                other => return Some(rpc_error(id, -32602, format!("unknown tool `{other}`"))),
+                other => match crate::agents::mcp_call(state, other, &args) {
+                    Some(out) => out,
+                    None => return Some(rpc_error(id, -32602, format!("unknown tool `{other}`"))),
+                },
             };
             rpc_result(
                 id,

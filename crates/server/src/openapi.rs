@@ -36,17 +36,17 @@ fn errors(codes: &[&str]) -> Map<String, Value> {
     m
 }
 
-struct Op {
-    summary: &'static str,
-    tag: &'static str,
+struct Op<'a> {
+    summary: &'a str,
+    tag: &'a str,
     params: Vec<Value>,
     body: Option<Value>,
-    success: (&'static str, Value),
+    success: (&'a str, Value),
     errors: &'static [&'static str],
     public: bool,
 }
 
-fn op(o: Op) -> Value {
+fn op(o: Op<'_>) -> Value {
     let mut responses = errors(o.errors);
     responses.insert(o.success.0.to_string(), o.success.1);
     let mut v = json!({"summary": o.summary, "tags": [o.tag], "responses": responses});
@@ -376,6 +376,53 @@ pub fn document() -> Value {
             public: false,
         },
     );
+
+    // Agents, chat, memory and audit.
+    let agent = || path_param("agent", "Agent name");
+    type Extra = fn() -> Vec<Value>;
+    let none: Extra = Vec::new;
+    let body_any = || Some(json_body(json!({"type": "object"})));
+    // (path, method, summary, tag, public, success status, parameters, body)
+    type Row = (&'static str, &'static str, &'static str, &'static str, bool, &'static str, Vec<Value>, Option<Value>);
+    let table: Vec<Row> = vec![
+        ("/v1/kbs/{kb}/plans", "get", "Pricing plans extracted from the knowledge base's pricing pages", "agents", false, "200", vec![kb()], None),
+        ("/v1/agents", "get", "List agents with their publication", "agents", false, "200", none(), None),
+        ("/v1/agents", "post", "Create an agent: {name, kb} derives defaults from the knowledge base (product, signup/demo/pricing URLs, plans); or {name, config_toml}", "agents", false, "201", none(), body_any()),
+        ("/v1/agents/{agent}", "get", "An agent: latest configuration as JSON and TOML, publication", "agents", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}", "put", "Save a new configuration version ({config_toml} or {config})", "agents", false, "200", vec![agent()], body_any()),
+        ("/v1/agents/{agent}/versions", "get", "Configuration versions, newest first", "agents", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}/versions/{version}", "get", "One configuration version as TOML", "agents", false, "200", vec![agent(), path_param("version", "Version number")], None),
+        ("/v1/agents/{agent}/publish", "post", "Publish the public chat: {allowed_origins}; returns the public key", "agents", false, "200", vec![agent()], body_any()),
+        ("/v1/agents/{agent}/unpublish", "post", "Close the public chat", "agents", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}/sessions", "post", "Mint a visitor session (public key in X-Throughline-Key from an allowed origin, or the admin token with an optional {contact})", "chat", true, "201", vec![agent()], body_any()),
+        ("/v1/agents/{agent}/chat", "post", "Ask the agent: {message, session | contact (admin), stream, new_conversation}; JSON turn, or SSE delta/turn/done with stream", "chat", true, "200", vec![agent()], body_any()),
+        ("/v1/agents/{agent}/sessions/{session}/messages", "get", "A visitor's conversation history", "chat", true, "200", vec![agent(), path_param("session", "Session token")], None),
+        ("/v1/agents/{agent}/contacts", "get", "Contacts of an agent", "memory", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}/contacts/{contact}", "get", "A contact's memory: lifecycle, facts with their source message, summary, conversations, events, leads, handoffs", "memory", false, "200", vec![agent(), path_param("contact", "Contact id or key")], None),
+        ("/v1/agents/{agent}/contacts/{contact}", "delete", "Delete a contact and everything about it", "memory", false, "204", vec![agent(), path_param("contact", "Contact id")], None),
+        ("/v1/events", "post", "Record a product event {agent, contact, name, properties}; returns the proactive message it causes (next onboarding step, what the next plan unlocks)", "memory", false, "200", none(), body_any()),
+        ("/v1/agents/{agent}/leads", "get", "Qualified leads", "memory", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}/handoffs", "get", "Handoffs to a human with transcript, summary, facts and reason", "memory", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}/handoffs/{handoff}/reply", "post", "A human's reply {message}, added to the visitor's conversation", "memory", false, "200", vec![agent(), path_param("handoff", "Handoff id")], body_any()),
+        ("/v1/agents/{agent}/handoffs/{handoff}/resolve", "post", "Resolve a handoff {resolution}: written into the contact's memory; the agent takes over again", "memory", false, "200", vec![agent(), path_param("handoff", "Handoff id")], body_any()),
+        ("/v1/agents/{agent}/audit", "get", "The conversation audit: per stage conversations, handoff and I-don't-know rates, response times; the leaking stage; knowledge gaps", "audit", false, "200", vec![agent()], None),
+        ("/v1/chat/completions", "post", "OpenAI-compatible chat completions (model = agent name; API key = admin token or the agent's public key; streaming and non-streaming)", "chat", true, "200", none(), body_any()),
+    ];
+    for (path, method, summary, tag, public, code, params, body) in table {
+        add(
+            path,
+            method,
+            Op {
+                summary,
+                tag,
+                params,
+                body,
+                success: (code, ok("OK", json!({"type": "object"}))),
+                errors: &["400", "401", "404"],
+                public,
+            },
+        );
+    }
 
     let hit = json!({"type": "object", "properties": {
         "chunk_id": {"type": "string"}, "doc_id": {"type": "string"}, "source_id": {"type": "string"},

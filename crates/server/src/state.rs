@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use throughline_core::{Embedder, JobStore, KnowledgeStore, SearchConfig};
+use throughline_agent::{Agent, LlmConfig};
+use throughline_core::{AccessStore, Embedder, JobStore, KnowledgeStore, MemoryStore, SearchConfig};
 use throughline_ingest::{CrawlConfig, IngestConfig, KbPaths, KnowledgeBase};
 
 use crate::auth::AdminAuth;
@@ -63,6 +64,19 @@ impl Default for ServerConfig {
     }
 }
 
+/// The storage behind the server, each part through its trait (one SQLite database by default).
+#[derive(Clone)]
+pub struct Stores {
+    /// Knowledge bases, documents and chunks.
+    pub store: Arc<dyn KnowledgeStore>,
+    /// Jobs and settings.
+    pub jobs: Arc<dyn JobStore>,
+    /// Agents and per-contact memory.
+    pub memory: Arc<dyn MemoryStore>,
+    /// Publications and visitor sessions.
+    pub access: Arc<dyn AccessStore>,
+}
+
 /// Shared state of the server (cheap to clone).
 #[derive(Clone)]
 pub struct AppState(pub(crate) Arc<Inner>);
@@ -73,6 +87,10 @@ pub(crate) struct Inner {
     pub store: Arc<dyn KnowledgeStore>,
     pub jobs: Arc<dyn JobStore>,
     pub embedder: Arc<dyn Embedder>,
+    pub memory: Arc<dyn MemoryStore>,
+    pub access: Arc<dyn AccessStore>,
+    pub llm: Option<LlmConfig>,
+    pub agents: RwLock<HashMap<String, Arc<Agent>>>,
     pub kbs: RwLock<HashMap<String, Arc<KnowledgeBase>>>,
     pub hub: JobHub,
     pub auth: AdminAuth,
@@ -82,15 +100,17 @@ pub(crate) struct Inner {
 }
 
 impl AppState {
-    /// Builds the state over a data directory's parts. `admin` holds the admin token check.
+    /// Builds the state over a data directory's parts. `auth` holds the admin token check; `llm`, when
+    /// given, is the OpenAI-compatible backend agents answer with.
     pub fn new(
         config: ServerConfig,
         data_dir: PathBuf,
-        store: Arc<dyn KnowledgeStore>,
-        jobs: Arc<dyn JobStore>,
+        stores: Stores,
         embedder: Arc<dyn Embedder>,
         auth: AdminAuth,
+        llm: Option<LlmConfig>,
     ) -> Self {
+        let Stores { store, jobs, memory, access } = stores;
         let limiter = RateLimiter::new(config.public_rate_per_sec, config.public_burst);
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Self(Arc::new(Inner {
@@ -99,6 +119,10 @@ impl AppState {
             store,
             jobs,
             embedder,
+            memory,
+            access,
+            llm,
+            agents: RwLock::new(HashMap::new()),
             kbs: RwLock::new(HashMap::new()),
             hub: JobHub::default(),
             auth,
@@ -106,6 +130,11 @@ impl AppState {
             metrics: Metrics::default(),
             shutdown,
         }))
+    }
+
+    /// The agents' memory store.
+    pub fn memory(&self) -> &dyn MemoryStore {
+        self.0.memory.as_ref()
     }
 
     /// The configuration.

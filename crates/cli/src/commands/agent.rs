@@ -26,6 +26,14 @@ pub const ENV_LLM_API_KEY: &str = "THROUGHLINE_LLM_API_KEY";
 pub const ENV_LLM_TIMEOUT: &str = "THROUGHLINE_LLM_TIMEOUT_SECS";
 
 fn llm_from_env() -> anyhow::Result<Option<ChatBackend>> {
+    match llm_config_from_env()? {
+        Some(cfg) => Ok(Some(ChatBackend::new(cfg)?)),
+        None => Ok(None),
+    }
+}
+
+/// The OpenAI-compatible backend configured by the environment, if any.
+pub fn llm_config_from_env() -> anyhow::Result<Option<LlmConfig>> {
     let Ok(base_url) = std::env::var(ENV_LLM_BASE_URL) else { return Ok(None) };
     let model = std::env::var(ENV_LLM_MODEL)
         .map_err(|_| anyhow::anyhow!("{ENV_LLM_BASE_URL} is set but {ENV_LLM_MODEL} is not: name the model"))?;
@@ -42,7 +50,7 @@ fn llm_from_env() -> anyhow::Result<Option<ChatBackend>> {
         api_key: std::env::var(ENV_LLM_API_KEY).ok().filter(|k| !k.is_empty()),
         timeout: Duration::from_secs(timeout.max(1)),
     };
-    Ok(Some(ChatBackend::new(cfg)?))
+    Ok(Some(cfg))
 }
 
 /// Opens agent `name` with the knowledge bases its configuration names.

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use throughline_core::{Embedder, JobStore, KnowledgeStore};
+use throughline_agent::{Agent, AgentConfig};
+use throughline_core::{Embedder, KnowledgeStore, MemoryStore};
 use throughline_ingest::ingest_path;
 use throughline_server::auth::{AdminAuth, TokenOrigin};
-use throughline_server::{AppState, ServerConfig};
+use throughline_server::{AppState, ServerConfig, Stores};
 
 use super::App;
 use crate::config::shipped;
@@ -47,11 +48,17 @@ pub fn run(app: App, addr: &str, no_sample: bool) -> anyhow::Result<ExitCode> {
     if !no_sample {
         initialise(&app)?;
     }
+    let demo_needed = !no_sample && app.store.kb("sample")?.is_some() && app.store.agents()?.is_empty();
     let env_token = std::env::var(ENV_ADMIN_TOKEN).ok();
     let (auth, origin) = AdminAuth::init(app.store.as_ref(), env_token.as_deref())?;
     let embedder: Arc<dyn Embedder> = app.embedder()?;
-    let store: Arc<dyn KnowledgeStore> = app.store.clone();
-    let jobs: Arc<dyn JobStore> = app.store.clone();
+    let stores = Stores {
+        store: app.store.clone(),
+        jobs: app.store.clone(),
+        memory: app.store.clone(),
+        access: app.store.clone(),
+    };
+    let llm = super::agent::llm_config_from_env()?;
     let config = ServerConfig {
         ingest: app.config.ingest.clone(),
         search: app.config.search.clone(),
@@ -63,7 +70,13 @@ pub fn run(app: App, addr: &str, no_sample: bool) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("{addr}: cannot listen"))?;
         let local = listener.local_addr()?;
-        let state = AppState::new(config, app.config.data_dir.clone(), store, jobs, embedder, auth);
+        let state = AppState::new(config, app.config.data_dir.clone(), stores, embedder, auth, llm);
+        if demo_needed {
+            let origins = vec![format!("http://{local}"), format!("http://localhost:{}", local.port())];
+            let st = state.clone();
+            let key = tokio::task::spawn_blocking(move || create_demo_agent(&st, &origins)).await??;
+            println!("Published the demo agent `demo` (public key {key}); try it in the web UI's playground.");
+        }
         println!(
             "Throughline is running at http://{local}/  (API under http://{local}/v1, OpenAPI at /v1/openapi.json)"
         );
@@ -82,6 +95,17 @@ pub fn run(app: App, addr: &str, no_sample: bool) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the agent `demo` over `sample` with defaults derived from it, and publishes it for the
+/// server's own origins (the web UI's preview page). Returns its public key.
+fn create_demo_agent(state: &AppState, origins: &[String]) -> anyhow::Result<String> {
+    let kb = state.kb("sample").map_err(|e| anyhow::anyhow!(e.message))?;
+    let config = AgentConfig::derive(kb.as_ref())?;
+    Agent::save(state.memory(), "demo", &config)?;
+    let p = throughline_server::routes::agents::publish_agent(state, "demo", origins)
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    Ok(p.public_key)
 }
 
 pub fn rotate_token(app: &App) -> anyhow::Result<ExitCode> {

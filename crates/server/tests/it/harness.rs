@@ -5,10 +5,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
-use throughline_core::{Embedder, JobStore, KnowledgeStore};
+use throughline_core::Embedder;
 use throughline_embed::{BertEmbedder, EmbedConfig};
 use throughline_server::auth::AdminAuth;
-use throughline_server::{AppState, ServerConfig};
+use throughline_server::{AppState, ServerConfig, Stores};
 use throughline_store::SqliteStore;
 
 pub const TOKEN: &str = "test-admin-token";
@@ -39,9 +39,8 @@ impl TestServer {
         std::fs::create_dir_all(data_dir).unwrap();
         let store = Arc::new(SqliteStore::open(&data_dir.join("throughline.db")).unwrap());
         let embedder: Arc<dyn Embedder> = embedder();
-        let ks: Arc<dyn KnowledgeStore> = store.clone();
-        let js: Arc<dyn JobStore> = store.clone();
-        let state = AppState::new(config, data_dir.to_path_buf(), ks, js, embedder, AdminAuth::from_token(TOKEN));
+        let stores = Stores { store: store.clone(), jobs: store.clone(), memory: store.clone(), access: store.clone() };
+        let state = AppState::new(config, data_dir.to_path_buf(), stores, embedder, AdminAuth::from_token(TOKEN), None);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

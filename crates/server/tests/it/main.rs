@@ -2,5 +2,6 @@
 //! 127.0.0.1 with a temporary data directory, driven over HTTP.
 
 mod api;
+mod chat;
 mod harness;
 mod jobs;

@@ -1,0 +1,632 @@
+//! Agents: configuration (versioned), publication, visitor sessions, chat (JSON or streamed by SSE),
+//! contacts and memory, events, leads, handoffs and the audit.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use throughline_agent::{Agent, AgentConfig};
+use throughline_core::{ContactId, HandoffId, Publication};
+
+use crate::agents::{
+    agent_json, audit_json, blocking, handoff_json, lead_json, memory_json, open_agent, proactive_json, turn_json,
+};
+use crate::auth::{is_admin, random_token};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::routes::jobs::async_stream;
+use crate::AppState;
+
+/// Header carrying a published agent's public key.
+pub const KEY_HEADER: &str = "x-throughline-key";
+/// Header carrying a visitor session token.
+pub const SESSION_HEADER: &str = "x-throughline-session";
+
+fn describe(state: &AppState, name: &str, version: Option<u32>) -> ApiResult<Value> {
+    let (record, config) = Agent::load_config(state.0.memory.as_ref(), name, version)?;
+    let publication = state.0.access.publication(name)?;
+    Ok(agent_json(&record.name, record.version, &config, &record.config, publication.as_ref()))
+}
+
+/// `GET /v1/agents`
+pub async fn list(State(state): State<AppState>) -> ApiResult<ApiJson<Value>> {
+    let mut out = Vec::new();
+    for a in state.0.memory.agents()? {
+        let mut v = describe(&state, &a.name, None)?;
+        v.as_object_mut().map(|o| o.remove("config_toml"));
+        out.push(v);
+    }
+    Ok(ApiJson(json!({ "agents": out })))
+}
+
+/// Body of agent creation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgent {
+    name: String,
+    kb: Option<String>,
+    config_toml: Option<String>,
+}
+
+/// `POST /v1/agents`: defaults derived from the knowledge base, or a given TOML configuration.
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateAgent>,
+) -> ApiResult<impl IntoResponse> {
+    if state.0.memory.agent(&body.name, None)?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_exists",
+            format!("agent `{}` already exists", body.name),
+        ));
+    }
+    let st = state.clone();
+    let v = blocking(move || {
+        let config = match (&body.config_toml, &body.kb) {
+            (Some(t), _) => AgentConfig::from_toml(t, "config_toml")
+                .map_err(|e| ApiError { field: Some("config_toml".into()), ..e.into() })?,
+            (None, Some(kb)) => AgentConfig::derive(st.kb(kb)?.as_ref())?,
+            (None, None) => {
+                return Err(ApiError::invalid("kb", "give `kb` (defaults are derived from it) or `config_toml`"))
+            }
+        };
+        Agent::save(st.0.memory.as_ref(), &body.name, &config)
+            .map_err(|e| ApiError { field: Some("name".into()), ..e.into() })?;
+        describe(&st, &body.name, None)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(v)))
+}
+
+/// `GET /v1/agents/{agent}`
+pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    Ok(ApiJson(describe(&state, &name, None)?))
+}
+
+/// Body of an agent update.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgent {
+    config_toml: Option<String>,
+    config: Option<Value>,
+}
+
+/// `PUT /v1/agents/{agent}`: saves a new version.
+pub async fn update(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<UpdateAgent>,
+) -> ApiResult<ApiJson<Value>> {
+    state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+    let (text, field) = match (body.config_toml, body.config) {
+        (Some(t), None) => (t, "config_toml"),
+        (None, Some(v)) => {
+            let t = toml::to_string(&v)
+                .map_err(|e| ApiError::invalid("config", format!("cannot be written as TOML: {e}")))?;
+            (t, "config")
+        }
+        _ => return Err(ApiError::invalid("config_toml", "give exactly one of `config_toml` or `config`")),
+    };
+    let config =
+        AgentConfig::from_toml(&text, field).map_err(|e| ApiError { field: Some(field.into()), ..e.into() })?;
+    for kb in &config.knowledge_bases {
+        if state.0.store.kb(kb)?.is_none() {
+            return Err(ApiError::invalid("knowledge_bases", format!("knowledge base `{kb}` does not exist")));
+        }
+    }
+    Agent::save(state.0.memory.as_ref(), &name, &config)
+        .map_err(|e| ApiError { field: Some(field.into()), ..e.into() })?;
+    Ok(ApiJson(describe(&state, &name, None)?))
+}
+
+/// `GET /v1/agents/{agent}/versions`
+pub async fn versions(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let latest = state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+    let mut out = Vec::new();
+    for v in (1..=latest.version).rev() {
+        if let Some(r) = state.0.memory.agent(&name, Some(v))? {
+            out.push(json!({"version": r.version, "created_at": r.created_at}));
+        }
+    }
+    Ok(ApiJson(json!({ "versions": out })))
+}
+
+/// `GET /v1/agents/{agent}/versions/{version}`
+pub async fn version(
+    State(state): State<AppState>,
+    ApiPath((name, version)): ApiPath<(String, u32)>,
+) -> ApiResult<ApiJson<Value>> {
+    let r = state
+        .0
+        .memory
+        .agent(&name, Some(version))?
+        .ok_or_else(|| ApiError::not_found("agent version", &format!("{name}@{version}")))?;
+    Ok(ApiJson(json!({"version": r.version, "created_at": r.created_at, "config_toml": r.config})))
+}
+
+/// Body of publication.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+}
+
+fn check_origin(o: &str) -> ApiResult<String> {
+    let u =
+        url::Url::parse(o).map_err(|e| ApiError::invalid("allowed_origins", format!("`{o}` is not an origin: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() || u.path() != "/" || u.query().is_some() {
+        return Err(ApiError::invalid("allowed_origins", format!("`{o}` must be an origin like https://example.com")));
+    }
+    Ok(u.origin().ascii_serialization())
+}
+
+/// Publishes (or re-publishes with new origins) an agent; the public key is kept across publications.
+pub fn publish_agent(state: &AppState, name: &str, origins: &[String]) -> ApiResult<Publication> {
+    state.0.memory.agent(name, None)?.ok_or_else(|| ApiError::not_found("agent", name))?;
+    let origins = origins.iter().map(|o| check_origin(o)).collect::<ApiResult<Vec<_>>>()?;
+    let key = state.0.access.publication(name)?.map(|p| p.public_key).unwrap_or_else(|| random_token("pk_"));
+    let p = Publication {
+        agent: name.to_string(),
+        public_key: key,
+        allowed_origins: origins,
+        published: true,
+        updated_at: 0,
+    };
+    state.0.access.save_publication(&p)?;
+    Ok(p)
+}
+
+/// `POST /v1/agents/{agent}/publish`
+pub async fn publish(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<ApiJson<Value>> {
+    let body: Publish =
+        if raw.iter().all(u8::is_ascii_whitespace) { Publish::default() } else { crate::error::parse_json(&raw)? };
+    let p = publish_agent(&state, &name, &body.allowed_origins)?;
+    Ok(ApiJson(json!({"published": true, "public_key": p.public_key, "allowed_origins": p.allowed_origins})))
+}
+
+/// `POST /v1/agents/{agent}/unpublish`
+pub async fn unpublish(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let Some(p) = state.0.access.publication(&name)? else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_published", format!("agent `{name}` is not published")));
+    };
+    state.0.access.save_publication(&Publication { published: false, ..p })?;
+    Ok(ApiJson(json!({"published": false})))
+}
+
+/// Who is calling a chat route.
+enum Caller {
+    Admin,
+    Visitor { origin: Option<String> },
+}
+
+/// Checks the admin token, or a published agent's key (and the page's origin); rate-limits visitors.
+fn caller(state: &AppState, headers: &HeaderMap, addr: &SocketAddr, agent: &str) -> ApiResult<Caller> {
+    if is_admin(state, headers) {
+        return Ok(Caller::Admin);
+    }
+    state.0.limiter.check(&format!("public:{}", addr.ip()))?;
+    let key =
+        headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).or_else(|| crate::auth::bearer(headers)).ok_or_else(
+            || ApiError::unauthorized("send the agent's public key in `X-Throughline-Key` (or the admin token)"),
+        )?;
+    let p =
+        state.0.access.publication_by_key(key)?.filter(|p| p.published && p.agent == agent).ok_or_else(|| {
+            ApiError::unauthorized(format!("this key does not open the public chat of agent `{agent}`"))
+        })?;
+    let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(o) = &origin {
+        if !p.allowed_origins.iter().any(|a| a == o) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                format!("origin `{o}` is not allowed for agent `{agent}`"),
+            ));
+        }
+    }
+    Ok(Caller::Visitor { origin })
+}
+
+fn session_hash(token: &str) -> String {
+    blake3::hash(token.as_bytes()).to_hex().to_string()
+}
+
+fn with_cors(mut response: Response, caller: &Caller) -> Response {
+    if let Caller::Visitor { origin: Some(o) } = caller {
+        if let Ok(v) = o.parse() {
+            response.headers_mut().insert("access-control-allow-origin", v);
+            response.headers_mut().insert("vary", axum::http::HeaderValue::from_static("Origin"));
+        }
+    }
+    response
+}
+
+/// `OPTIONS` on the public routes: CORS preflight, answered for the origins the agent allows.
+pub async fn preflight(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<Vec<(String, String)>>,
+) -> Response {
+    let agent = path.iter().find(|(k, _)| k == "agent").map(|(_, v)| v.clone()).unwrap_or_default();
+    let origin = headers.get("origin").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let allowed = state
+        .0
+        .access
+        .publication(&agent)
+        .ok()
+        .flatten()
+        .is_some_and(|p| p.published && p.allowed_origins.contains(&origin));
+    if !allowed {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            format!("origin `{origin}` is not allowed for agent `{agent}`"),
+        )
+        .into_response();
+    }
+    (
+        StatusCode::NO_CONTENT,
+        [
+            ("access-control-allow-origin", origin),
+            ("access-control-allow-methods", "GET, POST, OPTIONS".to_string()),
+            (
+                "access-control-allow-headers",
+                "content-type, x-throughline-key, x-throughline-session, accept".to_string(),
+            ),
+            ("access-control-max-age", "600".to_string()),
+            ("vary", "Origin".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+/// Body of a session request.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    /// Admin only: chat as this contact key (a test contact in the playground, an email…).
+    contact: Option<String>,
+}
+
+/// `POST /v1/agents/{agent}/sessions`: the server mints a visitor session (a random token the visitor
+/// keeps); the admin may name the contact.
+pub async fn create_session(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiPath(agent): ApiPath<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let who = caller(&state, &headers, &addr, &agent)?;
+    state.0.memory.agent(&agent, None)?.ok_or_else(|| ApiError::not_found("agent", &agent))?;
+    let body: NewSession =
+        if raw.iter().all(u8::is_ascii_whitespace) { NewSession::default() } else { crate::error::parse_json(&raw)? };
+    let key = match (&who, body.contact) {
+        (Caller::Admin, Some(c)) => c,
+        (Caller::Visitor { .. }, Some(_)) => {
+            return Err(ApiError::invalid("contact", "only the admin may choose the contact"))
+        }
+        (_, None) => format!("visitor-{}", &random_token("")[..20]),
+    };
+    let token = random_token("ses_");
+    state.0.access.create_session(&session_hash(&token), &agent, &key)?;
+    let st = state.clone();
+    let (a, k) = (agent.clone(), key.clone());
+    let contact = blocking(move || Ok(open_agent(&st, &a)?.contact(&k)?)).await?;
+    Ok(with_cors(
+        (
+            StatusCode::CREATED,
+            ApiJson(json!({"session": token, "contact_id": contact.id.to_string(), "contact_key": key})),
+        )
+            .into_response(),
+        &who,
+    ))
+}
+
+/// The contact key of a session token, which must belong to `agent`.
+fn session_contact(state: &AppState, agent: &str, token: &str) -> ApiResult<String> {
+    let s = state
+        .0
+        .access
+        .session(&session_hash(token))?
+        .filter(|s| s.agent == agent)
+        .ok_or_else(|| ApiError::unauthorized("unknown session: get one from POST /v1/agents/{agent}/sessions"))?;
+    Ok(s.contact_key)
+}
+
+/// Body of a chat message.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatBody {
+    /// The customer's message.
+    message: String,
+    /// The visitor session (or header `X-Throughline-Session`).
+    session: Option<String>,
+    /// Admin only: the contact key to answer as (instead of a session).
+    contact: Option<String>,
+    /// Start a new conversation instead of continuing the last one.
+    #[serde(default)]
+    new_conversation: bool,
+    /// Stream by Server-Sent Events (also with `Accept: text/event-stream`).
+    #[serde(default)]
+    stream: bool,
+}
+
+/// `POST /v1/agents/{agent}/chat`
+pub async fn chat(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiPath(agent): ApiPath<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let who = caller(&state, &headers, &addr, &agent)?;
+    let body: ChatBody = crate::error::parse_json(&raw)?;
+    let session =
+        body.session.clone().or_else(|| headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string));
+    let key = match (&who, &body.contact, &session) {
+        (Caller::Admin, Some(c), _) => c.clone(),
+        (Caller::Visitor { .. }, Some(_), _) => {
+            return Err(ApiError::invalid("contact", "only the admin may choose the contact"))
+        }
+        (_, None, Some(s)) => session_contact(&state, &agent, s)?,
+        (_, None, None) => {
+            return Err(ApiError::unauthorized("send the session (`session` or `X-Throughline-Session`)"))
+        }
+    };
+    if body.message.trim().is_empty() {
+        return Err(ApiError::invalid("message", "the message is empty"));
+    }
+    let admin = matches!(who, Caller::Admin);
+    let stream = body.stream
+        || headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
+    let st = state.clone();
+    let prepare = move || -> ApiResult<(std::sync::Arc<Agent>, ContactId, throughline_core::ConversationId)> {
+        let a = open_agent(&st, &agent)?;
+        let contact = a.contact(&key)?;
+        let conv = match st.0.memory.conversations(contact.id)?.into_iter().max_by_key(|c| c.started_at) {
+            Some(c) if !body.new_conversation => c.id,
+            _ => a.start_conversation(contact.id)?.id,
+        };
+        Ok((a, contact.id, conv))
+    };
+    let message = body.message.clone();
+    if !stream {
+        let turn = blocking(move || {
+            let (a, contact, conv) = prepare()?;
+            Ok(a.respond(contact, conv, &message, &mut |_| {})?)
+        })
+        .await?;
+        return Ok(with_cors(ApiJson(turn_json(&turn, admin)).into_response(), &who));
+    }
+    let (agent_handle, contact, conv) = blocking(prepare).await?;
+    let sse = Sse::new(async_stream(move |tx| async move {
+        let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let work = tokio::task::spawn_blocking(move || {
+            agent_handle.respond(contact, conv, &message, &mut |d| {
+                let _ = dtx.send(d.to_string());
+            })
+        });
+        while let Some(d) = drx.recv().await {
+            if tx.send(Event::default().event("delta").data(json!({"text": d}).to_string())).await.is_err() {
+                return;
+            }
+        }
+        match work.await {
+            Ok(Ok(turn)) => {
+                let _ = tx.send(Event::default().event("turn").data(turn_json(&turn, admin).to_string())).await;
+            }
+            Ok(Err(e)) => {
+                let e = ApiError::from(e);
+                let _ = tx
+                    .send(
+                        Event::default().event("error").data(json!({"code": e.code, "message": e.message}).to_string()),
+                    )
+                    .await;
+            }
+            Err(e) => {
+                let _ = tx
+                    .send(
+                        Event::default()
+                            .event("error")
+                            .data(json!({"code": "internal", "message": e.to_string()}).to_string()),
+                    )
+                    .await;
+            }
+        }
+        let _ = tx.send(Event::default().event("done").data("{}")).await;
+    }))
+    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok(with_cors(sse.into_response(), &who))
+}
+
+/// `GET /v1/agents/{agent}/sessions/{session}/messages`: the visitor's conversation history.
+pub async fn session_messages(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiPath((agent, session)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let who = caller(&state, &headers, &addr, &agent)?;
+    let key = session_contact(&state, &agent, &session)?;
+    let st = state.clone();
+    let view = blocking(move || {
+        let a = open_agent(&st, &agent)?;
+        let c = a.contact(&key)?;
+        Ok(a.memory_view(c.id)?)
+    })
+    .await?;
+    let messages: Vec<Value> = view
+        .conversations
+        .iter()
+        .flat_map(|(_, msgs)| msgs.iter())
+        .map(|m| json!({"role": m.role.as_str(), "text": m.text, "stage": m.stage.map(|s| s.as_str()), "created_at": m.created_at}))
+        .collect();
+    Ok(with_cors(ApiJson(json!({ "messages": messages })).into_response(), &who))
+}
+
+fn parse_contact(id: &str) -> ApiResult<ContactId> {
+    id.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("contact", e.to_string()))
+}
+
+/// `GET /v1/agents/{agent}/contacts`
+pub async fn contacts(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let record = state.0.memory.agent(&agent, None)?.ok_or_else(|| ApiError::not_found("agent", &agent))?;
+    let mut out = Vec::new();
+    for c in state.0.memory.contacts(record.id)? {
+        let facts = state.0.memory.facts(c.id)?;
+        out.push(json!({"id": c.id.to_string(), "key": c.key, "lifecycle": c.lifecycle.as_str(), "facts": facts.len(), "summary": c.summary, "created_at": c.created_at}));
+    }
+    Ok(ApiJson(json!({ "contacts": out })))
+}
+
+/// `GET /v1/agents/{agent}/contacts/{contact}`: the contact's memory (id or key).
+pub async fn contact(
+    State(state): State<AppState>,
+    ApiPath((agent, contact)): ApiPath<(String, String)>,
+) -> ApiResult<ApiJson<Value>> {
+    let st = state.clone();
+    let view = blocking(move || {
+        let a = open_agent(&st, &agent)?;
+        let id = match parse_contact(&contact) {
+            Ok(id) => id,
+            Err(_) => {
+                st.0.memory
+                    .contact_by_key(a.id(), &contact)?
+                    .ok_or_else(|| ApiError::not_found("contact", &contact))?
+                    .id
+            }
+        };
+        Ok(a.memory_view(id)?)
+    })
+    .await?;
+    Ok(ApiJson(memory_json(&view)))
+}
+
+/// `DELETE /v1/agents/{agent}/contacts/{contact}`: the contact and everything about it.
+pub async fn delete_contact(
+    State(state): State<AppState>,
+    ApiPath((agent, contact)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = parse_contact(&contact)?;
+    let st = state.clone();
+    blocking(move || {
+        let a = open_agent(&st, &agent)?;
+        let record = st.0.memory.contact(a.id(), id)?.ok_or_else(|| ApiError::not_found("contact", &id.to_string()))?;
+        a.delete_contact(id)?;
+        st.0.access.delete_sessions(&agent, &record.key)?;
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of `POST /v1/events`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    agent: String,
+    /// Contact key (or id).
+    contact: String,
+    name: String,
+    #[serde(default)]
+    properties: serde_json::Map<String, Value>,
+}
+
+/// `POST /v1/events`: a product event; answers with the proactive message it causes, if any.
+pub async fn event(State(state): State<AppState>, ApiJson(body): ApiJson<EventBody>) -> ApiResult<ApiJson<Value>> {
+    let props: Vec<(String, String)> = body
+        .properties
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+        .collect();
+    let st = state.clone();
+    let out = blocking(move || {
+        let a = open_agent(&st, &body.agent)?;
+        let contact = a.contact(&body.contact)?;
+        a.record_event(contact.id, &body.name, &props).map_err(|e| ApiError { field: Some("name".into()), ..e.into() })
+    })
+    .await?;
+    Ok(ApiJson(json!({ "proactive": out.as_ref().map(proactive_json) })))
+}
+
+/// `GET /v1/agents/{agent}/leads`
+pub async fn leads(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let st = state.clone();
+    let leads = blocking(move || Ok(open_agent(&st, &agent)?.leads()?)).await?;
+    Ok(ApiJson(json!({ "leads": leads.iter().map(lead_json).collect::<Vec<_>>() })))
+}
+
+/// `GET /v1/agents/{agent}/handoffs`
+pub async fn handoffs(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let st = state.clone();
+    let list = blocking(move || Ok(open_agent(&st, &agent)?.handoffs()?)).await?;
+    Ok(ApiJson(json!({ "handoffs": list.iter().map(handoff_json).collect::<Vec<_>>() })))
+}
+
+/// Body of a handoff reply.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    message: String,
+}
+
+/// `POST /v1/agents/{agent}/handoffs/{handoff}/reply`: a human's reply goes into the visitor's conversation.
+pub async fn reply(
+    State(state): State<AppState>,
+    ApiPath((agent, handoff)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<ReplyBody>,
+) -> ApiResult<ApiJson<Value>> {
+    let id: HandoffId =
+        handoff.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("handoff", e.to_string()))?;
+    let st = state.clone();
+    let msg = blocking(move || Ok(open_agent(&st, &agent)?.reply_to_handoff(id, &body.message)?)).await?;
+    Ok(ApiJson(json!({ "message_id": msg })))
+}
+
+/// Body of a handoff resolution.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    resolution: String,
+}
+
+/// `POST /v1/agents/{agent}/handoffs/{handoff}/resolve`: written into the contact's memory; the agent
+/// takes the conversation back.
+pub async fn resolve(
+    State(state): State<AppState>,
+    ApiPath((agent, handoff)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<ResolveBody>,
+) -> ApiResult<ApiJson<Value>> {
+    let id: HandoffId =
+        handoff.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("handoff", e.to_string()))?;
+    let st = state.clone();
+    let h = blocking(move || Ok(open_agent(&st, &agent)?.resolve_handoff(id, &body.resolution)?)).await?;
+    Ok(ApiJson(handoff_json(&h)))
+}
+
+/// `GET /v1/agents/{agent}/audit`
+pub async fn audit(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let st = state.clone();
+    let v = blocking(move || {
+        let a = open_agent(&st, &agent)?;
+        Ok(audit_json(&st, &a.audit()?))
+    })
+    .await?;
+    Ok(ApiJson(v))
+}
+
+/// `GET /v1/kbs/{kb}/plans`: pricing plans extracted from the knowledge base's pricing pages.
+pub async fn plans(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let info = crate::routes::kbs::existing_kb(&state, &kb)?;
+    let plans = state.0.store.plans(info.id)?;
+    Ok(ApiJson(json!({ "plans": plans.iter().map(crate::agents::plan_json).collect::<Vec<_>>() })))
+}

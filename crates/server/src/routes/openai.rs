@@ -1,0 +1,159 @@
+//! `POST /v1/chat/completions`: an OpenAI-compatible endpoint, so any OpenAI client library can talk to
+//! an agent. `model` is the agent's name; the API key is the admin token or the agent's public key;
+//! `user` names the contact (the agent remembers it); the last user message is the question.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::agents::{blocking, open_agent, turn_json};
+use crate::auth::{bearer, is_admin};
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::routes::jobs::async_stream;
+use crate::AppState;
+
+/// One message of the request.
+#[derive(Deserialize)]
+pub struct Message {
+    role: String,
+    #[serde(default)]
+    content: Value,
+}
+
+/// The request (fields OpenAI clients send that do not apply here are accepted and ignored).
+#[derive(Deserialize)]
+pub struct Completion {
+    model: String,
+    messages: Vec<Message>,
+    #[serde(default)]
+    stream: bool,
+    user: Option<String>,
+}
+
+fn text_of(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// `POST /v1/chat/completions`
+pub async fn completions(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let admin = is_admin(&state, &headers);
+    if !admin {
+        let key = bearer(&headers)
+            .ok_or_else(|| ApiError::unauthorized("send the admin token or the agent's public key as the API key"))?;
+        if !state.0.access.publication_by_key(key)?.is_some_and(|p| p.published) {
+            state.0.limiter.check(&format!("auth:{}", addr.ip()))?;
+            return Err(ApiError::unauthorized("the API key is neither the admin token nor a published agent's key"));
+        }
+    }
+    let req: Completion = crate::error::parse_json(&raw)?;
+    let agent = req.model.clone();
+    if !admin {
+        state.0.limiter.check(&format!("public:{}", addr.ip()))?;
+        let key = bearer(&headers)
+            .ok_or_else(|| ApiError::unauthorized("send the admin token or the agent's public key as the API key"))?;
+        state
+            .0
+            .access
+            .publication_by_key(key)?
+            .filter(|p| p.published && p.agent == agent)
+            .ok_or_else(|| ApiError::unauthorized(format!("this key does not open agent `{agent}`")))?;
+    }
+    let question = req
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(|m| text_of(&m.content))
+        .filter(|q| !q.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("messages", "no user message with text"))?;
+    let contact_key = format!("openai:{}", req.user.clone().unwrap_or_else(|| "default".into()));
+    let st = state.clone();
+    let name = agent.clone();
+    let (a, contact, conv) = blocking(move || {
+        let a = open_agent(&st, &name)?;
+        let contact = a.contact(&contact_key)?;
+        let conv = match st.0.memory.conversations(contact.id)?.into_iter().max_by_key(|c| c.started_at) {
+            Some(c) => c.id,
+            None => a.start_conversation(contact.id)?.id,
+        };
+        Ok((a, contact.id, conv))
+    })
+    .await?;
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let id = format!("chatcmpl-{}", &crate::auth::random_token("")[..24]);
+    let prompt_tokens = question.split_whitespace().count();
+    if !req.stream {
+        let turn = blocking(move || Ok(a.respond(contact, conv, &question, &mut |_| {})?)).await?;
+        let content = answer_with_sources(&turn);
+        let words = content.split_whitespace().count();
+        return Ok(ApiJson(json!({
+            "id": id,
+            "object": "chat.completion",
+            "created": created,
+            "model": agent,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": words, "total_tokens": words + prompt_tokens},
+            "throughline": turn_json(&turn, admin),
+        }))
+        .into_response());
+    }
+    let chunk = move |delta: Value, finish: Option<&str>| {
+        json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": agent,
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        .to_string()
+    };
+    let sse = Sse::new(async_stream(move |tx| async move {
+        let _ = tx.send(Event::default().data(chunk(json!({"role": "assistant", "content": ""}), None))).await;
+        let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let work = tokio::task::spawn_blocking(move || {
+            a.respond(contact, conv, &question, &mut |d| {
+                let _ = dtx.send(d.to_string());
+            })
+        });
+        while let Some(d) = drx.recv().await {
+            if tx.send(Event::default().data(chunk(json!({"content": d}), None))).await.is_err() {
+                return;
+            }
+        }
+        if let Ok(Ok(turn)) = work.await {
+            let sources = sources_of(&turn);
+            if !sources.is_empty() {
+                let _ = tx.send(Event::default().data(chunk(json!({"content": sources}), None))).await;
+            }
+        }
+        let _ = tx.send(Event::default().data(chunk(json!({}), Some("stop")))).await;
+        let _ = tx.send(Event::default().data("[DONE]")).await;
+    }))
+    .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok(sse.into_response())
+}
+
+fn sources_of(turn: &throughline_agent::Turn) -> String {
+    if turn.citations.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n\nSources:");
+    for c in &turn.citations {
+        s.push_str(&format!("\n[{}] {} ({})", c.number, c.title, c.url.clone().unwrap_or_else(|| c.path.clone())));
+    }
+    s
+}
+
+fn answer_with_sources(turn: &throughline_agent::Turn) -> String {
+    format!("{}{}", turn.answer, sources_of(turn))
+}

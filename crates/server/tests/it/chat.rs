@@ -1,0 +1,322 @@
+//! Agents over HTTP: creation from a knowledge base, versions, publication with a public key and allowed
+//! origins, server-minted sessions, chat (JSON and streamed), memory isolation, handoffs, events, audit
+//! and the OpenAI-compatible endpoint.
+
+use serde_json::{json, Value};
+
+use crate::harness::{parse_sse, repo, TestServer};
+
+async fn sample_agent(server: &TestServer) {
+    let files: Vec<(&str, Vec<u8>)> = [
+        "pricing.html",
+        "help/reset-password.md",
+        "help/refund-policy.md",
+        "help/plan-limits.md",
+        "docs/getting-started.md",
+        "docs/create-first-monitor.md",
+    ]
+    .into_iter()
+    .map(|p| (p, std::fs::read(repo().join("sample-kb").join(p)).unwrap()))
+    .collect();
+    let (status, body) = server.upload("sample", &files).await;
+    assert_eq!(status, 202, "{body}");
+    let job = server.wait_job(body["job"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let res = server.post("/v1/agents").json(&json!({"name": "demo", "kb": "sample"})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let agent: Value = res.json().await.unwrap();
+    assert_eq!(agent["version"], 1);
+    assert_eq!(agent["kbs"], json!(["sample"]));
+}
+
+async fn json_of(res: reqwest::Response) -> (u16, Value) {
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_agent_answers_visitors_with_citations_and_keeps_them_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    sample_agent(&server).await;
+
+    // Plans were extracted from the pricing page.
+    let (_, plans) = json_of(server.get("/v1/kbs/sample/plans").send().await.unwrap()).await;
+    let names: Vec<&str> = plans["plans"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Free", "Starter", "Team", "Business"], "{plans}");
+
+    // Not published yet: the public chat is closed.
+    let res = server
+        .client
+        .post(server.url("/v1/agents/demo/sessions"))
+        .header("x-throughline-key", "pk_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    let (s, p) = json_of(
+        server
+            .post("/v1/agents/demo/publish")
+            .json(&json!({"allowed_origins": ["https://www.uptrail.example"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    let key = p["public_key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("pk_"));
+
+    // A page on another origin cannot use the key.
+    let res = server
+        .client
+        .post(server.url("/v1/agents/demo/sessions"))
+        .header("x-throughline-key", &key)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // Preflight for the allowed origin.
+    let res = server
+        .client
+        .request(reqwest::Method::OPTIONS, server.url("/v1/agents/demo/chat"))
+        .header("origin", "https://www.uptrail.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://www.uptrail.example");
+
+    let visitor = |origin: &'static str| {
+        server
+            .client
+            .post(server.url("/v1/agents/demo/sessions"))
+            .header("x-throughline-key", &key)
+            .header("origin", origin)
+    };
+    let (s, a) = json_of(visitor("https://www.uptrail.example").send().await.unwrap()).await;
+    assert_eq!(s, 201, "{a}");
+    let session_a = a["session"].as_str().unwrap().to_string();
+    let (_, b) = json_of(visitor("https://www.uptrail.example").send().await.unwrap()).await;
+    let session_b = b["session"].as_str().unwrap().to_string();
+    assert_ne!(session_a, session_b);
+
+    let chat = |session: &str, message: &str| {
+        server
+            .client
+            .post(server.url("/v1/agents/demo/chat"))
+            .header("x-throughline-key", &key)
+            .header("origin", "https://www.uptrail.example")
+            .header("x-throughline-session", session)
+            .json(&json!({"message": message}))
+    };
+    let (s, turn) = json_of(chat(&session_a, "How do I reset my password?").send().await.unwrap()).await;
+    assert_eq!(s, 200, "{turn}");
+    assert_eq!(turn["idk"], false, "{turn}");
+    assert!(turn["answer"].as_str().unwrap().contains("[1]"), "{turn}");
+    assert_eq!(turn["citations"][0]["path"], "help/reset-password.md", "{turn}");
+    assert!(turn.get("trace").is_none(), "visitors never see the trace");
+
+    // Visitor A says who they are; visitor B's memory has none of it.
+    let (_, _) =
+        json_of(chat(&session_a, "My email is ana@acme.test and we are a team of 12").send().await.unwrap()).await;
+    let (_, hist_b) = json_of(
+        server
+            .client
+            .get(server.url(&format!("/v1/agents/demo/sessions/{session_b}/messages")))
+            .header("x-throughline-key", &key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(hist_b["messages"].as_array().unwrap().len(), 0, "{hist_b}");
+    let (_, hist_a) = json_of(
+        server
+            .client
+            .get(server.url(&format!("/v1/agents/demo/sessions/{session_a}/messages")))
+            .header("x-throughline-key", &key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let texts: Vec<&str> = hist_a["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert!(texts.iter().any(|t| t.contains("ana@acme.test")), "{texts:?}");
+    // A made-up session is refused, and a session of another agent would be too.
+    let (s, _) = json_of(chat("ses_made_up", "hello").send().await.unwrap()).await;
+    assert_eq!(s, 401);
+
+    // Streaming: deltas, then the turn, then done.
+    let res = chat(&session_b, "Can I get a refund?").header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let events = parse_sse(&res.text().await.unwrap());
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"delta"), "{names:?}");
+    assert_eq!(&names[names.len() - 2..], &["turn", "done"]);
+    let streamed: String =
+        events.iter().filter(|(n, _)| n == "delta").map(|(_, d)| d["text"].as_str().unwrap()).collect();
+    let turn = &events[names.len() - 2].1;
+    assert_eq!(streamed.trim(), turn["answer"].as_str().unwrap().trim());
+    assert_eq!(turn["citations"][0]["path"], "help/refund-policy.md", "{turn}");
+
+    // The admin sees the contact's memory, with the facts learned.
+    let (_, contacts) = json_of(server.get("/v1/agents/demo/contacts").send().await.unwrap()).await;
+    assert_eq!(contacts["contacts"].as_array().unwrap().len(), 2, "{contacts}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_playground_handoff_event_audit_and_openai_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    sample_agent(&server).await;
+
+    // Versioned configuration: a new version changes the threshold; both versions stay readable.
+    let (_, agent) = json_of(server.get("/v1/agents/demo").send().await.unwrap()).await;
+    let toml = agent["config_toml"].as_str().unwrap().to_string();
+    let (s, updated) = json_of(
+        server
+            .client
+            .put(server.url("/v1/agents/demo"))
+            .bearer_auth(crate::harness::TOKEN)
+            .json(&json!({"config_toml": toml}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, updated["version"].as_u64()), (200, Some(2)), "{updated}");
+    let (_, versions) = json_of(server.get("/v1/agents/demo/versions").send().await.unwrap()).await;
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 2);
+    let (s, bad) = json_of(
+        server
+            .client
+            .put(server.url("/v1/agents/demo"))
+            .bearer_auth(crate::harness::TOKEN)
+            .json(&json!({"config_toml": "product = 3"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, bad["error"]["field"].as_str()), (400, Some("config_toml")), "{bad}");
+
+    // The admin chats as a named contact and sees the trace.
+    let chat = |message: &str| {
+        server.post("/v1/agents/demo/chat").json(&json!({"contact": "ops@acme.test", "message": message}))
+    };
+    let (s, turn) = json_of(chat("How do I create my first monitor?").send().await.unwrap()).await;
+    assert_eq!(s, 200, "{turn}");
+    assert!(turn["trace"]["retrieved"].as_array().unwrap().len() > 1, "{turn}");
+    assert!(turn["trace"]["rewritten_query"].is_string());
+    assert!(turn["trace"]["confidence"].as_f64().unwrap() > 0.0);
+
+    // Asking for a human produces a handoff with the earlier context.
+    let (_, turn) = json_of(chat("I want to talk to a human please").send().await.unwrap()).await;
+    let handoff = turn["handoff"]["id"].as_str().expect("a handoff").to_string();
+    let (_, list) = json_of(server.get("/v1/agents/demo/handoffs").send().await.unwrap()).await;
+    let h = &list["handoffs"][0];
+    assert_eq!(h["id"], handoff.as_str());
+    assert!(h["transcript"].as_str().unwrap().contains("first monitor"), "{h}");
+    let (s, _) = json_of(
+        server
+            .post(&format!("/v1/agents/demo/handoffs/{handoff}/reply"))
+            .json(&json!({"message": "Hi, Sam from support here."}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, resolved) = json_of(
+        server
+            .post(&format!("/v1/agents/demo/handoffs/{handoff}/resolve"))
+            .json(&json!({"resolution": "Walked them through monitor setup."}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(resolved["status"], "resolved", "{resolved}");
+
+    // A usage cap produces an expansion message naming the next plan.
+    let (s, ev) = json_of(server.post("/v1/events").json(&json!({"agent": "demo", "contact": "ops@acme.test", "name": "limit_reached", "properties": {"metric": "monitors", "plan": "Starter"}})).send().await.unwrap()).await;
+    assert_eq!(s, 200, "{ev}");
+    assert!(ev["proactive"]["text"].as_str().unwrap().contains("Team"), "{ev}");
+
+    let (_, memory) = json_of(server.get("/v1/agents/demo/contacts/ops@acme.test").send().await.unwrap()).await;
+    assert!(
+        memory["conversations"][0]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "Hi, Sam from support here."),
+        "{memory}"
+    );
+
+    // An out-of-scope question is an honest "I don't know" and becomes a knowledge gap in the audit.
+    let (_, idk) = json_of(chat("What is the recipe for banana bread?").send().await.unwrap()).await;
+    assert_eq!(idk["idk"], true, "{idk}");
+    let (_, audit) = json_of(server.get("/v1/agents/demo/audit").send().await.unwrap()).await;
+    let total: u64 = audit["stages"].as_object().unwrap().values().map(|s| s["answers"].as_u64().unwrap()).sum();
+    assert!(total >= 3, "{audit}");
+    assert!(
+        audit["knowledge_gaps"].as_array().unwrap().iter().any(|g| g["question"].as_str().unwrap().contains("banana")),
+        "{audit}"
+    );
+
+    // OpenAI-compatible endpoint, non-streaming and streaming, with the public key as the API key.
+    let (_, p) = json_of(server.post("/v1/agents/demo/publish").send().await.unwrap()).await;
+    let key = p["public_key"].as_str().unwrap().to_string();
+    let (s, c) = json_of(
+        server
+            .client
+            .post(server.url("/v1/chat/completions"))
+            .bearer_auth(&key)
+            .json(&json!({"model": "demo", "messages": [{"role": "user", "content": "How do I reset my password?"}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["object"], "chat.completion");
+    assert!(c["choices"][0]["message"]["content"].as_str().unwrap().contains("reset-password"), "{c}");
+    let res = server
+        .client
+        .post(server.url("/v1/chat/completions"))
+        .bearer_auth(&key)
+        .json(
+            &json!({"model": "demo", "stream": true, "messages": [{"role": "user", "content": "Can I get a refund?"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+    assert!(body.contains("chat.completion.chunk"));
+    let (s, _) = json_of(
+        server
+            .client
+            .post(server.url("/v1/chat/completions"))
+            .bearer_auth("pk_wrong")
+            .json(&json!({"model": "demo", "messages": []}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 401);
+
+    // Deleting the contact removes its memory.
+    let id = memory["id"].as_str().unwrap();
+    let res = server.delete(&format!("/v1/agents/demo/contacts/{id}")).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let (s, _) = json_of(server.get(&format!("/v1/agents/demo/contacts/{id}")).send().await.unwrap()).await;
+    assert_eq!(s, 404);
+    server.stop().await;
+}
