@@ -3,6 +3,7 @@ import { api, stream, readSSE, enc } from "../api.js";
 import { el, card, bar, errorBox, notice, fmtDate, fmtBytes } from "../ui.js";
 
 const INGEST_STAGES = ["discover", "extract", "chunk", "embed", "index"];
+const STAGE_ORDER = ["discover", "fetch", "extract", "chunk", "embed", "index"];
 const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 
 export default async function knowledge(ctx) {
@@ -218,13 +219,30 @@ export function jobView(job, onFinished, signal) {
   const status = el("span.pill");
   const summary = el("span.muted.small");
   const issues = el("ul.issues");
+  const pages = el("div.row.small.pages");
+  const label = (job.spec && (job.spec.label || (job.spec.url && "crawl of " + job.spec.url))) || job.kind || "job";
   const root = el("div.job", { dataset: { job: job.id } },
-    el("div.row", el("b", (job.spec && job.spec.label) || job.kind || "job"), status, el("span.muted.small.mono", job.id), el("span.spacer"), summary),
-    bars, issues);
-  const progress = job.progress || {};
-  for (const [k, v] of Object.entries(progress.stages || {})) stages[k] = Object.assign({}, v);
-  for (const it of progress.failed || []) issues.append(el("li", `${it.item}: ${it.reason}`));
-  for (const it of progress.skipped || []) issues.append(el("li", { style: { color: "var(--muted)" } }, `skipped ${it.item}: ${it.reason}`));
+    el("div.row", el("b", label), status, el("span.muted.small.mono", job.id), el("span.spacer"), summary),
+    pages, bars, issues);
+  /** Takes the stored progress of a job (snapshot, final event): stages, pages, failed and skipped items. */
+  function absorb(progress) {
+    if (!progress) return;
+    for (const [k, v] of Object.entries(progress.stages || {})) stages[k] = Object.assign({}, v);
+    if (progress.pages) {
+      pages.replaceChildren(...Object.entries(progress.pages).map(([k, n]) => el("span.pill", `${n} ${k}`)));
+    }
+    if (progress.failed || progress.skipped) {
+      issues.replaceChildren(
+        ...(progress.failed || []).map((it) => el("li", `${it.item}: ${it.reason}`)),
+        ...(progress.skipped || []).map((it) => el("li", { style: { color: "var(--muted)" } }, `skipped ${it.item}: ${it.reason}`)));
+    }
+    const sm = progress.summary;
+    if (sm && typeof sm === "object") {
+      const parts = ["added", "updated", "removed", "unchanged", "failed", "skipped"].filter((k) => Number.isFinite(sm[k]) && sm[k] > 0).map((k) => `${sm[k]} ${k}`);
+      summary.textContent = parts.length ? parts.join(" · ") : "nothing changed";
+    }
+  }
+  absorb(job.progress);
   function setStatus(s, err) {
     root.dataset.status = s;
     status.textContent = s;
@@ -234,7 +252,8 @@ export function jobView(job, onFinished, signal) {
   function draw() {
     // A finished job shows the stages it went through (a pipeline may skip one, e.g. chunking inline).
     const final = FINAL.has(root.dataset.status);
-    const shown = INGEST_STAGES.filter((n) => !final || stages[n]).concat(Object.keys(stages).filter((n) => !INGEST_STAGES.includes(n)));
+    const names = new Set(final ? Object.keys(stages) : INGEST_STAGES.concat(Object.keys(stages)));
+    const shown = STAGE_ORDER.filter((n) => names.has(n)).concat([...names].filter((n) => !STAGE_ORDER.includes(n)));
     bars.replaceChildren(...shown.map((name) => {
       const st = stages[name] || {};
       const total = st.total || 0;
@@ -252,7 +271,7 @@ export function jobView(job, onFinished, signal) {
       const res = await stream(`/v1/jobs/${enc(job.id)}/events`, { signal });
       for await (const { event, data } of readSSE(res)) {
         const d = typeof data === "object" && data ? data : {};
-        if (event === "snapshot") { setStatus(d.status, d.error); for (const [k, v] of Object.entries((d.progress || {}).stages || {})) stages[k] = Object.assign({}, v); }
+        if (event === "snapshot") { setStatus(d.status, d.error); absorb(d.progress); }
         else if (event === "stage_started") { setStatus("running"); (stages[d.stage] ||= {}).total = d.total; }
         else if (event === "advanced") { const s = (stages[d.stage] ||= {}); s.done = (s.done || 0) + (d.done || 0); }
         else if (event === "stage_finished") { (stages[d.stage] ||= {}).elapsed_ms = d.elapsed_ms ?? 0; }
@@ -260,7 +279,7 @@ export function jobView(job, onFinished, signal) {
         else if (event === "item_skipped") issues.append(el("li", { style: { color: "var(--muted)" } }, `skipped ${d.item}: ${d.reason}`));
         else if (event === "batch_committed") summary.textContent = `committed ${d.documents} documents, ${d.chunks} chunks`;
         else if (event === "job_finished") {
-          if (d.progress && d.progress.stages) for (const [k, v] of Object.entries(d.progress.stages)) stages[k] = Object.assign({}, v);
+          absorb(d.progress);
           setStatus(d.status, d.error); draw();
           if (onFinished) onFinished(d);
           break;
