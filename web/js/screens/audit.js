@@ -72,7 +72,9 @@ function handoffView(ctx, h) {
   return el("div.job.handoff", { dataset: { handoff: h.id } },
     el("div.row", el("b", h.reason || "handoff"), el("span.pill" + (h.status === "resolved" ? ".ok" : ".bad"), h.status || "open"), el("span.muted.small.mono", h.contact_id || "")),
     h.summary ? el("p.small", h.summary) : null,
-    (h.transcript || []).length ? el("details", el("summary.muted.small", "transcript"), el("div.small", (h.transcript || []).map((m) => el("div", el("b", (m.role || "") + ": "), m.text || "")))) : null,
+    h.transcript && h.transcript.length ? el("details", el("summary.muted.small", "transcript"),
+      typeof h.transcript === "string" ? el("pre.small", h.transcript)
+        : el("div.small", [].concat(h.transcript).map((m) => el("div", el("b", (m.role || "") + ": "), m.text || "")))) : null,
     h.status !== "resolved" ? el("div.row", reply,
       el("button.small", { type: "button", on: { click: () => post("reply", { message: reply.value }, "Reply sent") } }, "Reply"),
       el("button.small", { type: "button", on: { click: () => post("resolve", { resolution: reply.value || "resolved" }, "Resolved") } }, "Resolve")) : null,
