@@ -173,7 +173,7 @@ function field(obj, k) {
     return el("label.field", el("span", el("input", { type: "checkbox", checked: v, on: { change: (e) => { obj[k] = e.target.checked; } } }), " ", label(k)));
   }
   if (typeof v === "number") {
-    return el("label.field", label(k), el("input", { type: "number", step: "any", value: String(v), on: { input: (e) => { obj[k] = e.target.value === "" ? null : Number(e.target.value); } } }));
+    return el("label.field", label(k), el("input", { type: "number", step: "any", value: String(Number.isInteger(v) ? v : +v.toPrecision(6)), on: { input: (e) => { obj[k] = e.target.value === "" ? null : Number(e.target.value); } } }));
   }
   if (Array.isArray(v)) {
     if (!v.length) {
@@ -205,7 +205,9 @@ export function objectEditor(obj, keys) {
 }
 
 function arrayTable(arr) {
-  const cols = [...new Set(arr.flatMap((o) => Object.keys(o || {})))];
+  const FIRST = ["name", "key", "id", "event", "label", "title", "question"];
+  const cols = [...new Set(arr.flatMap((o) => Object.keys(o || {})))]
+    .sort((a, b) => (FIRST.includes(a) ? FIRST.indexOf(a) : 99) - (FIRST.includes(b) ? FIRST.indexOf(b) : 99));
   const body = el("tbody");
   const draw = () => body.replaceChildren(...arr.map((row, idx) => el("tr",
     cols.map((c) => {
