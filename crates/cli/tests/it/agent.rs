@@ -45,13 +45,13 @@ fn plans_agent_chat_event_and_eval() {
     // Export, edit, import: a new version.
     let exported = env.run(&["agent", "export", "uptrail"]);
     let toml =
-        String::from_utf8_lossy(&exported.stdout).replace("confidence_threshold = 0.36", "confidence_threshold = 0.5");
+        String::from_utf8_lossy(&exported.stdout).replace("confidence_threshold = 0.36", "confidence_threshold = 0.4");
     let file = env.dir.path().join("agent.toml");
     std::fs::write(&file, toml).unwrap();
     let imported = env.run(&["agent", "import", "uptrail", file.to_str().unwrap()]);
     assert_eq!(String::from_utf8_lossy(&imported.stdout).trim(), "Saved agent `uptrail` version 2.");
     let shown = env.run(&["agent", "show", "uptrail"]);
-    assert!(String::from_utf8_lossy(&shown.stdout).contains("confidence_threshold = 0.5"));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("confidence_threshold = 0.4"));
     std::fs::write(&file, "product = \"X\"\nknowledge_bases = []\n").unwrap();
     let bad = env.run(&["agent", "import", "uptrail", file.to_str().unwrap()]);
     assert!(
@@ -91,7 +91,7 @@ fn plans_agent_chat_event_and_eval() {
     let queries = env.dir.path().join("q.jsonl");
     std::fs::write(
         &queries,
-        "{\"id\": \"a\", \"question\": \"how much is the team plan\", \"relevant\": {\"pricing.html\": 2}, \"stage\": \"acquisition\", \"answer_facts\": [\"$79\"]}\n\
+        "{\"id\": \"a\", \"question\": \"How much is the Team plan?\", \"relevant\": {\"pricing.html\": 2}, \"stage\": \"acquisition\", \"answer_facts\": [\"team plan\"]}\n\
          {\"id\": \"b\", \"question\": \"recipe for banana bread\", \"relevant\": {}, \"stage\": \"none\"}\n",
     )
     .unwrap();
