@@ -139,6 +139,9 @@ test("knowledge: upload files into a new knowledge base, watch the job finish, s
       "# Zephyr refund policy\n\nZephyr widgets can be refunded within 45 days of purchase.\n\n" +
       "<script>window.__xss=1</script>\n\n<img src=x onerror=\"window.__xss=1\">\n\n" +
       "![x](http://127.0.0.2:9/leak.png)\n\nThe Zephyr refund window is 45 days; email refunds@zephyr.test to start one.\n") },
+    // Plain text keeps the markup as text all the way to the answer: the UI alone must keep it inert.
+    { name: "zephyr-refund-payment.txt", mimeType: "text/plain", buffer: Buffer.from(
+      "Zephyr refund payments\n\nZephyr refunds are paid by bank transfer within 45 days <img src=x onerror=\"window.__xss=1\"> <script>window.__xss=1</script> ![x](http://127.0.0.2:9/leak.png) of the refund request.\n") },
     { name: "zephyr-setup.md", mimeType: "text/markdown", buffer: Buffer.from(
       "# Setting up a Zephyr widget\n\nPlug the Zephyr widget in, open the Zephyr app and press Pair. The light turns green when paired.\n") },
     { name: "zephyr-pricing.md", mimeType: "text/markdown", buffer: Buffer.from(
@@ -154,9 +157,9 @@ test("knowledge: upload files into a new knowledge base, watch the job finish, s
   await page.waitForSelector("#documents tbody tr");
   await screen("knowledge");
   const rows = await page.locator("#documents tbody tr").allTextContents();
-  assert.equal(rows.length, 3, rows.join("|"));
+  assert.equal(rows.length, 4, rows.join("|"));
   assert.ok(rows.some((r) => r.includes("Zephyr refund policy")));
-  assert.ok(await page.locator("#documents .pill").count() === 3, "page type shown");
+  assert.ok(await page.locator("#documents .pill").count() === 4, "page type shown");
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.deepEqual(outside, [], "no request to the outside host");
   await shoot("1-knowledge");
@@ -284,7 +287,8 @@ test("XSS: the hostile document, asked about in the playground, never runs nor l
   await page.waitForSelector('#screen[data-ready="1"]');
   await page.selectOption("#ctx-agent", AGENT);
   await screen("playground");
-  const answer = await chatAsk("What is the Zephyr refund policy? Show me the image and the script.");
+  const answer = await chatAsk("How are Zephyr refunds paid?");
+  assert.match(await page.locator("#messages, #trace").allTextContents().then(String), /onerror|<script>|leak\.png/, "the hostile markup reached the page as text");
   await page.waitForTimeout(500);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.equal(await answer.locator("img, script").count(), 0);
@@ -359,6 +363,25 @@ test("widget on another origin: a cited answer, remembered across pages, a hando
   await w.setViewportSize({ width: 390, height: 844 });
   await w.screenshot({ path: join(ART, "widget-390.png") });
   assert.equal(await w.evaluate(() => window.__xss), undefined);
+  await w.close();
+});
+
+test("XSS in the widget: an answer from the hostile document never runs nor loads", async (t) => {
+  if (pending(t, PUBLISH, SESSIONS, CHAT) || !siteServer) { if (!t.skipped && !siteServer) t.skip("PENDING: publish did not run"); return; }
+  const pub = await apiJson(`/v1/agents/${AGENT}/publish`, { method: "POST", body: JSON.stringify({ allowed_origins: [siteOrigin] }) });
+  assert.equal(pub.status, 200, JSON.stringify(pub.body));
+  siteServer.removeAllListeners("request");
+  siteServer.on("request", (req, res) => { res.writeHead(200, { "content-type": "text/html; charset=utf-8" }); res.end(widgetPage(AGENT, pub.body.public_key)(req)); });
+  const w = await context.newPage();
+  await w.goto(siteOrigin + "/refunds");
+  await w.locator("#throughline-widget .bubble").click();
+  const r = await widgetAsk(w, "How are Zephyr refunds paid?");
+  assert.match(r.cls, /\ba\b/, "an answer: " + r.text);
+  assert.match(r.text, /onerror|<script>|leak\.png/, "the hostile markup reached the widget as text: " + r.text);
+  await w.waitForTimeout(500);
+  assert.equal(await w.evaluate(() => window.__xss), undefined);
+  assert.equal(await w.evaluate(() => document.querySelector("#throughline-widget").shadowRoot.querySelectorAll(".msgs img, .msgs script").length), 0);
+  assert.deepEqual(outside, [], "no request to the outside host");
   await w.close();
 });
 
