@@ -166,6 +166,25 @@ async fn published_agent_answers_visitors_with_citations_and_keeps_them_apart() 
     // The admin sees the contact's memory, with the facts learned.
     let (_, contacts) = json_of(server.get("/v1/agents/demo/contacts").send().await.unwrap()).await;
     assert_eq!(contacts["contacts"].as_array().unwrap().len(), 2, "{contacts}");
+
+    // After a restart the memory, the publication and the visitor's session are all still there.
+    server.stop().await;
+    let server = TestServer::start(dir.path()).await;
+    let (_, contacts) = json_of(server.get("/v1/agents/demo/contacts").send().await.unwrap()).await;
+    assert_eq!(contacts["contacts"].as_array().unwrap().len(), 2, "{contacts}");
+    let (s, hist_a) = json_of(
+        server
+            .client
+            .get(server.url(&format!("/v1/agents/demo/sessions/{session_a}/messages")))
+            .header("x-throughline-key", &key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{hist_a}");
+    let texts: Vec<&str> = hist_a["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert!(texts.iter().any(|t| t.contains("ana@acme.test")), "{texts:?}");
     server.stop().await;
 }
 
