@@ -19,22 +19,30 @@ const QUESTIONS: [&str; 4] = [
     "what happens when I hit the monitor limit",
 ];
 
+/// Ingests the shipped sample knowledge base from `src` as `sample`, with a progress bar and a one-line
+/// summary (shared by `demo` and the first start of `serve`).
+pub fn ingest_sample(app: &App, src: &Path) -> anyhow::Result<()> {
+    let kb = app.open_kb("sample", true)?;
+    let progress = CliProgress::new();
+    let summary = ingest_path(&kb, src, &app.config.ingest, &progress);
+    progress.finish();
+    let s = summary?;
+    println!(
+        "`sample`: {} documents, {} chunks in {:.1}s.",
+        s.added + s.updated + s.unchanged,
+        s.chunks_written,
+        s.elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
 pub fn run(app: &App) -> anyhow::Result<ExitCode> {
     if app.store.kb("sample")?.is_none() {
         let src = shipped(Path::new("sample-kb"))
             .ok_or_else(|| anyhow::anyhow!("sample-kb: not found beside the working directory or the binary"))?;
         println!("Ingesting the sample knowledge base from {} into `sample`…", src.display());
-        let kb = app.open_kb("sample", true)?;
-        let progress = CliProgress::new();
-        let summary = ingest_path(&kb, &src, &app.config.ingest, &progress);
-        progress.finish();
-        let s = summary?;
-        println!(
-            "{} documents, {} chunks in {:.1}s.\n",
-            s.added + s.updated + s.unchanged,
-            s.chunks_written,
-            s.elapsed.as_secs_f64()
-        );
+        ingest_sample(app, &src)?;
+        println!();
     }
     let kb = app.open_kb("sample", false)?;
     for q in QUESTIONS {

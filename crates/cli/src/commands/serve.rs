@@ -10,13 +10,11 @@ use std::time::Duration;
 use anyhow::Context;
 use throughline_agent::{Agent, AgentConfig};
 use throughline_core::{Embedder, KnowledgeStore, MemoryStore};
-use throughline_ingest::ingest_path;
 use throughline_server::auth::{AdminAuth, TokenOrigin};
 use throughline_server::{AppState, ServerConfig, Stores};
 
 use super::App;
 use crate::config::shipped;
-use crate::progress::CliProgress;
 
 /// The environment variable that sets the admin token.
 pub const ENV_ADMIN_TOKEN: &str = "THROUGHLINE_ADMIN_TOKEN";
@@ -30,17 +28,7 @@ fn initialise(app: &App) -> anyhow::Result<()> {
         return Ok(());
     };
     println!("First start: ingesting the sample knowledge base from {} as `sample`…", src.display());
-    let kb = app.open_kb("sample", true)?;
-    let progress = CliProgress::new();
-    let summary = ingest_path(&kb, &src, &app.config.ingest, &progress);
-    progress.finish();
-    let s = summary?;
-    println!(
-        "`sample`: {} documents, {} chunks in {:.1}s.",
-        s.added + s.updated + s.unchanged,
-        s.chunks_written,
-        s.elapsed.as_secs_f64()
-    );
+    super::demo::ingest_sample(app, &src)?;
     Ok(())
 }
 

@@ -473,6 +473,10 @@ pub async fn session_messages(
     Ok(with_cors(ApiJson(json!({ "messages": messages })).into_response(), &who))
 }
 
+fn parse_handoff(id: &str) -> ApiResult<HandoffId> {
+    id.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("handoff", e.to_string()))
+}
+
 fn parse_contact(id: &str) -> ApiResult<ContactId> {
     id.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("contact", e.to_string()))
 }
@@ -585,8 +589,7 @@ pub async fn reply(
     ApiPath((agent, handoff)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> ApiResult<ApiJson<Value>> {
-    let id: HandoffId =
-        handoff.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("handoff", e.to_string()))?;
+    let id = parse_handoff(&handoff)?;
     let st = state.clone();
     let msg = blocking(move || Ok(open_agent(&st, &agent)?.reply_to_handoff(id, &body.message)?)).await?;
     Ok(ApiJson(json!({ "message_id": msg })))
@@ -606,8 +609,7 @@ pub async fn resolve(
     ApiPath((agent, handoff)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ResolveBody>,
 ) -> ApiResult<ApiJson<Value>> {
-    let id: HandoffId =
-        handoff.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("handoff", e.to_string()))?;
+    let id = parse_handoff(&handoff)?;
     let st = state.clone();
     let h = blocking(move || Ok(open_agent(&st, &agent)?.resolve_handoff(id, &body.resolution)?)).await?;
     Ok(ApiJson(handoff_json(&h)))
