@@ -18,12 +18,14 @@ use crate::AppState;
 
 const SETTING: &str = "admin_token_hash";
 
-/// A fresh random token with a recognisable prefix.
-pub fn random_token(prefix: &str) -> String {
+/// A fresh random token with a recognisable prefix (48 hexadecimal digits after it).
+pub fn random_token(prefix: &str) -> Result<String, CoreError> {
     let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    getrandom::fill(&mut bytes).map_err(|e| {
+        CoreError::new(throughline_core::ErrorKind::Unavailable, format!("the system's random source failed: {e}"))
+    })?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
+    Ok(format!("{prefix}{hex}"))
 }
 
 fn hash(token: &str) -> String {
@@ -68,7 +70,7 @@ impl AdminAuth {
 
     /// Generates and stores a new token (the old one stops working at the next start); returns it.
     pub fn rotate_in(store: &dyn JobStore) -> Result<String, CoreError> {
-        let token = random_token("tla_");
+        let token = random_token("tla_")?;
         store.set_setting(SETTING, &hash(&token))?;
         Ok(token)
     }

@@ -132,6 +132,11 @@ pub struct JobProgress {
 
 const MAX_LISTED: usize = 500;
 
+/// The persisted form of a progress checkpoint (`{}` if it could not be written, which plain data never hits).
+fn checkpoint_json(p: &JobProgress) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".to_string())
+}
+
 impl JobProgress {
     /// Folds one event in.
     pub fn apply(&mut self, event: &ProgressEvent) {
@@ -294,7 +299,8 @@ pub fn job_json(job: &JobRecord) -> Value {
 
 /// Queues a job and wakes the worker.
 pub fn enqueue(state: &AppState, kb: &str, spec: &JobSpec) -> Result<JobRecord, throughline_core::CoreError> {
-    let spec_json = serde_json::to_string(spec).expect("job specs serialise");
+    let spec_json = serde_json::to_string(spec)
+        .map_err(|e| throughline_core::CoreError::new(throughline_core::ErrorKind::Internal, e.to_string()))?;
     let job = state.0.jobs.create_job(spec.kind(), kb, &spec_json)?;
     state.0.hub.notify();
     Ok(job)
@@ -377,7 +383,7 @@ impl ProgressSink for JobSink {
         let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
         p.apply(&event);
         if matches!(event, ProgressEvent::BatchCommitted { .. }) {
-            let checkpoint = serde_json::to_string(&*p).expect("progress serialises");
+            let checkpoint = checkpoint_json(&p);
             if let Err(e) = self.state.0.jobs.save_job_progress(self.id, &checkpoint) {
                 tracing::warn!(job = %self.id, error = %e, "cannot save a job checkpoint");
             }
@@ -406,7 +412,7 @@ fn run_job(state: &AppState, job: JobRecord) {
         }
         Err(IngestError::Cancelled) if shutting_down => {
             // Leave it running: the next start resumes it from its last committed batch.
-            let checkpoint = serde_json::to_string(&progress).expect("progress serialises");
+            let checkpoint = checkpoint_json(&progress);
             let _ = state.0.jobs.save_job_progress(id, &checkpoint);
             let _ = tx.send(HubMessage::Finished(json!({"type": "job_interrupted", "reason": "the server is stopping; the job resumes at the next start"})));
             state.0.hub.close(id);
@@ -415,7 +421,7 @@ fn run_job(state: &AppState, job: JobRecord) {
         Err(IngestError::Cancelled) => (JobStatus::Cancelled, Some("cancelled by a user".to_string())),
         Err(e) => (JobStatus::Failed, Some(e.to_string())),
     };
-    let checkpoint = serde_json::to_string(&progress).expect("progress serialises");
+    let checkpoint = checkpoint_json(&progress);
     if let Err(e) = state.0.jobs.finish_job(id, status, &checkpoint, error.as_deref()) {
         tracing::error!(job = %id, error = %e, "cannot record the end of a job");
     }

@@ -172,10 +172,12 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
     .await
     .unwrap_or_else(|_| vec![rpc_error(Value::Null, -32603, "internal error")]);
     let is_batch = body.first() == Some(&b'[');
-    let mut response = match (replies.len(), is_batch) {
-        (0, _) => StatusCode::ACCEPTED.into_response(),
-        (_, true) => axum::Json(Value::Array(replies)).into_response(),
-        (_, false) => axum::Json(replies.into_iter().next().expect("one reply")).into_response(),
+    let mut response = if replies.is_empty() {
+        StatusCode::ACCEPTED.into_response()
+    } else if is_batch {
+        axum::Json(Value::Array(replies)).into_response()
+    } else {
+        axum::Json(replies.into_iter().next().unwrap_or(Value::Null)).into_response()
     };
     if let Some(v) = headers.get("mcp-session-id") {
         response.headers_mut().insert("mcp-session-id", v.clone());

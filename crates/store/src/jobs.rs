@@ -55,7 +55,9 @@ impl JobStore for SqliteStore {
             )?;
             Ok(())
         })?;
-        Ok(self.job_inner(id)?.expect("the job was just inserted"))
+        self.job_inner(id)?.ok_or_else(|| {
+            StoreError::Corrupt { table: "jobs", detail: format!("job {id} vanished right after its insert") }.into()
+        })
     }
 
     fn job(&self, id: JobId) -> Result<Option<JobRecord>, CoreError> {

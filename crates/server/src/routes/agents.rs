@@ -169,7 +169,10 @@ fn check_origin(o: &str) -> ApiResult<String> {
 pub fn publish_agent(state: &AppState, name: &str, origins: &[String]) -> ApiResult<Publication> {
     state.0.memory.agent(name, None)?.ok_or_else(|| ApiError::not_found("agent", name))?;
     let origins = origins.iter().map(|o| check_origin(o)).collect::<ApiResult<Vec<_>>>()?;
-    let key = state.0.access.publication(name)?.map(|p| p.public_key).unwrap_or_else(|| random_token("pk_"));
+    let key = match state.0.access.publication(name)? {
+        Some(p) => p.public_key,
+        None => random_token("pk_")?,
+    };
     let p = Publication {
         agent: name.to_string(),
         public_key: key,
@@ -314,9 +317,9 @@ pub async fn create_session(
         (Caller::Visitor { .. }, Some(_)) => {
             return Err(ApiError::invalid("contact", "only the admin may choose the contact"))
         }
-        (_, None) => format!("visitor-{}", &random_token("")[..20]),
+        (_, None) => format!("visitor-{}", &random_token("")?[..20]),
     };
-    let token = random_token("ses_");
+    let token = random_token("ses_")?;
     state.0.access.create_session(&session_hash(&token), &agent, &key)?;
     let st = state.clone();
     let (a, k) = (agent.clone(), key.clone());

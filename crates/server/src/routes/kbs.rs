@@ -150,7 +150,7 @@ pub async fn upload(
             .await
             .map_err(|e| ApiError::internal(format!("creating the knowledge base failed: {e}")))??;
     }
-    let upload_id = auth::random_token("")[..16].to_string();
+    let upload_id = auth::random_token("")?[..16].to_string();
     let dest = state.0.paths.data_dir.join("uploads").join(&name).join(&upload_id);
     let received = match crate::upload::receive(multipart, &dest, state.config()).await {
         Ok(r) => r,
@@ -282,7 +282,10 @@ pub async fn add_site(
             .map_err(|e| ApiError::internal(format!("creating the knowledge base failed: {e}")))??;
     }
     let url = parsed.to_string();
-    state.0.jobs.set_setting(&options_key(&name, &url), &serde_json::to_string(&body.options).expect("serialises"))?;
+    state.0.jobs.set_setting(
+        &options_key(&name, &url),
+        &serde_json::to_string(&body.options).map_err(|e| ApiError::internal(e.to_string()))?,
+    )?;
     let job = enqueue(&state, &name, &JobSpec::Crawl { url, options: body.options })?;
     Ok((StatusCode::ACCEPTED, ApiJson(json!({ "job": job_json(&job) }))))
 }

@@ -95,7 +95,7 @@ pub async fn completions(
     })
     .await?;
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let id = format!("chatcmpl-{}", &crate::auth::random_token("")[..24]);
+    let id = format!("chatcmpl-{}", &crate::auth::random_token("")?[..24]);
     let prompt_tokens = question.split_whitespace().count();
     if !req.stream {
         let turn = blocking(move || Ok(a.respond(contact, conv, &question, &mut |_| {})?)).await?;
