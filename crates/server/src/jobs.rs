@@ -253,6 +253,17 @@ impl JobHub {
         self.cancels.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }
 
+    /// Ends the live streams of a job cancelled before it started (its subscribers would otherwise wait
+    /// for a worker that never takes it).
+    pub fn cancelled_before_start(&self, id: JobId) {
+        let sender = self.channels.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        if let Some(tx) = sender {
+            let _ = tx.send(HubMessage::Finished(
+                json!({"type": "job_finished", "status": "cancelled", "error": "cancelled before it started"}),
+            ));
+        }
+    }
+
     /// Asks a running job to stop; returns whether one was running.
     pub fn cancel(&self, id: JobId) -> bool {
         match self.cancels.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {

@@ -56,7 +56,9 @@ pub async fn cancel(
             format!("job {} already {}", job.id, job.status),
         ));
     }
-    if !state.0.jobs.cancel_queued_job(job.id)? {
+    if state.0.jobs.cancel_queued_job(job.id)? {
+        state.0.hub.cancelled_before_start(job.id);
+    } else {
         state.0.hub.cancel(job.id);
     }
     let job = find(&state, &id)?;
@@ -70,8 +72,9 @@ pub async fn events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let job_id = parse_id(&id)?;
-    // Subscribe before reading the stored state so no event falls between the two.
+    // An unknown job is a 404 before any channel is made for it.
+    let job_id = find(&state, &id)?.id;
+    // Subscribe before reading the stored state again so no event falls between the two.
     let mut rx = state.0.hub.subscribe(job_id);
     let job = find(&state, &id)?;
     let mut shutdown = state.shutdown_signal();
