@@ -412,3 +412,58 @@ test("audit: funnel, rates, response times, gaps and the handoff", async (t) => 
     await page.waitForSelector('#screen[data-screen="knowledge"] .notice.warn:has-text("Knowledge gap")');
   } else await shoot("5-audit");
 });
+
+test("plan catalogue: fix a price in the builder; the agents get a version quoting it", async (t) => {
+  if (pending(t, ["get", "/v1/kbs/{kb}/plans"], ["put", "/v1/kbs/{kb}/plans"], ["delete", "/v1/kbs/{kb}/plans"])) return;
+  await page.selectOption("#ctx-agent", "demo");
+  await screen("agent");
+  await page.waitForSelector("#plans .plan");
+  // The Team row of the catalogue table: its prices cell holds JSON.
+  const names = page.locator('.card:has(#plans) table.objtable input[aria-label="name"]');
+  const values = await names.evaluateAll((els) => els.map((e) => e.value));
+  const idx = values.indexOf("Team");
+  assert.ok(idx >= 0, values.join("|"));
+  const prices = page.locator('.card:has(#plans) table.objtable input[aria-label="prices"]').nth(idx);
+  await prices.fill('[{"amount": 99, "currency": "USD", "period": "month"}]');
+  await page.click("#save-plans");
+  await page.waitForSelector(".notice:has-text('Plans saved')");
+  assert.match(await page.locator(".notice:has-text('Plans saved')").textContent(), /demo v\d+/);
+  const cat = await apiJson("/v1/kbs/sample/plans");
+  assert.equal(cat.body.edited, true);
+  assert.equal(cat.body.plans.find((p) => p.name === "Team").prices[0].amount, 99);
+  await screen("agent");
+  await page.waitForSelector("#revert-plans");
+  await shoot("6-plans");
+  await page.click("#revert-plans");
+  await page.waitForSelector(".notice:has-text('Back to the extracted plans')");
+  assert.equal((await apiJson("/v1/kbs/sample/plans")).body.edited, false);
+});
+
+test("knowledge: answers that quoted a page which then changed are listed with their conversations", async (t) => {
+  if (pending(t, ["get", "/v1/kbs/{kb}/stale-answers"], CHAT)) return;
+  const turn = await apiJson(`/v1/agents/${AGENT}/chat`, { method: "POST", body: JSON.stringify({ contact: "stale@zephyr.test", message: "How many days is the Zephyr widget refund window?" }) });
+  assert.equal(turn.status, 200, JSON.stringify(turn.body));
+  const cited = (turn.body.citations || []).map((c) => c.path);
+  assert.ok(cited.includes("zephyr-refunds.md"), JSON.stringify(turn.body));
+  // The page changes: the old text is gone.
+  const form = new FormData();
+  form.append("files", new Blob(["# Zephyr refund policy\n\nZephyr widgets can no longer be refunded; every sale is final.\n"], { type: "text/markdown" }), "zephyr-refunds.md");
+  const res = await fetch(`${BASE}/v1/kbs/${KB}/sources/upload`, { method: "POST", headers: { Authorization: "Bearer " + TOKEN }, body: form });
+  assert.equal(res.status, 202);
+  const job = (await res.json()).job.id;
+  for (let i = 0; i < 240; i++) {
+    const j = await apiJson(`/v1/jobs/${job}`);
+    if (["succeeded", "failed", "cancelled"].includes(j.body.status)) { assert.equal(j.body.status, "succeeded"); break; }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await page.selectOption("#ctx-kb", KB);
+  await screen("knowledge");
+  await page.waitForSelector("#stale-answers details.stale-page");
+  const text = await page.locator("#stale-answers").textContent();
+  assert.match(text, /zephyr-refunds\.md/);
+  assert.match(text, /changed/);
+  assert.match(text, new RegExp(turn.body.conversation_id));
+  assert.match(text, /45 days/, "the old quoted text is shown");
+  await page.locator("#stale-answers").scrollIntoViewIfNeeded();
+  await shoot("7-stale-answers");
+});

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use throughline_core::{
-    AgentId, AgentRecord, ContactId, ContactRecord, ConversationId, ConversationRecord, HandoffId, HandoffRecord,
-    HandoffStatus, LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Retriever, Role, SearchHit,
-    SearchRequest, Stage,
+    AgentId, AgentRecord, CitedSource, ContactId, ContactRecord, ConversationId, ConversationRecord, HandoffId,
+    HandoffRecord, HandoffStatus, LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Retriever, Role,
+    SearchHit, SearchRequest, Stage,
 };
 
 use crate::config::{AgentConfig, QualificationField};
@@ -230,6 +230,7 @@ impl Agent {
             stage: None,
             idk: false,
             latency_ms: None,
+            citations: Vec::new(),
         })?;
         let mut events: Vec<String> = Vec::new();
 
@@ -286,6 +287,7 @@ impl Agent {
 
         // 4. The answer.
         let mut citations: Vec<Citation> = Vec::new();
+        let mut cited: Vec<CitedSource> = Vec::new();
         let mut unsupported = Vec::new();
         let mut backend = "extractive".to_string();
         let mut answer: String;
@@ -321,6 +323,8 @@ impl Agent {
                     title: h.title.clone(),
                     url: h.url.clone(),
                 });
+                // A generated answer may rest on any of the chunk: keep the whole chunk as the quote.
+                cited.push(cited_source(n, &retrieved[n - 1].kb, h, &h.text));
             }
         } else {
             let mut numbers: Vec<usize> = Vec::new(); // hit index per citation number
@@ -348,6 +352,18 @@ impl Agent {
                     title: h.title.clone(),
                     url: h.url.clone(),
                 });
+            }
+            // What each cited chunk contributed, so the answer can be checked against later versions.
+            for e in &selection.evidence {
+                let h = &hits[e.hit];
+                let n = citations.iter().find(|c| c.path == h.path).map_or(0, |c| c.number);
+                match cited.iter_mut().find(|c| c.chunk == Some(h.chunk_id)) {
+                    Some(c) => {
+                        c.quote.push(' ');
+                        c.quote.push_str(&e.text);
+                    }
+                    None => cited.push(cited_source(n, &retrieved[e.hit].kb, h, &e.text)),
+                }
             }
         }
 
@@ -405,6 +421,7 @@ impl Agent {
             stage: Some(decision.stage),
             idk,
             latency_ms: Some(latency_ms),
+            citations: cited,
         })?;
         self.note_in_summary(&mut contact, decision.stage, message, idk)?;
 
@@ -810,6 +827,7 @@ impl Agent {
             stage: Some(stage),
             idk: false,
             latency_ms: None,
+            citations: citations.iter().map(|c| config_citation(&self.config.knowledge_bases, c)).collect(),
         })?;
         Ok(Some(ProactiveMessage { conversation: conversation.id, message_id, stage, text, citations }))
     }
@@ -864,6 +882,7 @@ impl Agent {
             stage: Some(Stage::Support),
             idk: false,
             latency_ms: None,
+            citations: Vec::new(),
         })?)
     }
 
@@ -945,5 +964,31 @@ impl Agent {
             leads: self.memory.leads(self.id())?.len(),
             open_handoffs: handoffs.iter().filter(|h| h.status == HandoffStatus::Open).count(),
         })
+    }
+}
+
+/// A citation of chunk `hit` (from knowledge base `kb`) quoting `quote`.
+fn cited_source(number: usize, kb: &str, hit: &SearchHit, quote: &str) -> CitedSource {
+    CitedSource {
+        number,
+        kb: kb.to_string(),
+        path: hit.path.clone(),
+        title: hit.title.clone(),
+        url: hit.url.clone(),
+        chunk: Some(hit.chunk_id),
+        quote: quote.to_string(),
+    }
+}
+
+/// A citation of the agent's own configuration (a plan, an onboarding step): no chunk, no quote.
+fn config_citation(kbs: &[String], c: &Citation) -> CitedSource {
+    CitedSource {
+        number: c.number,
+        kb: kbs.first().cloned().unwrap_or_default(),
+        path: c.path.clone(),
+        title: c.title.clone(),
+        url: c.url.clone(),
+        chunk: None,
+        quote: String::new(),
     }
 }

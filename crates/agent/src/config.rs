@@ -234,11 +234,7 @@ impl AgentConfig {
     pub fn derive(kb: &dyn Retriever) -> Result<Self> {
         let chunks = kb.chunk_texts()?;
         let mut plans = kb.plans()?;
-        plans.sort_by(|a, b| {
-            let pa = a.primary_price().map(|p| p.amount).unwrap_or(f64::MAX);
-            let pb = b.primary_price().map(|p| p.amount).unwrap_or(f64::MAX);
-            pa.total_cmp(&pb)
-        });
+        Plan::sort_cheapest_first(&mut plans);
         let mut urls: Vec<String> = Vec::new();
         for c in &chunks {
             for m in URL.find_iter(&c.text) {

@@ -265,6 +265,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the pages that changed or left a knowledge base since an answer quoted them, with the
+    /// conversations that quoted the old text.
+    StaleAnswers {
+        /// Knowledge base name.
+        #[arg(long)]
+        kb: String,
+        /// Print JSON (the same document as `GET /v1/kbs/{kb}/stale-answers`).
+        #[arg(long)]
+        json: bool,
+    },
     /// (internal) Extract a PDF's text in an isolated child process.
     #[command(hide = true)]
     ExtractPdf {

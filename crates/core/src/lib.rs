@@ -42,8 +42,8 @@ pub use index::{
 };
 pub use jobs::{JobRecord, JobStatus, JobStore, RecoveredJob};
 pub use memory::{
-    AgentRecord, ContactRecord, ConversationRecord, EventRecord, Fact, HandoffRecord, HandoffStatus, LeadRecord,
-    Lifecycle, MemoryStore, MessageRecord, NewMessage, Role, Stage,
+    AgentRecord, CitedSource, ContactRecord, ConversationRecord, EventRecord, Fact, HandoffRecord, HandoffStatus,
+    LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Role, SourceChange, Stage, StaleAnswer,
 };
 pub use page_type::PageType;
 pub use plan::{BillingPeriod, Plan, PlanLimit, PlanPrice};

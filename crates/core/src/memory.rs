@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{AgentId, ContactId, ConversationId, CoreError, ErrorKind, HandoffId};
+use crate::{AgentId, ChunkId, ContactId, ConversationId, CoreError, ErrorKind, HandoffId};
 
 /// The four lifecycle stages the agent serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -198,6 +198,73 @@ pub struct NewMessage {
     pub idk: bool,
     /// Time to answer in milliseconds (agent messages).
     pub latency_ms: Option<u32>,
+    /// The sources the answer cited, with the document version and text each quoted.
+    pub citations: Vec<CitedSource>,
+}
+
+/// A source an answer cited, kept with the exact version it quoted: the chunk id names one version of
+/// one document (it is derived from the document's content hash), and `quote` is the text the answer
+/// relied on. When the page changes, the chunk disappears; [`MemoryStore::stale_answers`] then lists the
+/// answer if its quote is no longer in the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitedSource {
+    /// The number used in the answer text (`[1]`).
+    pub number: usize,
+    /// Name of the knowledge base the document belongs to.
+    pub kb: String,
+    /// The document's path (evaluation id).
+    pub path: String,
+    /// The document's title when cited.
+    pub title: String,
+    /// Its URL for crawled pages.
+    pub url: Option<String>,
+    /// The chunk quoted: one version of the document (`None` for a citation of the agent's own
+    /// configuration, such as a plan or an onboarding step).
+    pub chunk: Option<ChunkId>,
+    /// The text the answer took from that chunk.
+    pub quote: String,
+}
+
+/// How a cited page differs from the version an answer quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceChange {
+    /// The page is still there but no longer contains the quoted text.
+    Changed,
+    /// The page left the knowledge base.
+    Removed,
+}
+
+impl SourceChange {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceChange::Changed => "changed",
+            SourceChange::Removed => "removed",
+        }
+    }
+}
+
+/// An answer that quoted a version of a page the knowledge base no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleAnswer {
+    /// What the answer cited and quoted.
+    pub citation: CitedSource,
+    /// How the page differs now.
+    pub change: SourceChange,
+    /// When the current version of the page was stored (seconds since the epoch), unless removed.
+    pub page_updated_at: Option<i64>,
+    /// Name of the agent that answered.
+    pub agent: String,
+    /// The contact it answered.
+    pub contact: ContactId,
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The answer message's id.
+    pub message_id: i64,
+    /// The answer's text.
+    pub answer: String,
+    /// When it was answered (seconds since the epoch).
+    pub answered_at: i64,
 }
 
 /// A stored message.
@@ -219,6 +286,8 @@ pub struct MessageRecord {
     pub idk: bool,
     /// Time to answer in milliseconds (agent messages).
     pub latency_ms: Option<u32>,
+    /// The sources the answer cited (agent messages), in citation order.
+    pub citations: Vec<CitedSource>,
     /// When (seconds since the epoch).
     pub created_at: i64,
 }
@@ -359,4 +428,8 @@ pub trait MemoryStore: Send + Sync {
     fn handoff(&self, agent: AgentId, id: HandoffId) -> Result<Option<HandoffRecord>, CoreError>;
     /// An agent's handoffs, newest first.
     fn handoffs(&self, agent: AgentId) -> Result<Vec<HandoffRecord>, CoreError>;
+
+    /// Answers (of every agent) that cited a page of knowledge base `kb` in a version it no longer holds
+    /// and whose quoted text is gone from the current page, grouped by page path, oldest answer first.
+    fn stale_answers(&self, kb: &str) -> Result<Vec<StaleAnswer>, CoreError>;
 }

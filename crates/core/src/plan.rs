@@ -95,6 +95,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Orders plans cheapest first by primary price; plans without a price ("contact sales") last.
+    pub fn sort_cheapest_first(plans: &mut [Plan]) {
+        plans.sort_by(|a, b| {
+            let pa = a.primary_price().map(|p| p.amount).unwrap_or(f64::MAX);
+            let pb = b.primary_price().map(|p| p.amount).unwrap_or(f64::MAX);
+            pa.total_cmp(&pb)
+        });
+    }
+
     /// The first monthly price, else the first price.
     pub fn primary_price(&self) -> Option<&PlanPrice> {
         self.prices.iter().find(|p| p.period == Some(BillingPeriod::Month)).or_else(|| self.prices.first())

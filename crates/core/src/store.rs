@@ -161,6 +161,14 @@ pub trait KnowledgeStore: Send + Sync {
     /// Replaces the pricing plans extracted from document `doc` (an empty list removes them). Plans go
     /// with their document: deleting the document deletes them.
     fn replace_plans(&self, kb: KbId, doc: DocId, plans: &[Plan]) -> Result<(), CoreError>;
-    /// Every pricing plan of the knowledge base, in page order.
+    /// The knowledge base's plan catalogue: the hand-edited one when there is one, else every plan
+    /// extracted from its pricing pages, in page order.
     fn plans(&self, kb: KbId) -> Result<Vec<Plan>, CoreError>;
+    /// The plans extracted from the pricing pages, ignoring any edit.
+    fn extracted_plans(&self, kb: KbId) -> Result<Vec<Plan>, CoreError>;
+    /// Replaces the catalogue by a hand-edited one (kept across re-ingestion), or with `None` goes back to
+    /// the extracted plans.
+    fn set_plan_edits(&self, kb: KbId, plans: Option<&[Plan]>) -> Result<(), CoreError>;
+    /// When the catalogue was last edited by hand (seconds since the epoch), if it was.
+    fn plans_edited_at(&self, kb: KbId) -> Result<Option<i64>, CoreError>;
 }

@@ -76,11 +76,23 @@ pub(crate) struct BatchWriter<'a> {
     source: SourceId,
     chunk: &'a ChunkConfig,
     pending: Vec<Prepared>,
+    /// Documents of superseded sources by path: replaced when this source writes the same path.
+    superseded: HashMap<String, Vec<DocId>>,
 }
 
 impl<'a> BatchWriter<'a> {
     pub(crate) fn new(kb: &'a KnowledgeBase, source: SourceId, chunk: &'a ChunkConfig) -> Self {
-        Self { kb, source, chunk, pending: Vec::new() }
+        Self { kb, source, chunk, pending: Vec::new(), superseded: HashMap::new() }
+    }
+
+    /// Documents of `sources` at a path this writer writes are replaced in the same commit.
+    pub(crate) fn supersede(&mut self, sources: &[SourceId]) -> Result<()> {
+        for s in sources {
+            for d in self.kb.store().documents(self.kb.info().id, Some(*s))? {
+                self.superseded.entry(d.path).or_default().push(d.id);
+            }
+        }
+        Ok(())
     }
 
     /// The id a document of this source is stored under.
@@ -178,7 +190,13 @@ impl<'a> BatchWriter<'a> {
         let mut plans: Vec<(DocId, Vec<Plan>)> = Vec::new();
         for mut p in prepared {
             plans.push((p.meta.id, std::mem::take(&mut p.plans)));
-            if p.is_new {
+            let replaced = self.superseded.remove(&p.meta.path).unwrap_or_default();
+            if !replaced.is_empty() {
+                // A new version of a page an earlier source held: it replaces that one.
+                summary.updated += 1;
+                write.delete_docs.extend(replaced.iter().copied());
+                index_batch.delete_docs.extend(replaced);
+            } else if p.is_new {
                 summary.added += 1;
             } else {
                 summary.updated += 1;

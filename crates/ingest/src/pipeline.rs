@@ -29,6 +29,11 @@ pub struct IngestConfig {
     pub pdf: PdfConfig,
     /// Checked between batches: a cancelled run stops at a commit boundary with [`IngestError::Cancelled`].
     pub cancel: CancelToken,
+    /// Earlier sources this ingestion supersedes path by path: a document written at a path that one of
+    /// these sources also holds replaces that document (in the same commit). The server passes its
+    /// earlier uploads, so uploading a revised `refund-policy.md` replaces the old one instead of
+    /// keeping both. Empty by default.
+    pub supersedes: Vec<SourceId>,
 }
 
 impl Default for IngestConfig {
@@ -39,6 +44,7 @@ impl Default for IngestConfig {
             batch_docs: 32,
             pdf: PdfConfig::default(),
             cancel: CancelToken::new(),
+            supersedes: Vec::new(),
         }
     }
 }
@@ -134,6 +140,8 @@ pub fn ingest_path(
     progress.emit(ProgressEvent::StageStarted { stage: IngestStage::Embed, total: None });
 
     let mut writer = BatchWriter::new(kb, source.id, &cfg.chunk);
+    let superseded: Vec<SourceId> = cfg.supersedes.iter().copied().filter(|s| *s != source.id).collect();
+    writer.supersede(&superseded)?;
     for batch in work.chunks(cfg.batch_docs.max(1)) {
         if cfg.cancel.is_cancelled() {
             kb.index().persist()?;

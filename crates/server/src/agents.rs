@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use throughline_agent::{Agent, AgentConfig, Audit, ChatBackend, Citation, MemoryView, ProactiveMessage, Turn};
-use throughline_core::{HandoffRecord, HandoffStatus, LeadRecord, Publication, Retriever};
+use throughline_core::{CitedSource, HandoffRecord, HandoffStatus, LeadRecord, Publication, Retriever};
 
 use crate::error::{ApiError, ApiResult};
 use crate::mcp::ToolOutput;
@@ -47,6 +47,17 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send
 /// JSON of a citation.
 pub fn citation_json(c: &Citation) -> Value {
     json!({"n": c.number, "title": c.title, "path": c.path, "url": c.url})
+}
+
+/// JSON of a stored message's citations, one entry per number (a number may span several chunks).
+pub fn message_citations_json(citations: &[CitedSource]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for c in citations {
+        if !out.iter().any(|v| v["n"] == json!(c.number)) {
+            out.push(json!({"n": c.number, "title": c.title, "path": c.path, "url": c.url}));
+        }
+    }
+    out
 }
 
 /// JSON of a pricing plan.
@@ -156,6 +167,10 @@ pub fn memory_json(m: &MemoryView) -> Value {
             "messages": msgs.iter().map(|x| json!({
                 "id": x.id, "role": x.role.as_str(), "text": x.text, "stage": x.stage.map(|s| s.as_str()),
                 "idk": x.idk, "latency_ms": x.latency_ms, "created_at": x.created_at,
+                "citations": message_citations_json(&x.citations),
+                "quoted": x.citations.iter().filter(|c| c.chunk.is_some()).map(|c| json!({
+                    "n": c.number, "kb": c.kb, "path": c.path, "chunk_id": c.chunk.map(|k| k.to_string()), "text": c.quote,
+                })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "events": m.events.iter().map(|e| json!({"name": e.name, "properties": e.properties.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(), "created_at": e.created_at})).collect::<Vec<_>>(),

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use throughline_core::{CancelToken, JobId, JobRecord, JobStatus, ProgressEvent, ProgressSink};
-use throughline_ingest::{crawl_site, ingest_path, IngestConfig, IngestError};
+use throughline_core::{CancelToken, JobId, JobRecord, JobStatus, ProgressEvent, ProgressSink, SourceId, SourceInfo};
+use throughline_ingest::{crawl_site, ingest_path, IngestConfig, IngestError, KnowledgeBase};
 use tokio::sync::{broadcast, Notify};
 
 use crate::AppState;
@@ -443,6 +443,41 @@ fn run_job(state: &AppState, job: JobRecord) {
     state.0.hub.close(id);
 }
 
+/// Where uploaded files are kept (canonical), when the folder exists.
+fn uploads_dir(state: &AppState) -> Option<std::path::PathBuf> {
+    std::fs::canonicalize(state.0.paths.data_dir.join("uploads")).ok()
+}
+
+/// The knowledge base's sources that are uploads (folders under the uploads directory).
+fn upload_sources(state: &AppState, kb: &KnowledgeBase) -> Result<Vec<SourceInfo>, IngestError> {
+    let Some(dir) = uploads_dir(state) else { return Ok(Vec::new()) };
+    Ok(kb
+        .store()
+        .sources(kb.info().id)?
+        .into_iter()
+        .filter(|s| std::path::Path::new(&s.location).starts_with(&dir))
+        .collect())
+}
+
+/// Earlier uploads left with no document (every file replaced by a newer upload) are removed with their
+/// folder; `current` is the upload just ingested.
+fn remove_emptied_uploads(
+    state: &AppState,
+    kb: &KnowledgeBase,
+    earlier: &[SourceInfo],
+    current: Option<SourceId>,
+) -> Result<(), IngestError> {
+    for s in earlier.iter().filter(|s| Some(s.id) != current) {
+        if kb.store().documents(kb.info().id, Some(s.id))?.is_empty() {
+            kb.delete_source(s.id)?;
+            if uploads_dir(state).is_some_and(|u| std::path::Path::new(&s.location).starts_with(u)) {
+                std::fs::remove_dir_all(&s.location).ok();
+            }
+        }
+    }
+    Ok(())
+}
+
 fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToken) -> Result<Value, IngestError> {
     let spec: JobSpec = serde_json::from_str(&job.spec).map_err(|e| {
         IngestError::Core(throughline_core::CoreError::new(
@@ -453,11 +488,20 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
     let kb = state.open_kb(&job.kb, true).map_err(|e| {
         IngestError::Core(throughline_core::CoreError::new(throughline_core::ErrorKind::Internal, e.message))
     })?;
-    match spec {
+    let mut summary = match spec {
         JobSpec::IngestPath { path, .. } => {
-            let cfg = IngestConfig { cancel, ..state.0.config.ingest.clone() };
+            // An upload replaces what earlier uploads held at the same paths (a revised file is a new
+            // version of the same page, not a second page).
+            let uploads = upload_sources(state, &kb)?;
+            let is_upload =
+                uploads_dir(state).zip(std::fs::canonicalize(&path).ok()).is_some_and(|(u, p)| p.starts_with(u));
+            let supersedes = if is_upload { uploads.iter().map(|s| s.id).collect() } else { Vec::new() };
+            let cfg = IngestConfig { cancel, supersedes, ..state.0.config.ingest.clone() };
             let s = ingest_path(&kb, &path, &cfg, sink)?;
-            Ok(json!({
+            if is_upload {
+                remove_emptied_uploads(state, &kb, &uploads, s.source)?;
+            }
+            json!({
                 "source_id": s.source.map(|s| s.to_string()),
                 "files_seen": s.files_seen,
                 "added": s.added,
@@ -470,7 +514,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
                 "skipped": s.skipped.len(),
                 "elapsed_ms": s.elapsed.as_millis() as u64,
                 "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
-            }))
+            })
         }
         JobSpec::Crawl { url, options } => {
             let mut cfg = state.0.config.crawl.clone();
@@ -487,7 +531,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
             if s.cancelled {
                 return Err(IngestError::Cancelled);
             }
-            Ok(json!({
+            json!({
                 "source_id": s.source.to_string(),
                 "start_url": s.start_url,
                 "discovered": s.discovered,
@@ -504,7 +548,13 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
                 "reasons": s.reasons.iter().map(|(st, r, n)| json!({"status": st.as_str(), "reason": r, "count": n})).collect::<Vec<_>>(),
                 "elapsed_ms": s.elapsed.as_millis() as u64,
                 "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
-            }))
+            })
         }
-    }
+    };
+    // What changed for the answers already given: those quoting text the knowledge base no longer has.
+    let stale = state.0.memory.stale_answers(&job.kb)?;
+    summary["stale_answers"] = json!(stale.len());
+    summary["stale_conversations"] =
+        json!(stale.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len());
+    Ok(summary)
 }

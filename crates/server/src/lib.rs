@@ -31,7 +31,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use state::{AppState, ServerConfig, Stores};
 
-use routes::{agents as agent_routes, jobs as job_routes, kbs, openai, search, system};
+use routes::{agents as agent_routes, freshness, jobs as job_routes, kbs, openai, plans, search, system};
 
 /// Every API route as (method, path), the OpenAPI document is checked against it.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -56,6 +56,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/jobs/{job}/events"),
     ("post", "/mcp"),
     ("get", "/v1/kbs/{kb}/plans"),
+    ("put", "/v1/kbs/{kb}/plans"),
+    ("delete", "/v1/kbs/{kb}/plans"),
+    ("get", "/v1/kbs/{kb}/stale-answers"),
     ("get", "/v1/agents"),
     ("post", "/v1/agents"),
     ("get", "/v1/agents/{agent}"),
@@ -107,7 +110,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/jobs/{job}", get(job_routes::get))
         .route("/v1/jobs/{job}/cancel", post(job_routes::cancel))
         .route("/metrics", get(system::metrics))
-        .route("/v1/kbs/{kb}/plans", get(agent_routes::plans))
+        .route("/v1/kbs/{kb}/plans", get(plans::get).put(plans::put).delete(plans::delete))
+        .route("/v1/kbs/{kb}/stale-answers", get(freshness::stale_answers))
         .route("/v1/agents", get(agent_routes::list).post(agent_routes::create))
         .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update))
         .route("/v1/agents/{agent}/versions", get(agent_routes::versions))
@@ -162,8 +166,12 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     jobs::recover(&state).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let worker = tokio::spawn(jobs::worker(state.clone()));
-    tokio::spawn(jobs::freshness(state.clone()));
+    let worker = if state.0.config.run_jobs {
+        tokio::spawn(jobs::freshness(state.clone()));
+        tokio::spawn(jobs::worker(state.clone()))
+    } else {
+        tokio::spawn(async {})
+    };
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let st = state.clone();

@@ -385,7 +385,10 @@ pub fn document() -> Value {
     // (path, method, summary, tag, public, success status, parameters, body)
     type Row = (&'static str, &'static str, &'static str, &'static str, bool, &'static str, Vec<Value>, Option<Value>);
     let table: Vec<Row> = vec![
-        ("/v1/kbs/{kb}/plans", "get", "Pricing plans extracted from the knowledge base's pricing pages", "agents", false, "200", vec![kb()], None),
+        ("/v1/kbs/{kb}/plans", "get", "The plan catalogue the agents quote (hand-edited, else extracted from the pricing pages), with what extraction found", "agents", false, "200", vec![kb()], None),
+        ("/v1/kbs/{kb}/plans", "put", "Replace the catalogue by an edited one {plans: [{name, prices: [{amount, currency, period}], limits: [{name, value}], features, source_path}], update_agents (default true): agents over the knowledge base get a new version quoting it}", "agents", false, "200", vec![kb()], body_any()),
+        ("/v1/kbs/{kb}/plans", "delete", "Drop the edited catalogue: the extracted plans apply again", "agents", false, "200", vec![kb()], None),
+        ("/v1/kbs/{kb}/stale-answers", "get", "Pages that changed or left the knowledge base since an answer quoted them, with the answers and conversations that quoted the old text", "knowledge", false, "200", vec![kb()], None),
         ("/v1/agents", "get", "List agents with their publication", "agents", false, "200", none(), None),
         ("/v1/agents", "post", "Create an agent: {name, kb} derives defaults from the knowledge base (product, signup/demo/pricing URLs, plans); or {name, config_toml}", "agents", false, "201", none(), body_any()),
         ("/v1/agents/{agent}", "get", "An agent: latest configuration as JSON and TOML, publication", "agents", false, "200", vec![agent()], None),

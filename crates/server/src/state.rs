@@ -43,6 +43,9 @@ pub struct ServerConfig {
     /// Serve the web UI from this folder instead of the copy embedded in the binary (UI development:
     /// edit and reload without rebuilding). `THROUGHLINE_WEB_DIR` in the binary.
     pub web_dir: Option<PathBuf>,
+    /// Run queued jobs and scheduled re-syncs in this process. Default true; with false, jobs are
+    /// accepted and stay queued (kept in SQLite) until a process that runs them starts.
+    pub run_jobs: bool,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             crawl: CrawlConfig::default(),
             search: SearchConfig::default(),
             web_dir: None,
+            run_jobs: true,
         }
     }
 }

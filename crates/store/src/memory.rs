@@ -3,9 +3,12 @@
 //! is scoped by the contact or agent id it is given; contact deletion cascades through foreign keys.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::collections::HashMap;
+
 use throughline_core::{
-    AgentId, AgentRecord, ContactId, ContactRecord, ConversationId, ConversationRecord, CoreError, EventRecord, Fact,
-    HandoffId, HandoffRecord, HandoffStatus, LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Role,
+    AgentId, AgentRecord, ChunkId, CitedSource, ContactId, ContactRecord, ConversationId, ConversationRecord,
+    CoreError, EventRecord, Fact, HandoffId, HandoffRecord, HandoffStatus, LeadRecord, Lifecycle, MemoryStore,
+    MessageRecord, NewMessage, Role, SourceChange, StaleAnswer,
 };
 
 use crate::sqlite::{now, to_i64};
@@ -68,6 +71,7 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<(MessageRecord, String, Option<S
             stage: None,
             idk: r.get::<_, i64>(6)? != 0,
             latency_ms: r.get::<_, Option<i64>>(7)?.map(|v| v as u32),
+            citations: Vec::new(),
             created_at: r.get(8)?,
         },
         r.get(3)?,
@@ -167,6 +171,112 @@ impl SqliteStore {
         let found = conn.query_row(&sql, p, contact_row).optional()?;
         found.map(finish_contact).transpose()
     }
+}
+
+const CITATION_COLS: &str = "mc.number, mc.kb, mc.path, mc.title, mc.url, mc.chunk_id, mc.quote";
+
+/// A citation row read with [`CITATION_COLS`] starting at column `at`.
+fn citation_row(r: &Row<'_>, at: usize) -> rusqlite::Result<CitedSource> {
+    Ok(CitedSource {
+        number: r.get::<_, i64>(at)? as usize,
+        kb: r.get(at + 1)?,
+        path: r.get(at + 2)?,
+        title: r.get(at + 3)?,
+        url: r.get(at + 4)?,
+        chunk: r.get::<_, Option<i64>>(at + 5)?.map(|v| ChunkId::from_raw(v as u64)),
+        quote: r.get(at + 6)?,
+    })
+}
+
+/// Fills `messages[..].citations` from `sql` (which selects the message id, then [`CITATION_COLS`]).
+fn attach_citations(conn: &Connection, sql: &str, key: i64, messages: &mut [MessageRecord]) -> StoreResult<()> {
+    let sql = sql.replace("{CITATION_COLS}", CITATION_COLS) + " ORDER BY mc.message_id, mc.number, mc.rowid";
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![key], |r| Ok((r.get::<_, i64>(0)?, citation_row(r, 1)?)))?;
+    let mut by_message: HashMap<i64, Vec<CitedSource>> = HashMap::new();
+    for row in rows {
+        let (id, c) = row?;
+        by_message.entry(id).or_default().push(c);
+    }
+    for m in messages {
+        if let Some(c) = by_message.remove(&m.id) {
+            m.citations = c;
+        }
+    }
+    Ok(())
+}
+
+/// Whitespace-collapsed, for comparing quotes with page text across re-chunking.
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The current state of page `path` of knowledge base `kb`: `None` when it left the knowledge base,
+/// else when it was stored and its text (chunks joined, whitespace collapsed).
+fn current_page(conn: &Connection, kb: &str, path: &str) -> StoreResult<Option<(i64, String)>> {
+    let doc: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT d.id, d.updated_at FROM documents d JOIN kbs k ON k.id = d.kb_id WHERE k.name = ?1 AND d.path = ?2",
+            params![kb, path],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((doc, updated_at)) = doc else { return Ok(None) };
+    let mut stmt = conn.prepare_cached("SELECT text FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
+    let texts = stmt.query_map(params![doc], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Some((updated_at, squash(&texts.join(" ")))))
+}
+
+fn stale_answers(conn: &Connection, kb: &str) -> StoreResult<Vec<StaleAnswer>> {
+    // Citations whose chunk (document version) is gone: candidates. The agent name comes from any
+    // version row of the agent.
+    let sql = format!(
+        "SELECT mc.message_id, {CITATION_COLS}, m.conversation_id, m.contact_id, m.text, m.created_at,
+                (SELECT a.name FROM agents a WHERE a.id = m.agent_id LIMIT 1)
+         FROM message_citations mc JOIN messages m ON m.id = mc.message_id
+         WHERE mc.kb = ?1 AND mc.chunk_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = mc.chunk_id)
+         ORDER BY mc.path, m.created_at, mc.message_id, mc.number, mc.rowid"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![kb], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            citation_row(r, 1)?,
+            r.get::<_, i64>(8)?,
+            r.get::<_, i64>(9)?,
+            r.get::<_, String>(10)?,
+            r.get::<_, i64>(11)?,
+            r.get::<_, Option<String>>(12)?,
+        ))
+    })?;
+    let mut pages: HashMap<String, Option<(i64, String)>> = HashMap::new();
+    let mut out = Vec::new();
+    for row in rows {
+        let (message_id, citation, conversation, contact, answer, answered_at, agent) = row?;
+        if !pages.contains_key(&citation.path) {
+            let page = current_page(conn, kb, &citation.path)?;
+            pages.insert(citation.path.clone(), page);
+        }
+        let (change, page_updated_at) = match &pages[&citation.path] {
+            None => (SourceChange::Removed, None),
+            // Re-chunked or edited elsewhere, but the quoted text is still there: not stale.
+            Some((_, text)) if text.contains(&squash(&citation.quote)) => continue,
+            Some((at, _)) => (SourceChange::Changed, Some(*at)),
+        };
+        out.push(StaleAnswer {
+            citation,
+            change,
+            page_updated_at,
+            agent: agent.unwrap_or_default(),
+            contact: ContactId::from_raw(contact as u64),
+            conversation: ConversationId::from_raw(conversation as u64),
+            message_id,
+            answer,
+            answered_at,
+        });
+    }
+    Ok(out)
 }
 
 impl MemoryStore for SqliteStore {
@@ -409,7 +519,8 @@ impl MemoryStore for SqliteStore {
     }
 
     fn add_message(&self, m: &NewMessage) -> Result<i64, CoreError> {
-        let conn = self.lock();
+        let mut guard = self.lock();
+        let conn = guard.transaction().map_err(StoreError::from)?;
         let (contact, agent): (i64, i64) = conn
             .query_row(
                 "SELECT contact_id, agent_id FROM conversations WHERE id = ?1",
@@ -440,29 +551,68 @@ impl MemoryStore for SqliteStore {
             ],
         )
         .map_err(StoreError::from)?;
-        Ok(conn.last_insert_rowid())
+        let id = conn.last_insert_rowid();
+        {
+            let mut put = conn
+                .prepare_cached(
+                    "INSERT INTO message_citations (message_id, number, kb, path, title, url, chunk_id, quote)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(StoreError::from)?;
+            for c in &m.citations {
+                put.execute(params![
+                    id,
+                    c.number as i64,
+                    c.kb,
+                    c.path,
+                    c.title,
+                    c.url,
+                    c.chunk.map(|k| to_i64(k.get())),
+                    c.quote
+                ])
+                .map_err(StoreError::from)?;
+            }
+        }
+        conn.commit().map_err(StoreError::from)?;
+        Ok(id)
     }
 
     fn messages(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, CoreError> {
         let conn = self.lock();
-        Ok(collect(
+        let mut out = collect(
             &conn,
             &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 ORDER BY id"),
             params![to_i64(conversation.get())],
             message_row,
             finish_message,
-        )?)
+        )?;
+        attach_citations(
+            &conn,
+            "SELECT mc.message_id, {CITATION_COLS} FROM message_citations mc
+             JOIN messages m ON m.id = mc.message_id WHERE m.conversation_id = ?1",
+            to_i64(conversation.get()),
+            &mut out,
+        )?;
+        Ok(out)
     }
 
     fn agent_messages(&self, agent: AgentId) -> Result<Vec<MessageRecord>, CoreError> {
         let conn = self.lock();
-        Ok(collect(
+        let mut out = collect(
             &conn,
             &format!("SELECT {MESSAGE_COLS} FROM messages WHERE agent_id = ?1 ORDER BY id"),
             params![to_i64(agent.get())],
             message_row,
             finish_message,
-        )?)
+        )?;
+        attach_citations(
+            &conn,
+            "SELECT mc.message_id, {CITATION_COLS} FROM message_citations mc
+             JOIN messages m ON m.id = mc.message_id WHERE m.agent_id = ?1",
+            to_i64(agent.get()),
+            &mut out,
+        )?;
+        Ok(out)
     }
 
     fn add_event(&self, contact: ContactId, name: &str, properties: &[(String, String)]) -> Result<(), CoreError> {
@@ -570,6 +720,10 @@ impl MemoryStore for SqliteStore {
         Ok(found.map(finish_handoff).transpose()?)
     }
 
+    fn stale_answers(&self, kb: &str) -> Result<Vec<StaleAnswer>, CoreError> {
+        Ok(stale_answers(&self.lock(), kb)?)
+    }
+
     fn handoffs(&self, agent: AgentId) -> Result<Vec<HandoffRecord>, CoreError> {
         let conn = self.lock();
         Ok(collect(
@@ -608,6 +762,7 @@ mod tests {
             stage: None,
             idk: false,
             latency_ms: None,
+            citations: Vec::new(),
         };
         s.add_message(&m).unwrap();
         // Merge a visitor into an identified contact: facts and conversations follow.

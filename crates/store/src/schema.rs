@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema version this binary writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const V1: &str = r#"
 CREATE TABLE kbs (
@@ -208,6 +208,28 @@ CREATE TABLE handoffs (
 CREATE INDEX handoffs_agent ON handoffs(agent_id);
 "#;
 
+/// Version 5: the sources each answer cited, with the chunk (document version) and the text it quoted,
+/// and a knowledge base's hand-edited plan catalogue (which takes precedence over extraction).
+const V5: &str = r#"
+CREATE TABLE message_citations (
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    number      INTEGER NOT NULL,
+    kb          TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    url         TEXT,
+    chunk_id    INTEGER,
+    quote       TEXT NOT NULL
+);
+CREATE INDEX message_citations_message ON message_citations(message_id);
+CREATE INDEX message_citations_kb ON message_citations(kb, path);
+CREATE TABLE plan_edits (
+    kb_id       INTEGER PRIMARY KEY REFERENCES kbs(id) ON DELETE CASCADE,
+    data        TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+"#;
+
 /// Brings the database to [`SCHEMA_VERSION`]; returns the version found before.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -222,6 +244,9 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     }
     if found < 4 {
         conn.execute_batch(&format!("BEGIN; {V4} PRAGMA user_version = 4; COMMIT;"))?;
+    }
+    if found < 5 {
+        conn.execute_batch(&format!("BEGIN; {V5} PRAGMA user_version = 5; COMMIT;"))?;
     }
     Ok(found)
 }

@@ -295,6 +295,18 @@ impl KnowledgeStore for SqliteStore {
         Ok(crate::plans::plans(&self.lock(), kb)?)
     }
 
+    fn extracted_plans(&self, kb: KbId) -> Result<Vec<Plan>, CoreError> {
+        Ok(crate::plans::extracted_plans(&self.lock(), kb)?)
+    }
+
+    fn set_plan_edits(&self, kb: KbId, plans: Option<&[Plan]>) -> Result<(), CoreError> {
+        Ok(crate::plans::set_plan_edits(&self.lock(), kb, plans)?)
+    }
+
+    fn plans_edited_at(&self, kb: KbId) -> Result<Option<i64>, CoreError> {
+        Ok(crate::plans::plans_edited_at(&self.lock(), kb)?)
+    }
+
     fn ensure_kb(&self, name: &str, model_id: &str, dim: usize) -> Result<KbInfo, CoreError> {
         Ok(self.ensure_kb_inner(name, model_id, dim)?)
     }
@@ -652,5 +664,111 @@ mod tests {
         assert_eq!(s.crawl_records(kb.id, Some(b.id)).unwrap().len(), 1);
         assert!(s.delete_kb(kb.id).unwrap());
         assert!(s.crawl_records(kb.id, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn answers_quoting_a_changed_or_removed_page_are_listed_and_rechunking_alone_is_not() {
+        use throughline_core::{CitedSource, MemoryStore, NewMessage, Role, SourceChange};
+        let s = SqliteStore::open_in_memory().unwrap();
+        let kb = s.ensure_kb("docs", "m", 3).unwrap();
+        let src = s.ensure_source(kb.id, SourceKind::Folder, "/docs").unwrap();
+        let write = |d: &DocumentMeta, texts: &[&str]| {
+            let chunks = texts.iter().enumerate().map(|(i, t)| chunk(d, i as u32, t)).collect();
+            s.commit_batch(kb.id, BatchWrite { upserts: vec![(d.clone(), chunks)], delete_docs: vec![] }).unwrap();
+        };
+        let pricing = doc(kb.id, src.id, "pricing.md", "v1");
+        write(&pricing, &["The Team plan costs $79/month.", "Refunds within 14 days."]);
+        let refunds = doc(kb.id, src.id, "refunds.md", "v1");
+        write(&refunds, &["Refunds within 14 days of purchase."]);
+        let gone = doc(kb.id, src.id, "legacy.md", "v1");
+        write(&gone, &["The legacy plan is free."]);
+
+        let agent = s.save_agent("support", "").unwrap();
+        let contact = s.create_contact(agent.id, "visitor-1").unwrap();
+        let conv = s.start_conversation(agent.id, contact.id, 1).unwrap();
+        let cite = |n: usize, d: &DocumentMeta, ordinal: u32, quote: &str| CitedSource {
+            number: n,
+            kb: "docs".into(),
+            path: d.path.clone(),
+            title: d.title.clone(),
+            url: None,
+            chunk: Some(ChunkId::derive(d.id, &d.content_hash, ordinal)),
+            quote: quote.into(),
+        };
+        let answer = |text: &str, citations: Vec<CitedSource>| {
+            s.add_message(&NewMessage {
+                conversation: conv.id,
+                role: Role::Assistant,
+                text: text.into(),
+                stage: None,
+                idk: false,
+                latency_ms: Some(5),
+                citations,
+            })
+            .unwrap()
+        };
+        let price =
+            answer("The Team plan costs $79/month. [1]", vec![cite(1, &pricing, 0, "The Team plan costs $79/month.")]);
+        answer(
+            "Refunds within 14 days of purchase. [1]",
+            vec![cite(1, &refunds, 0, "Refunds within 14 days of purchase.")],
+        );
+        let legacy = answer("The legacy plan is free. [1]", vec![cite(1, &gone, 0, "The legacy plan is free.")]);
+        // Messages come back with their citations.
+        let msgs = s.messages(conv.id).unwrap();
+        assert_eq!(msgs[0].citations[0].quote, "The Team plan costs $79/month.");
+        assert!(s.stale_answers("docs").unwrap().is_empty(), "nothing changed yet");
+
+        // The price changes; refunds is re-chunked (new version, same sentence split across whitespace);
+        // legacy leaves the knowledge base.
+        let pricing2 = doc(kb.id, src.id, "pricing.md", "v2");
+        write(&pricing2, &["The Team plan costs $99/month.", "Refunds within 14 days."]);
+        let refunds2 = doc(kb.id, src.id, "refunds.md", "v2");
+        write(&refunds2, &["Refunds within 14", "days of purchase."]);
+        s.commit_batch(kb.id, BatchWrite { upserts: vec![], delete_docs: vec![gone.id] }).unwrap();
+
+        let stale = s.stale_answers("docs").unwrap();
+        let got: Vec<(&str, SourceChange, i64)> =
+            stale.iter().map(|a| (a.citation.path.as_str(), a.change, a.message_id)).collect();
+        assert_eq!(
+            got,
+            vec![("legacy.md", SourceChange::Removed, legacy), ("pricing.md", SourceChange::Changed, price)]
+        );
+        assert_eq!(stale[1].citation.quote, "The Team plan costs $79/month.");
+        assert_eq!(stale[1].agent, "support");
+        assert_eq!(stale[1].conversation, conv.id);
+        assert!(s.stale_answers("other").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_edited_plan_catalogue_overrides_extraction_until_removed() {
+        use throughline_core::{Plan, PlanPrice};
+        let s = SqliteStore::open_in_memory().unwrap();
+        let kb = s.ensure_kb("docs", "m", 3).unwrap();
+        let src = s.ensure_source(kb.id, SourceKind::Folder, "/docs").unwrap();
+        let d = doc(kb.id, src.id, "pricing.md", "v1");
+        s.commit_batch(kb.id, BatchWrite { upserts: vec![(d.clone(), vec![chunk(&d, 0, "x")])], delete_docs: vec![] })
+            .unwrap();
+        let plan = |name: &str, amount: f64| Plan {
+            name: name.into(),
+            prices: vec![PlanPrice { amount, currency: "USD".into(), period: None }],
+            limits: vec![],
+            features: vec![],
+            source_path: "pricing.md".into(),
+        };
+        s.replace_plans(kb.id, d.id, &[plan("Team", 79.0)]).unwrap();
+        assert_eq!(s.plans(kb.id).unwrap()[0].prices[0].amount, 79.0);
+        assert_eq!(s.plans_edited_at(kb.id).unwrap(), None);
+
+        s.set_plan_edits(kb.id, Some(&[plan("Team", 99.0), plan("Scale", 299.0)])).unwrap();
+        assert_eq!(s.plans(kb.id).unwrap().iter().map(|p| p.prices[0].amount).collect::<Vec<_>>(), vec![99.0, 299.0]);
+        // Re-extraction does not touch the edit.
+        s.replace_plans(kb.id, d.id, &[plan("Team", 89.0)]).unwrap();
+        assert_eq!(s.plans(kb.id).unwrap()[0].prices[0].amount, 99.0);
+        assert_eq!(s.extracted_plans(kb.id).unwrap()[0].prices[0].amount, 89.0);
+        assert!(s.plans_edited_at(kb.id).unwrap().is_some());
+
+        s.set_plan_edits(kb.id, None).unwrap();
+        assert_eq!(s.plans(kb.id).unwrap()[0].prices[0].amount, 89.0);
     }
 }

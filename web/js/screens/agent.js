@@ -57,16 +57,28 @@ export default async function agentScreen(ctx) {
   root.append(plansCard);
   if (kb) {
     try {
-      const { plans } = await api(`/v1/kbs/${enc(kb)}/plans`);
-      const holder = { plans: plans || [] };
+      const cat = await api(`/v1/kbs/${enc(kb)}/plans`);
+      const holder = { plans: (cat.plans || []).map(({ display, ...p }) => ({ ...p, prices: (p.prices || []).map(({ display, ...x }) => x) })) };
       const msg = el("div");
-      plansCard.append(el("p.muted.small", "Review the pricing the agent quotes: it was extracted from your pricing page. Fix anything wrong and save."),
-        el("div.grid.cols-4#plans", { style: { marginBottom: "12px" } }, holder.plans.map(planCard)),
+      const saved = (r) => {
+        const n = (r.agents_updated || []).map((a) => `${a.name} v${a.version}`);
+        msg.replaceChildren(notice(n.length ? `Plans saved. New versions quoting them: ${n.join(", ")}.` : "Plans saved.", "info"));
+      };
+      plansCard.append(el("p.muted.small", cat.edited
+          ? `You edited this catalogue (${fmtDate(cat.edited_at)}); re-ingesting the pricing pages no longer changes it.`
+          : "Review the pricing the agent quotes: it was extracted from your pricing page. Fix anything wrong and save; agents over this knowledge base get a new version quoting your edit."),
+        el("div.grid.cols-4#plans", { style: { marginBottom: "12px" } }, (cat.plans || []).map(planCard)),
         objectEditor(holder),
-        el("button#save-plans", { type: "button", on: { click: async () => {
-          try { await api(`/v1/kbs/${enc(kb)}/plans`, { method: "PUT", body: { plans: holder.plans } }); msg.replaceChildren(notice("Plans saved.", "info")); }
-          catch (e) { msg.replaceChildren(errorBox(e, "Plans")); }
-        } } }, "Save plans"), msg);
+        el("div.row",
+          el("button#save-plans", { type: "button", on: { click: async () => {
+            try { saved(await api(`/v1/kbs/${enc(kb)}/plans`, { method: "PUT", body: { plans: holder.plans } })); }
+            catch (e) { msg.replaceChildren(errorBox(e, "Plans")); }
+          } } }, "Save plans"),
+          cat.edited ? el("button.small#revert-plans", { type: "button", on: { click: async () => {
+            try { await api(`/v1/kbs/${enc(kb)}/plans`, { method: "DELETE" }); msg.replaceChildren(notice("Back to the extracted plans.", "info")); }
+            catch (e) { msg.replaceChildren(errorBox(e, "Plans")); }
+          } } }, "Use extracted plans") : null),
+        msg);
     } catch (e) { plansCard.append(errorBox(e, "Plans")); }
   }
 

@@ -125,7 +125,28 @@ export default async function knowledge(ctx) {
   const sourcesBox = el("div");
   const reportBox = el("div#crawl-report");
   const docsBox = el("div");
+  const staleBox = el("div#stale-answers");
   root.append(card("Sources", sourcesBox, reportBox), card(kb ? `Documents in “${kb}”` : "Documents", docsBox));
+  root.append(card("Answers quoting changed pages", el("p.muted.small", "Every answer is kept with the page version it quoted. When a re-sync changes a price or a policy, the conversations that quoted the old text are listed here, so someone can follow up."), staleBox));
+  async function refreshStale() {
+    if (!kb) { staleBox.replaceChildren(); return; }
+    try {
+      const r = await api(`/v1/kbs/${enc(kb)}/stale-answers`);
+      const pages = r.pages || [];
+      if (!pages.length) { staleBox.replaceChildren(el("p.muted", "No answer quotes text this knowledge base no longer has.")); return; }
+      staleBox.replaceChildren(
+        el("div.row", el("span.pill.bad", `${r.answers} answers`), el("span.pill", `${r.conversations} conversations`), el("span.pill", `${pages.length} pages`)),
+        ...pages.map((p) => el("details.stale-page", { open: pages.length <= 3 },
+          el("summary", el("span.pill" + (p.change === "removed" ? ".bad" : ".warn"), p.change), " ", p.title || p.path, " ",
+            el("span.muted.small.mono", p.url || p.path), " ", el("span.muted.small", `${p.answers.length} answers`)),
+          el("div.tablewrap", el("table",
+            el("thead", el("tr", el("th", "Answered"), el("th", "Agent"), el("th", "Conversation"), el("th", "Quoted (old text)"))),
+            el("tbody", p.answers.map((a) => el("tr",
+              el("td.small", fmtDate(a.answered_at)), el("td", a.agent),
+              el("td.mono.small", `${a.conversation_id} · contact ${a.contact_id}`),
+              el("td.small", el("q", a.quoted))))))))));
+    } catch (e) { staleBox.replaceChildren(errorBox(e, "Answers quoting changed pages")); }
+  }
   async function showReport(src) {
     reportBox.replaceChildren(el("p.muted", "Loading the crawl report…"));
     try {
@@ -175,6 +196,7 @@ export default async function knowledge(ctx) {
           el("td.num", String(d.chunks ?? "–")), el("td.num.hide-narrow", fmtBytes(d.bytes)),
           el("td.hide-narrow.small", fmtDate(d.updated_at))))))));
     } catch (e) { docsBox.replaceChildren(errorBox(e, "Documents")); }
+    refreshStale();
   }
   refreshTables();
   return root;

@@ -11,6 +11,7 @@ mod kbs;
 mod plans;
 mod search;
 mod serve;
+mod stale_answers;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -118,6 +119,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             eval_answers::run(&app, &agent, &queries, json, verbose)
         }
         Command::Plans { kb, json } => plans::run(&app, &kb, json),
+        Command::StaleAnswers { kb, json } => stale_answers::run(&app, &kb, json),
         Command::BenchEmbed { .. } | Command::ExtractPdf { .. } => unreachable!("handled above"),
     }
 }

@@ -133,6 +133,50 @@ fn layer_norm_residual_impl(x: &mut [f32], y: &[f32], bias: &[f32], cols: usize,
     }
 }
 
+/// Dot product with eight independent accumulators (vectorises to one FMA chain per lane).
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Self-attention of a short sequence, every head: `qkv` holds `t` rows of `[Q | K | V]` (`3h` values
+/// each, heads side by side), `ctx` receives `t × h`, `scores` is scratch of `t × t`. Direct loops: at
+/// query lengths the products are a few thousand multiply-adds per head, less than a GEMM call's setup.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn attention_impl(qkv: &[f32], ctx: &mut [f32], scores: &mut [f32], t: usize, h: usize, heads: usize, scale: f32) {
+    let d = h / heads;
+    let stride = 3 * h;
+    for head in 0..heads {
+        let (qo, ko, vo) = (head * d, h + head * d, 2 * h + head * d);
+        for i in 0..t {
+            let q = &qkv[i * stride + qo..i * stride + qo + d];
+            for j in 0..t {
+                scores[i * t + j] = dot(q, &qkv[j * stride + ko..j * stride + ko + d]);
+            }
+        }
+        scaled_softmax_rows_impl(&mut scores[..t * t], t, scale);
+        for i in 0..t {
+            let out = &mut ctx[i * h + head * d..i * h + head * d + d];
+            out.fill(0.0);
+            for j in 0..t {
+                let p = scores[i * t + j];
+                for (o, v) in out.iter_mut().zip(&qkv[j * stride + vo..j * stride + vo + d]) {
+                    *o += p * v;
+                }
+            }
+        }
+    }
+}
+
 /// Declares a kernel dispatching to an AVX2+FMA build of `$impl` when the CPU has it.
 macro_rules! dispatch {
     ($(#[$doc:meta])* $name:ident, $avx:ident, $impl:ident, ($($arg:ident : $ty:ty),*)) => {
@@ -165,6 +209,11 @@ dispatch!(
 dispatch!(
     /// Softmax of `scale · row` for each row of `cols` values.
     scaled_softmax_rows, scaled_softmax_rows_avx2, scaled_softmax_rows_impl, (s: &mut [f32], cols: usize, scale: f32)
+);
+dispatch!(
+    /// Self-attention of a short sequence over every head (see `attention_impl`).
+    attention, attention_avx2, attention_impl,
+    (qkv: &[f32], ctx: &mut [f32], scores: &mut [f32], t: usize, h: usize, heads: usize, scale: f32)
 );
 dispatch!(
     /// Layer norm of each row of `cols` values.
@@ -271,6 +320,37 @@ mod tests {
                         "ln {} vs {want}",
                         x[r * cols + c]
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_sequence_attention_matches_a_straightforward_f64_loop() {
+        for (seed, (t, heads, d)) in
+            [(1usize, 1usize, 8usize), (3, 2, 5), (10, 12, 32), (7, 3, 17)].into_iter().enumerate()
+        {
+            let h = heads * d;
+            let qkv = randoms(t * 3 * h, 2.0, seed as u64 + 50);
+            let scale = 1.0 / (d as f32).sqrt();
+            let mut ctx = vec![f32::NAN; t * h];
+            let mut scores = vec![0.0; t * t];
+            attention(&qkv, &mut ctx, &mut scores, t, h, heads, scale);
+            for head in 0..heads {
+                for i in 0..t {
+                    let at = |r: usize, part: usize, c: usize| qkv[r * 3 * h + part * h + head * d + c] as f64;
+                    let logits: Vec<f64> =
+                        (0..t).map(|j| (0..d).map(|c| at(i, 0, c) * at(j, 1, c)).sum::<f64>() * scale as f64).collect();
+                    let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let z: f64 = logits.iter().map(|l| (l - m).exp()).sum();
+                    for c in 0..d {
+                        let want: f64 = (0..t).map(|j| (logits[j] - m).exp() / z * at(j, 2, c)).sum();
+                        let got = ctx[i * h + head * d + c] as f64;
+                        assert!(
+                            (got - want).abs() < 1e-5 * (1.0 + want.abs()),
+                            "t={t} head {head} [{i},{c}]: {got} vs {want}"
+                        );
+                    }
                 }
             }
         }

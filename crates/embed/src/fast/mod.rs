@@ -7,8 +7,9 @@
 //! mask), matrix products go to the `gemm` crate (the kernel candle itself uses, with runtime CPU
 //! dispatch), the element-wise work is fused (bias + GELU, scale + softmax, residual + layer norm) in
 //! loops compiled for AVX2+FMA when the CPU has them, and every buffer lives in a per-thread workspace
-//! reused across layers, sequences and calls. Batches run one sequence per core; a short query runs on one
-//! core over a half-precision copy of the weights (`small.rs`), since it is bound by reading them.
+//! reused across layers, sequences and calls. Batches run one sequence per core; a single sequence uses
+//! both cores inside each product, and a short one (a query) streams a half-precision copy of the weights
+//! packed in column panels (`small.rs`), since it is bound by reading them; its attention is direct loops.
 //!
 //! Weights come from the same safetensors file through candle's `VarBuilder`, so both paths load the
 //! same numbers; `tests/it` checks the two agree and match the reference vectors.
@@ -65,11 +66,9 @@ impl FastWeights {
     /// Mean-pooled, L2-normalised embeddings of token-id sequences, in input order.
     pub(crate) fn embed(&self, seqs: &[Vec<u32>]) -> Vec<Vec<f32>> {
         if seqs.len() == 1 {
-            // One sequence. A short one (a query) streams half-precision weights on one core: it is bound
-            // by memory, and handing work to a second core at each of the 24 products costs more in
-            // wake-ups (and in p99) than it saves. A long one is compute-bound: both cores work inside
-            // each matrix product.
-            let par = if seqs[0].len() > small::MAX_ROWS { Par::All } else { Par::None };
+            // One sequence: both cores work inside each matrix product. A short one (a query) streams the
+            // packed half-precision weights, split by column panels; a long one goes to the GEMM.
+            let par = Par::All;
             return vec![WORKSPACE.with(|ws| self.forward(&seqs[0], &mut ws.borrow_mut(), par))];
         }
         // Several: one sequence per core, longest first so the tail is short.
@@ -81,6 +80,35 @@ impl FastWeights {
             .collect();
         out.sort_by_key(|x| x.0);
         out.into_iter().map(|x| x.1).collect()
+    }
+
+    /// Self-attention through GEMM calls per head (long sequences).
+    fn attention_gemm(&self, qkv: &[f32], ctx: &mut [f32], scores: &mut [f32], t: usize, par: Par) {
+        let h = self.hidden;
+        let d = h / self.heads;
+        let scale = 1.0 / (d as f32).sqrt();
+        for head in 0..self.heads {
+            let q = &qkv[head * d..];
+            let k = &qkv[h + head * d..];
+            let v = &qkv[2 * h + head * d..];
+            // scores = Q · Kᵀ, then scaled softmax per row.
+            matmul(
+                Mat::rows(scores, t, t),
+                Mat::strided_ref(q, t, d, 3 * h, 1),
+                Mat::strided_ref(k, d, t, 1, 3 * h),
+                false,
+                par,
+            );
+            scaled_softmax_rows(scores, t, scale);
+            // ctx[:, head] = scores · V
+            matmul(
+                Mat::strided(&mut ctx[head * d..], t, d, h, 1),
+                Mat::rows_ref(scores, t, t),
+                Mat::strided_ref(v, t, d, 3 * h, 1),
+                false,
+                par,
+            );
+        }
     }
 
     fn forward(&self, ids: &[u32], ws: &mut Workspace, par: Par) -> Vec<f32> {
@@ -125,27 +153,10 @@ impl FastWeights {
             // Q, K, V in one product: [t × h] · [h × 3h].
             weight_product(qkv, x, &layer.qkv_w, t, h, 3 * h, par);
             add_bias(qkv, &layer.qkv_b);
-            for head in 0..heads {
-                let q = &qkv[head * d..];
-                let k = &qkv[h + head * d..];
-                let v = &qkv[2 * h + head * d..];
-                // scores = Q · Kᵀ, then scaled softmax per row.
-                matmul(
-                    Mat::rows(scores, t, t),
-                    Mat::strided_ref(q, t, d, 3 * h, 1),
-                    Mat::strided_ref(k, d, t, 1, 3 * h),
-                    false,
-                    par,
-                );
-                scaled_softmax_rows(scores, t, scale);
-                // ctx[:, head] = scores · V
-                matmul(
-                    Mat::strided(&mut ctx[head * d..], t, d, h, 1),
-                    Mat::rows_ref(scores, t, t),
-                    Mat::strided_ref(v, t, d, 3 * h, 1),
-                    false,
-                    par,
-                );
+            if t <= small::MAX_ROWS {
+                kernels::attention(qkv, ctx, scores, t, h, heads, scale);
+            } else {
+                self.attention_gemm(qkv, ctx, scores, t, par);
             }
             // Attention output, residual, layer norm.
             weight_product(tmp, ctx, &layer.o_w, t, h, h, par);

@@ -3,13 +3,30 @@
 //! With ten tokens the work is bound by reading the weights: each weight is used only `t` times, so a
 //! query moves every weight of the encoder from memory once. A general GEMM first packs (copies) the
 //! weight panel, adding to that traffic. This kernel streams a half-precision copy of the weights
-//! (half the bytes; converted to f32 in registers with F16C, accumulation stays f32), a 16-column slice
+//! (half the bytes; converted to f32 in registers with F16C, accumulation stays f32), a 16-column panel
 //! at a time per group of up to six rows, with the 6 × 16 accumulator tile held in twelve AVX2 registers
-//! (FMA), and can split the column slices across cores.
+//! (FMA), and can split the panels across cores. The copy is packed once at load ([`pack`]): each
+//! 16-column panel is stored as `k` contiguous rows of 16 values, so the kernel reads memory strictly
+//! sequentially (the hardware prefetcher keeps up; a row-major layout strides `2n` bytes per row and
+//! crosses a page every row or two).
 
 /// Largest row count this kernel is used for.
 pub(crate) const MAX_ROWS: usize = 32;
 const NR: usize = 16;
+
+/// The half-precision panel layout the kernel reads: `w` (`k × n`, row-major f32, `n` a multiple of 16)
+/// as `n / 16` panels of `k × 16` values each.
+pub(crate) fn pack(w: &[f32], k: usize, n: usize) -> Vec<u16> {
+    let panels = n / NR;
+    let mut out = Vec::with_capacity(panels * k * NR);
+    for p in 0..panels {
+        for i in 0..k {
+            let row = &w[i * n + p * NR..i * n + (p + 1) * NR];
+            out.extend(row.iter().map(|v| half::f16::from_f32(*v).to_bits()));
+        }
+    }
+    out
+}
 
 /// Whether the register-tiled kernel can run here (AVX2 + FMA + F16C, widths in multiples of 16).
 pub(crate) fn available(t: usize, n: usize) -> bool {
@@ -17,12 +34,12 @@ pub(crate) fn available(t: usize, n: usize) -> bool {
 }
 
 /// One `MR × 16` tile of `dst = x · w` at rows `r0..r0+MR`, column `c`: the accumulators are `2·MR`
-/// registers (`MR` is a constant, so the loops unroll and nothing spills), each weight row slice is
-/// loaded once and converted from f16 in registers.
+/// registers (`MR` is a constant, so the loops unroll and nothing spills), each weight row of the panel
+/// `wp` (`k × 16`, contiguous) is loaded once and converted from f16 in registers.
 ///
 /// # Safety
-/// The CPU must support AVX2, FMA and F16C; the tile must lie inside `dst` (`t·n`), `x` (`t·k`) and
-/// `w` (`k·n`).
+/// The CPU must support AVX2, FMA and F16C; the tile must lie inside `dst` (`t·n`) and `x` (`t·k`), and
+/// `wp` must point at `k·16` values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
@@ -38,7 +55,7 @@ unsafe fn tile<const MR: usize>(
     use std::arch::x86_64::*;
     let mut acc = [[_mm256_setzero_ps(); 2]; MR];
     for i in 0..k {
-        let wrow = wp.add(i * n + c);
+        let wrow = wp.add(i * NR);
         let w0 = _mm256_cvtph_ps(_mm_loadu_si128(wrow as *const __m128i));
         let w1 = _mm256_cvtph_ps(_mm_loadu_si128(wrow.add(8) as *const __m128i));
         for (j, a) in acc.iter_mut().enumerate() {
@@ -54,7 +71,8 @@ unsafe fn tile<const MR: usize>(
     }
 }
 
-/// Columns `c0..c1` (multiples of 16) of `dst = x · w`, six rows per pass over the weights.
+/// Columns `c0..c1` (multiples of 16) of `dst = x · w` (`w` packed by [`pack`]), six rows per pass over
+/// each panel.
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C; `dst`, `x`, `w` must hold `t·n`, `t·k`, `k·n` values;
@@ -66,6 +84,7 @@ unsafe fn columns(dst: *mut f32, x: &[f32], w: &[u16], t: usize, k: usize, n: us
     let (xp, wp) = (x.as_ptr(), w.as_ptr());
     let mut c = c0;
     while c < c1 {
+        let wp = wp.add(c * k);
         let mut r0 = 0;
         while r0 < t {
             let rows = (t - r0).min(6);
@@ -97,7 +116,8 @@ impl SendPtr {
     }
 }
 
-/// `dst = x · w` (row-major, `x: t × k`, `w: k × n` as f16 bits); the caller checked [`available`].
+/// `dst = x · w` (row-major `x: t × k`; `w: k × n` as f16 bits packed by [`pack`]); the caller checked
+/// [`available`].
 /// Columns are split across two cores when `parallel`.
 pub(crate) fn matmul_few_rows(dst: &mut [f32], x: &[f32], w: &[u16], t: usize, k: usize, n: usize, parallel: bool) {
     assert!(available(t, n), "caller must check availability");
@@ -133,7 +153,7 @@ mod tests {
             let x: Vec<f32> = (0..t * k).map(|i| ((i * 7 % 13) as f32 - 6.0) * 0.1).collect();
             // Values exactly representable in f16, so the product is compared without rounding noise.
             let w: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) * 0.0625).collect();
-            let w16: Vec<u16> = w.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect();
+            let w16 = pack(&w, k, n);
             for parallel in [false, true] {
                 let mut dst = vec![f32::NAN; t * n];
                 matmul_few_rows(&mut dst, &x, &w16, t, k, n, parallel);

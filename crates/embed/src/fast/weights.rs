@@ -9,16 +9,17 @@ use candle_core::{DType, Device};
 
 use crate::EmbedError;
 
-/// A weight matrix as f32 (for the general GEMM) and as f16 bits (for the streaming kernel used by
-/// short sequences, where reading the weights dominates).
+/// A weight matrix (`k × n`) as f32 (for the general GEMM) and as f16 bits in the streaming kernel's
+/// panel layout (for short sequences, where reading the weights dominates).
 pub(crate) struct Weight {
     pub(crate) f32: Vec<f32>,
     pub(crate) f16: Vec<u16>,
 }
 
 impl Weight {
-    fn new(f32: Vec<f32>) -> Self {
-        let f16 = f32.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect();
+    fn new(f32: Vec<f32>, n: usize) -> Self {
+        let k = f32.len() / n;
+        let f16 = super::small::pack(&f32, k, n);
         Self { f32, f16 }
     }
 }
@@ -144,15 +145,15 @@ impl FastWeights {
             let (ff2_w, ff2_b) = r.linear_t(&format!("{p}.output.dense"), dims.intermediate, h)?;
             let (ln2_w, ln2_b) = r.norm(&format!("{p}.output.LayerNorm"), h)?;
             layers.push(Layer {
-                qkv_w: Weight::new(qkv_w),
+                qkv_w: Weight::new(qkv_w, 3 * h),
                 qkv_b,
-                o_w: Weight::new(o_w),
+                o_w: Weight::new(o_w, h),
                 o_b,
                 ln1_w,
                 ln1_b,
-                ff1_w: Weight::new(ff1_w),
+                ff1_w: Weight::new(ff1_w, dims.intermediate),
                 ff1_b,
-                ff2_w: Weight::new(ff2_w),
+                ff2_w: Weight::new(ff2_w, h),
                 ff2_b,
                 ln2_w,
                 ln2_b,

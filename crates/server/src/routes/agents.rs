@@ -14,7 +14,8 @@ use throughline_agent::{Agent, AgentConfig};
 use throughline_core::{ContactId, HandoffId, Publication};
 
 use crate::agents::{
-    agent_json, audit_json, blocking, handoff_json, lead_json, memory_json, open_agent, proactive_json, turn_json,
+    agent_json, audit_json, blocking, handoff_json, lead_json, memory_json, message_citations_json, open_agent,
+    proactive_json, turn_json,
 };
 use crate::auth::{is_admin, random_token};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
@@ -471,7 +472,12 @@ pub async fn session_messages(
         .conversations
         .iter()
         .flat_map(|(_, msgs)| msgs.iter())
-        .map(|m| json!({"role": m.role.as_str(), "text": m.text, "stage": m.stage.map(|s| s.as_str()), "created_at": m.created_at}))
+        .map(|m| {
+            json!({
+                "role": m.role.as_str(), "text": m.text, "stage": m.stage.map(|s| s.as_str()),
+                "citations": message_citations_json(&m.citations), "created_at": m.created_at,
+            })
+        })
         .collect();
     Ok(with_cors(ApiJson(json!({ "messages": messages })).into_response(), &who))
 }
@@ -627,11 +633,4 @@ pub async fn audit(State(state): State<AppState>, ApiPath(agent): ApiPath<String
     })
     .await?;
     Ok(ApiJson(v))
-}
-
-/// `GET /v1/kbs/{kb}/plans`: pricing plans extracted from the knowledge base's pricing pages.
-pub async fn plans(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
-    let info = crate::routes::kbs::existing_kb(&state, &kb)?;
-    let plans = state.0.store.plans(info.id)?;
-    Ok(ApiJson(json!({ "plans": plans.iter().map(crate::agents::plan_json).collect::<Vec<_>>() })))
 }

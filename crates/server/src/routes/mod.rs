@@ -1,8 +1,10 @@
 //! Handlers, one module per resource.
 
 pub mod agents;
+pub mod freshness;
 pub mod jobs;
 pub mod kbs;
 pub mod openai;
+pub mod plans;
 pub mod search;
 pub mod system;

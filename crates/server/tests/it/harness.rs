@@ -76,6 +76,10 @@ impl TestServer {
         self.client.post(self.url(path)).bearer_auth(TOKEN)
     }
 
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.put(self.url(path)).bearer_auth(TOKEN)
+    }
+
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.delete(self.url(path)).bearer_auth(TOKEN)
     }

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 use throughline_core::{JobStatus, JobStore};
+use throughline_server::ServerConfig;
 use throughline_store::SqliteStore;
 
 use crate::harness::{repo, TestServer};
@@ -109,25 +110,33 @@ async fn jobs_left_running_by_a_stopped_server_resume_at_the_next_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_job_can_be_cancelled_and_a_finished_one_cannot() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+    // Jobs stay queued: nothing runs them until the server restarts with its worker.
+    let server = TestServer::start_with(dir.path(), ServerConfig { run_jobs: false, ..ServerConfig::default() }).await;
     let pages: Vec<(String, Vec<u8>)> =
-        (0..40).map(|i| (format!("p{i}.md"), format!("# Page {i}\n\nAbout topic number {i}.").into_bytes())).collect();
+        (0..3).map(|i| (format!("p{i}.md"), format!("# Page {i}\n\nAbout topic number {i}.").into_bytes())).collect();
     let refs: Vec<(&str, Vec<u8>)> = pages.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
     let (_, first) = server.upload("many", &refs).await;
     let (_, second) = server.upload("many", &refs[..2]).await;
-    let second_id = second["job"]["id"].as_str().unwrap();
+    let first_id = first["job"]["id"].as_str().unwrap().to_string();
+    let second_id = second["job"]["id"].as_str().unwrap().to_string();
     let res = server.post(&format!("/v1/jobs/{second_id}/cancel")).send().await.unwrap();
-    let status = res.status().as_u16();
+    assert_eq!(res.status(), 202);
     let body: Value = res.json().await.unwrap();
-    // The worker may already have taken it; either way it ends cancelled or finished, never lost.
-    assert!(status == 202 || status == 409, "{status} {body}");
-    let done = server.wait_job(second_id).await;
-    if status == 202 && body["status"] == "cancelled" {
-        assert_eq!(done["error"], "cancelled before it started");
-    }
-    let first_done = server.wait_job(first["job"]["id"].as_str().unwrap()).await;
-    assert_eq!(first_done["status"], "succeeded");
-    let res = server.post(&format!("/v1/jobs/{}/cancel", first["job"]["id"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(
+        (body["status"].as_str(), body["error"].as_str()),
+        (Some("cancelled"), Some("cancelled before it started"))
+    );
+    let first_now: Value = server.get(&format!("/v1/jobs/{first_id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(first_now["status"], "queued", "{first_now}");
+    server.stop().await;
+
+    // The queued job survives the restart and runs; the cancelled one stays cancelled.
+    let server = TestServer::start(dir.path()).await;
+    let first_done = server.wait_job(&first_id).await;
+    assert_eq!(first_done["status"], "succeeded", "{first_done}");
+    let second_done = server.wait_job(&second_id).await;
+    assert_eq!(second_done["status"], "cancelled");
+    let res = server.post(&format!("/v1/jobs/{first_id}/cancel")).send().await.unwrap();
     assert_eq!(res.status(), 409);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "job_finished");

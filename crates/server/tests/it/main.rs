@@ -3,5 +3,6 @@
 
 mod api;
 mod chat;
+mod freshness;
 mod harness;
 mod jobs;

@@ -1,0 +1,37 @@
+//! `throughline stale-answers --kb NAME [--json]`: pages that changed or left a knowledge base since an
+//! answer quoted them, with the conversations that quoted the old text.
+
+use std::process::ExitCode;
+
+use throughline_core::{KnowledgeStore, MemoryStore};
+use throughline_server::routes::freshness::stale_answers_json;
+
+use super::App;
+
+pub fn run(app: &App, kb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
+    let info = app.store.kb(kb)?.ok_or_else(|| anyhow::anyhow!("knowledge base `{kb}` not found"))?;
+    let answers = app.store.stale_answers(&info.name)?;
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&stale_answers_json(&info.name, &answers))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if answers.is_empty() {
+        println!("No answer quotes text that `{kb}` no longer has.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut page = "";
+    for a in &answers {
+        let c = &a.citation;
+        if c.path != page {
+            page = &c.path;
+            println!("{} ({}) — {}", c.path, c.title, a.change.as_str());
+        }
+        println!(
+            "    agent {} · conversation {} · contact {} · message {}: quoted \"{}\"",
+            a.agent, a.conversation, a.contact, a.message_id, c.quote
+        );
+    }
+    let conversations: std::collections::HashSet<_> = answers.iter().map(|a| a.conversation).collect();
+    println!("{} answers in {} conversations quote old text.", answers.len(), conversations.len());
+    Ok(ExitCode::SUCCESS)
+}

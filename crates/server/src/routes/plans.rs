@@ -1,0 +1,200 @@
+//! A knowledge base's plan catalogue: what extraction found on the pricing pages, and the hand-edited
+//! catalogue that replaces it (kept across re-ingestion until removed). Saving an edit can also give
+//! every agent over the knowledge base a new configuration version quoting the edited plans.
+
+use axum::extract::State;
+use serde_json::{json, Map, Value};
+use throughline_agent::Agent;
+use throughline_core::{BillingPeriod, KbInfo, Plan, PlanLimit, PlanPrice};
+
+use crate::agents::{blocking, plan_json};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::routes::kbs::existing_kb;
+use crate::AppState;
+
+/// Most plans a catalogue may hold.
+const MAX_PLANS: usize = 50;
+/// Most prices, limits or features a plan may hold.
+const MAX_ITEMS: usize = 100;
+/// Longest text of any one field, in characters.
+const MAX_TEXT: usize = 500;
+
+fn catalogue_json(state: &AppState, kb: &KbInfo) -> ApiResult<Value> {
+    let plans = state.0.store.plans(kb.id)?;
+    let edited_at = state.0.store.plans_edited_at(kb.id)?;
+    let extracted = state.0.store.extracted_plans(kb.id)?;
+    Ok(json!({
+        "kb": kb.name,
+        "plans": plans.iter().map(plan_json).collect::<Vec<_>>(),
+        "edited": edited_at.is_some(),
+        "edited_at": edited_at,
+        "extracted": extracted.iter().map(plan_json).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /v1/kbs/{kb}/plans`: the catalogue the agents quote (edited or extracted), and what extraction
+/// found.
+pub async fn get(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let info = existing_kb(&state, &kb)?;
+    Ok(ApiJson(catalogue_json(&state, &info)?))
+}
+
+/// `PUT /v1/kbs/{kb}/plans` with `{"plans": [...], "update_agents": true}`: replaces the catalogue by
+/// an edited one. With `update_agents` (the default), every agent over this knowledge base whose plans
+/// differ gets a new configuration version quoting the edited plans.
+pub async fn put(
+    State(state): State<AppState>,
+    ApiPath(kb): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<ApiJson<Value>> {
+    let info = existing_kb(&state, &kb)?;
+    let obj = body.as_object().ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "plans" | "update_agents")) {
+        return Err(ApiError::invalid(k, format!("unknown field `{k}`; expected `plans` or `update_agents`")));
+    }
+    let update_agents = match obj.get("update_agents") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::invalid("update_agents", "must be true or false")),
+    };
+    let plans = parse_plans(obj.get("plans").ok_or_else(|| ApiError::invalid("plans", "is required"))?)?;
+    state.0.store.set_plan_edits(info.id, Some(&plans))?;
+    let updated = if update_agents { update_agent_plans(&state, &info.name, plans).await? } else { Vec::new() };
+    let mut v = catalogue_json(&state, &info)?;
+    v["agents_updated"] = json!(updated);
+    Ok(ApiJson(v))
+}
+
+/// `DELETE /v1/kbs/{kb}/plans`: drops the edit; the extracted plans apply again (agents keep the plans
+/// of their current version until edited).
+pub async fn delete(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    let info = existing_kb(&state, &kb)?;
+    state.0.store.set_plan_edits(info.id, None)?;
+    Ok(ApiJson(catalogue_json(&state, &info)?))
+}
+
+/// Saves a new version of every agent over `kb` whose plans differ; returns `{name, version}` of each.
+async fn update_agent_plans(state: &AppState, kb: &str, mut plans: Vec<Plan>) -> ApiResult<Vec<Value>> {
+    // The agent's expansion stage reads its catalogue cheapest first.
+    Plan::sort_cheapest_first(&mut plans);
+    let st = state.clone();
+    let kb = kb.to_string();
+    blocking(move || {
+        let memory = st.0.memory.as_ref();
+        let mut out = Vec::new();
+        for a in memory.agents()? {
+            let (_, mut config) = Agent::load_config(memory, &a.name, None)?;
+            if !config.knowledge_bases.contains(&kb) || config.expansion.plans == plans {
+                continue;
+            }
+            config.expansion.plans = plans.clone();
+            let saved = Agent::save(memory, &a.name, &config)?;
+            out.push(json!({"name": saved.name, "version": saved.version}));
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Reads a catalogue in the shape `GET` returns (a price's `display` is ignored), naming the field of
+/// any error (`plans[1].prices[0].amount`).
+pub fn parse_plans(v: &Value) -> ApiResult<Vec<Plan>> {
+    let items = v.as_array().ok_or_else(|| ApiError::invalid("plans", "must be an array of plans"))?;
+    if items.len() > MAX_PLANS {
+        return Err(ApiError::invalid("plans", format!("has {} plans, over the limit of {MAX_PLANS}", items.len())));
+    }
+    let mut out: Vec<Plan> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("plans[{i}]");
+        let o = object(item, &at, &["name", "prices", "limits", "features", "source_path"])?;
+        let name = text(o, &at, "name", true)?;
+        if out.iter().any(|p| p.name.eq_ignore_ascii_case(&name)) {
+            return Err(ApiError::invalid(&format!("{at}.name"), format!("plan `{name}` appears twice")));
+        }
+        let mut prices = Vec::new();
+        for (j, p) in list(o, &at, "prices")?.iter().enumerate() {
+            let pat = format!("{at}.prices[{j}]");
+            let po = object(p, &pat, &["amount", "currency", "period", "display"])?;
+            let amount = po
+                .get("amount")
+                .and_then(Value::as_f64)
+                .filter(|a| a.is_finite() && *a >= 0.0)
+                .ok_or_else(|| ApiError::invalid(&format!("{pat}.amount"), "must be a number ≥ 0"))?;
+            let currency = text(po, &pat, "currency", true)?;
+            let period = match po.get("period") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(match s.as_str() {
+                    "month" => BillingPeriod::Month,
+                    "year" => BillingPeriod::Year,
+                    "once" => BillingPeriod::Once,
+                    other => {
+                        return Err(ApiError::invalid(
+                            &format!("{pat}.period"),
+                            format!("`{other}` is not a period; use month, year, once or null"),
+                        ))
+                    }
+                }),
+                Some(_) => return Err(ApiError::invalid(&format!("{pat}.period"), "must be a string or null")),
+            };
+            prices.push(PlanPrice { amount, currency, period });
+        }
+        let mut limits = Vec::new();
+        for (j, l) in list(o, &at, "limits")?.iter().enumerate() {
+            let lat = format!("{at}.limits[{j}]");
+            let lo = object(l, &lat, &["name", "value"])?;
+            limits.push(PlanLimit { name: text(lo, &lat, "name", true)?, value: text(lo, &lat, "value", true)? });
+        }
+        let mut features = Vec::new();
+        for (j, f) in list(o, &at, "features")?.iter().enumerate() {
+            let fat = format!("{at}.features[{j}]");
+            let f = f.as_str().map(str::trim).ok_or_else(|| ApiError::invalid(&fat, "must be a string"))?;
+            if f.is_empty() || f.chars().count() > MAX_TEXT {
+                return Err(ApiError::invalid(&fat, format!("must be 1 to {MAX_TEXT} characters")));
+            }
+            features.push(f.to_string());
+        }
+        let source_path = match o.get("source_path") {
+            None | Some(Value::Null) => String::new(),
+            Some(_) => text(o, &at, "source_path", false)?,
+        };
+        out.push(Plan { name, prices, limits, features, source_path });
+    }
+    Ok(out)
+}
+
+fn object<'a>(v: &'a Value, at: &str, allowed: &[&str]) -> ApiResult<&'a Map<String, Value>> {
+    let o = v.as_object().ok_or_else(|| ApiError::invalid(at, "must be an object"))?;
+    if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::invalid(
+            &format!("{at}.{k}"),
+            format!("unknown field `{k}`; expected one of {}", allowed.join(", ")),
+        ));
+    }
+    Ok(o)
+}
+
+fn list<'a>(o: &'a Map<String, Value>, at: &str, key: &str) -> ApiResult<&'a [Value]> {
+    let items: &[Value] = match o.get(key) {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(ApiError::invalid(&format!("{at}.{key}"), "must be an array")),
+    };
+    if items.len() > MAX_ITEMS {
+        return Err(ApiError::invalid(&format!("{at}.{key}"), format!("has more than {MAX_ITEMS} items")));
+    }
+    Ok(items)
+}
+
+fn text(o: &Map<String, Value>, at: &str, key: &str, required: bool) -> ApiResult<String> {
+    let field = format!("{at}.{key}");
+    let s = match o.get(key) {
+        Some(Value::String(s)) => s.trim(),
+        None | Some(Value::Null) if !required => "",
+        None | Some(Value::Null) => return Err(ApiError::invalid(&field, "is required")),
+        Some(_) => return Err(ApiError::invalid(&field, "must be a string")),
+    };
+    if (required && s.is_empty()) || s.chars().count() > MAX_TEXT {
+        return Err(ApiError::invalid(&field, format!("must be 1 to {MAX_TEXT} characters")));
+    }
+    Ok(s.to_string())
+}
