@@ -327,9 +327,16 @@ mod tests {
 
     #[test]
     fn short_sequence_attention_matches_a_straightforward_f64_loop() {
-        for (seed, (t, heads, d)) in
-            [(1usize, 1usize, 8usize), (3, 2, 5), (10, 12, 32), (7, 3, 17)].into_iter().enumerate()
-        {
+        // Fixed corner cases, then random shapes.
+        let mut shapes = vec![(1usize, 1usize, 8usize), (3, 2, 5), (10, 12, 32), (7, 3, 17)];
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            shapes.push((1 + (s % 32) as usize, 1 + (s >> 8) as usize % 12, 1 + (s >> 16) as usize % 40));
+        }
+        for (seed, (t, heads, d)) in shapes.into_iter().enumerate() {
             let h = heads * d;
             let qkv = randoms(t * 3 * h, 2.0, seed as u64 + 50);
             let scale = 1.0 / (d as f32).sqrt();

@@ -166,4 +166,38 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn matches_a_naive_product_on_random_shapes_and_values() {
+        if !crate::fast::cpu::avx2_fma_f16c() {
+            return;
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..40 {
+            let t = 1 + (next() % MAX_ROWS as u64) as usize;
+            let k = 1 + (next() % 300) as usize;
+            let n = NR * (1 + (next() % 12) as usize);
+            let x: Vec<f32> = (0..t * k).map(|_| (next() % 2001) as f32 / 1000.0 - 1.0).collect();
+            let w: Vec<f32> = (0..k * n).map(|_| (next() % 2001) as f32 / 1000.0 - 1.0).collect();
+            // The kernel reads half precision: the reference uses the same rounded weights, in f64.
+            let wr: Vec<f64> = w.iter().map(|v| half::f16::from_f32(*v).to_f64()).collect();
+            let packed = pack(&w, k, n);
+            let parallel = next() % 2 == 0;
+            let mut dst = vec![f32::NAN; t * n];
+            matmul_few_rows(&mut dst, &x, &packed, t, k, n, parallel);
+            for r in 0..t {
+                for c in 0..n {
+                    let want: f64 = (0..k).map(|i| x[r * k + i] as f64 * wr[i * n + c]).sum();
+                    let got = dst[r * n + c] as f64;
+                    assert!((got - want).abs() < 1e-4 * (1.0 + want.abs()), "({t},{k},{n}) [{r},{c}] {got} vs {want}");
+                }
+            }
+        }
+    }
 }
