@@ -258,15 +258,12 @@ impl Fetcher {
                 return Err((format!("HTTP {status} (after {tries} attempts)"), Some(status)));
             }
             let backoff = Duration::from_millis(500) * 2u32.pow(attempt);
-            let wait = match resp
+            let wait = resp
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-            {
-                Some(secs) => Duration::from_secs(secs),
-                None => backoff,
-            };
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()))
+                .unwrap_or(backoff);
             if wait > self.limits.max_retry_wait {
                 return Err((
                     format!(
@@ -375,5 +372,32 @@ fn describe_error(e: &reqwest::Error) -> String {
         format!("connection failed: {innermost}")
     } else {
         format!("request failed: {innermost}")
+    }
+}
+/// The wait a `Retry-After` value asks for: delay-seconds, or an HTTP date (a date already past means no
+/// wait). `None` when the value is neither.
+pub(crate) fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        // 2015-10-21 07:28:00 UTC.
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO), "a past date");
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-5", SystemTime::now()), None);
     }
 }

@@ -369,7 +369,7 @@ impl Crawl<'_> {
             }
             let got = fetcher.fetch(url.clone(), &Validators::default(), same_host.as_ref(), true).await;
             let Outcome::Page(p) = got.outcome else { continue };
-            match sitemap::parse_sitemap(&String::from_utf8_lossy(&p.body)) {
+            match sitemap::sitemap_text(&p.body, sitemap::MAX_SITEMAP_BYTES).and_then(|t| sitemap::parse_sitemap(&t)) {
                 Ok(entries) => {
                     for page in entries.pages.iter().take(50_000) {
                         self.discover(page, &url, Found::Sitemap);

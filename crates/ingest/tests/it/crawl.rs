@@ -575,3 +575,29 @@ fn limits_patterns_and_cancellation() {
     let err = crawl_site(&kb, &site.url("/"), &bad, &NoProgress, &CancelToken::new()).unwrap_err();
     assert!(err.to_string().starts_with("crawl settings: pattern `re:(` is not valid"), "{err}");
 }
+
+#[test]
+fn a_gzip_sitemap_named_in_robots_txt_is_read() {
+    use std::io::Write;
+    let site = Site::start();
+    let b = site.base.clone();
+    site.set("/robots.txt", Route::new(200, "text/plain", format!("User-agent: *\nSitemap: {b}/sitemap.xml.gz\n")));
+    let xml = format!(
+        r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{b}/help/only-in-sitemap</loc></url></urlset>"#
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(xml.as_bytes()).unwrap();
+    site.set("/sitemap.xml.gz", Route::new(200, "application/x-gzip", gz.finish().unwrap()));
+    // The start page links nowhere: the second page is known only from the compressed sitemap.
+    site.set("/", Route::html(plain("Home", "<p>Welcome to the help center.</p>")));
+    site.set(
+        "/help/only-in-sitemap",
+        Route::html(plain("Rotate an API key", "<p>Rotate a key from Settings, API keys, then Rotate.</p>")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kb = open_kb(dir.path());
+    let summary = crawl_site(&kb, &site.url("/"), &test_config(), &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(summary.added, 2, "{summary:?}");
+    let docs: Vec<String> = kb.store().documents(kb.info().id, None).unwrap().into_iter().map(|d| d.path).collect();
+    assert!(docs.iter().any(|p| p.contains("only-in-sitemap")), "{docs:?}");
+}
