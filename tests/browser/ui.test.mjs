@@ -451,11 +451,12 @@ test("knowledge: answers that quoted a page which then changed are listed with t
   const res = await fetch(`${BASE}/v1/kbs/${KB}/sources/upload`, { method: "POST", headers: { Authorization: "Bearer " + TOKEN }, body: form });
   assert.equal(res.status, 202);
   const job = (await res.json()).job.id;
-  for (let i = 0; i < 240; i++) {
-    const j = await apiJson(`/v1/jobs/${job}`);
-    if (["succeeded", "failed", "cancelled"].includes(j.body.status)) { assert.equal(j.body.status, "succeeded"); break; }
+  let status = "queued";
+  for (let i = 0; i < 240 && !["succeeded", "failed", "cancelled"].includes(status); i++) {
     await new Promise((r) => setTimeout(r, 250));
+    status = (await apiJson(`/v1/jobs/${job}`)).body.status;
   }
+  assert.equal(status, "succeeded", "the upload job finished");
   await page.selectOption("#ctx-kb", KB);
   await screen("knowledge");
   await page.waitForSelector("#stale-answers details.stale-page");
@@ -466,4 +467,8 @@ test("knowledge: answers that quoted a page which then changed are listed with t
   assert.match(text, /45 days/, "the old quoted text is shown");
   await page.locator("#stale-answers").scrollIntoViewIfNeeded();
   await shoot("7-stale-answers");
+  // The overview flags it too, with the way to the list.
+  await screen("overview");
+  await page.waitForSelector("#stale-notice");
+  assert.match(await page.locator("#stale-notice").textContent(), /1 earlier answer in 1 conversation quotes text that changed on 1 page/);
 });

@@ -359,7 +359,8 @@ impl Agent {
                 let n = citations.iter().find(|c| c.path == h.path).map_or(0, |c| c.number);
                 match cited.iter_mut().find(|c| c.chunk == Some(h.chunk_id)) {
                     Some(c) => {
-                        c.quote.push(' ');
+                        // One quoted sentence per line: each is checked on its own against later versions.
+                        c.quote.push('\n');
                         c.quote.push_str(&e.text);
                     }
                     None => cited.push(cited_source(n, &retrieved[e.hit].kb, h, &e.text)),

@@ -221,7 +221,8 @@ pub struct CitedSource {
     /// The chunk quoted: one version of the document (`None` for a citation of the agent's own
     /// configuration, such as a plan or an onboarding step).
     pub chunk: Option<ChunkId>,
-    /// The text the answer took from that chunk.
+    /// The text the answer took from that chunk, one quoted sentence (or, for a generated answer, one
+    /// line of the chunk) per line.
     pub quote: String,
 }
 

@@ -191,17 +191,18 @@ impl<'a> BatchWriter<'a> {
         for mut p in prepared {
             plans.push((p.meta.id, std::mem::take(&mut p.plans)));
             let replaced = self.superseded.remove(&p.meta.path).unwrap_or_default();
-            if !replaced.is_empty() {
-                // A new version of a page an earlier source held: it replaces that one.
-                summary.updated += 1;
-                write.delete_docs.extend(replaced.iter().copied());
-                index_batch.delete_docs.extend(replaced);
-            } else if p.is_new {
-                summary.added += 1;
-            } else {
-                summary.updated += 1;
+            if !p.is_new {
+                // The previous version's chunks leave the indexes.
                 index_batch.delete_docs.push(p.meta.id);
             }
+            if p.is_new && replaced.is_empty() {
+                summary.added += 1;
+            } else {
+                // A changed page, or a new version of a page an earlier source held (which it replaces).
+                summary.updated += 1;
+            }
+            write.delete_docs.extend(replaced.iter().copied());
+            index_batch.delete_docs.extend(replaced);
             paths.push(p.meta.path.clone());
             let mut stored = Vec::with_capacity(p.chunks.len());
             for c in p.chunks {

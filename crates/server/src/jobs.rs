@@ -499,7 +499,10 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
             let cfg = IngestConfig { cancel, supersedes, ..state.0.config.ingest.clone() };
             let s = ingest_path(&kb, &path, &cfg, sink)?;
             if is_upload {
-                remove_emptied_uploads(state, &kb, &uploads, s.source)?;
+                // Housekeeping after the commit: a failure here must not fail the job that succeeded.
+                if let Err(e) = remove_emptied_uploads(state, &kb, &uploads, s.source) {
+                    tracing::warn!(kb = %job.kb, error = %e, "earlier uploads left empty were not removed");
+                }
             }
             json!({
                 "source_id": s.source.map(|s| s.to_string()),
@@ -552,9 +555,14 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
         }
     };
     // What changed for the answers already given: those quoting text the knowledge base no longer has.
-    let stale = state.0.memory.stale_answers(&job.kb)?;
-    summary["stale_answers"] = json!(stale.len());
-    summary["stale_conversations"] =
-        json!(stale.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len());
+    // A failure here is logged, not the job's: its data is already committed.
+    match state.0.memory.stale_answers(&job.kb) {
+        Ok(stale) => {
+            summary["stale_answers"] = json!(stale.len());
+            summary["stale_conversations"] =
+                json!(stale.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len());
+        }
+        Err(e) => tracing::warn!(kb = %job.kb, error = %e, "answers quoting changed pages were not counted"),
+    }
     Ok(summary)
 }

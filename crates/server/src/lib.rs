@@ -165,8 +165,9 @@ pub async fn serve(
     signal: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    jobs::recover(&state).map_err(|e| std::io::Error::other(e.to_string()))?;
     let worker = if state.0.config.run_jobs {
+        // Only a process that runs jobs may take back what a stopped one left running.
+        jobs::recover(&state).map_err(|e| std::io::Error::other(e.to_string()))?;
         tokio::spawn(jobs::freshness(state.clone()));
         tokio::spawn(jobs::worker(state.clone()))
     } else {

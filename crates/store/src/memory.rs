@@ -211,20 +211,28 @@ fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The current state of page `path` of knowledge base `kb`: `None` when it left the knowledge base,
-/// else when it was stored and its text (chunks joined, whitespace collapsed).
-fn current_page(conn: &Connection, kb: &str, path: &str) -> StoreResult<Option<(i64, String)>> {
-    let doc: Option<(i64, i64)> = conn
-        .query_row(
-            "SELECT d.id, d.updated_at FROM documents d JOIN kbs k ON k.id = d.kb_id WHERE k.name = ?1 AND d.path = ?2",
-            params![kb, path],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((doc, updated_at)) = doc else { return Ok(None) };
-    let mut stmt = conn.prepare_cached("SELECT text FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
-    let texts = stmt.query_map(params![doc], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Some((updated_at, squash(&texts.join(" ")))))
+/// The current versions of page `path` of knowledge base `kb` (several sources may hold the same path):
+/// when each was stored and its text (chunks joined, whitespace collapsed). Empty when the page left the
+/// knowledge base.
+fn current_pages(conn: &Connection, kb: &str, path: &str) -> StoreResult<Vec<(i64, String)>> {
+    let mut docs = conn.prepare_cached(
+        "SELECT d.id, d.updated_at FROM documents d JOIN kbs k ON k.id = d.kb_id WHERE k.name = ?1 AND d.path = ?2",
+    )?;
+    let found = docs
+        .query_map(params![kb, path], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut chunks = conn.prepare_cached("SELECT text FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
+    let mut out = Vec::with_capacity(found.len());
+    for (doc, updated_at) in found {
+        let texts = chunks.query_map(params![doc], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push((updated_at, squash(&texts.join(" "))));
+    }
+    Ok(out)
+}
+
+/// Whether one version of the page still holds every quoted line.
+fn still_quoted(pages: &[(i64, String)], quote: &str) -> bool {
+    pages.iter().any(|(_, text)| quote.lines().map(squash).filter(|l| !l.is_empty()).all(|l| text.contains(&l)))
 }
 
 fn stale_answers(conn: &Connection, kb: &str) -> StoreResult<Vec<StaleAnswer>> {
@@ -250,19 +258,22 @@ fn stale_answers(conn: &Connection, kb: &str) -> StoreResult<Vec<StaleAnswer>> {
             r.get::<_, Option<String>>(12)?,
         ))
     })?;
-    let mut pages: HashMap<String, Option<(i64, String)>> = HashMap::new();
+    let mut pages: HashMap<String, Vec<(i64, String)>> = HashMap::new();
     let mut out = Vec::new();
     for row in rows {
         let (message_id, citation, conversation, contact, answer, answered_at, agent) = row?;
         if !pages.contains_key(&citation.path) {
-            let page = current_page(conn, kb, &citation.path)?;
-            pages.insert(citation.path.clone(), page);
+            let found = current_pages(conn, kb, &citation.path)?;
+            pages.insert(citation.path.clone(), found);
         }
-        let (change, page_updated_at) = match &pages[&citation.path] {
+        let found = &pages[&citation.path];
+        // Re-chunked or edited elsewhere, but every quoted line is still there: not stale.
+        if still_quoted(found, &citation.quote) {
+            continue;
+        }
+        let (change, page_updated_at) = match found.iter().map(|(at, _)| *at).max() {
             None => (SourceChange::Removed, None),
-            // Re-chunked or edited elsewhere, but the quoted text is still there: not stale.
-            Some((_, text)) if text.contains(&squash(&citation.quote)) => continue,
-            Some((at, _)) => (SourceChange::Changed, Some(*at)),
+            Some(at) => (SourceChange::Changed, Some(at)),
         };
         out.push(StaleAnswer {
             citation,
@@ -774,5 +785,23 @@ mod tests {
         assert!(s.delete_contact(a1.id, known.id).unwrap());
         assert!(s.messages(conv.id).unwrap().is_empty());
         assert!(s.contact_by_key(a1.id, "visitor-1").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_quote_is_still_there_when_each_of_its_lines_is_in_one_version_of_the_page() {
+        let page = |t: &str| vec![(1, squash(t))];
+        let quote = "Refunds take 5 days.\nAnnual plans are refunded in full.";
+        // Sentences quoted out of page order, the page edited between them and re-wrapped: still quoted.
+        assert!(still_quoted(
+            &page("Annual plans are refunded\n in full. We added a line. Refunds take 5 days."),
+            quote
+        ));
+        // One sentence changed: stale.
+        assert!(!still_quoted(&page("Refunds take 10 days. Annual plans are refunded in full."), quote));
+        // Two versions of the path (two sources): one holding every line is enough; lines split across
+        // versions are not.
+        let two = vec![(1, squash("Refunds take 5 days.")), (2, squash("Annual plans are refunded in full."))];
+        assert!(!still_quoted(&two, quote));
+        assert!(!still_quoted(&[], quote), "a removed page holds nothing");
     }
 }

@@ -223,6 +223,7 @@ CREATE TABLE message_citations (
 );
 CREATE INDEX message_citations_message ON message_citations(message_id);
 CREATE INDEX message_citations_kb ON message_citations(kb, path);
+CREATE INDEX documents_path ON documents(kb_id, path);
 CREATE TABLE plan_edits (
     kb_id       INTEGER PRIMARY KEY REFERENCES kbs(id) ON DELETE CASCADE,
     data        TEXT NOT NULL,

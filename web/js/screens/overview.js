@@ -36,6 +36,15 @@ export default async function overview(ctx) {
       know.append(el("p.muted", `${kb}: ${info.documents ?? "?"} documents, ${info.chunks ?? "?"} chunks, ${(info.sources || []).length} source(s).`));
       know.append(el("div", types.map(([t, n]) => bar(t, n / max, String(n)))));
     } catch (e) { know.append(errorBox(e, "Knowledge base")); }
+    // Answers that quoted a page which has changed since: worth a follow-up.
+    try {
+      const stale = await api(`/v1/kbs/${enc(kb)}/stale-answers`);
+      if (stale.answers > 0) {
+        know.append(el("div.notice.warn#stale-notice",
+          `${stale.answers} earlier answer${stale.answers === 1 ? "" : "s"} in ${stale.conversations} conversation${stale.conversations === 1 ? "" : "s"} quote${stale.answers === 1 ? "s" : ""} text that changed on ${stale.pages.length} page${stale.pages.length === 1 ? "" : "s"}. `,
+          el("a", { href: "#/knowledge" }, "See which")));
+      }
+    } catch { /* an older server without the route: nothing to show */ }
   }
 
   // The four stages with their audit numbers.

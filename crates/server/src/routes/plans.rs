@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use serde_json::{json, Map, Value};
-use throughline_agent::Agent;
+use throughline_agent::{Agent, AgentConfig};
 use throughline_core::{BillingPeriod, KbInfo, Plan, PlanLimit, PlanPrice};
 
 use crate::agents::{blocking, plan_json};
@@ -17,7 +17,7 @@ const MAX_PLANS: usize = 50;
 /// Most prices, limits or features a plan may hold.
 const MAX_ITEMS: usize = 100;
 /// Longest text of any one field, in characters.
-const MAX_TEXT: usize = 500;
+const MAX_TEXT: usize = 2_000;
 
 fn catalogue_json(state: &AppState, kb: &KbInfo) -> ApiResult<Value> {
     let plans = state.0.store.plans(kb.id)?;
@@ -58,8 +58,10 @@ pub async fn put(
         Some(_) => return Err(ApiError::invalid("update_agents", "must be true or false")),
     };
     let plans = parse_plans(obj.get("plans").ok_or_else(|| ApiError::invalid("plans", "is required"))?)?;
+    // Every agent's new configuration is checked before anything is written.
+    let agents = if update_agents { agents_with_plans(&state, &info.name, &plans).await? } else { Vec::new() };
     state.0.store.set_plan_edits(info.id, Some(&plans))?;
-    let updated = if update_agents { update_agent_plans(&state, &info.name, plans).await? } else { Vec::new() };
+    let updated = save_agents(&state, agents).await?;
     let mut v = catalogue_json(&state, &info)?;
     v["agents_updated"] = json!(updated);
     Ok(ApiJson(v))
@@ -73,9 +75,11 @@ pub async fn delete(State(state): State<AppState>, ApiPath(kb): ApiPath<String>)
     Ok(ApiJson(catalogue_json(&state, &info)?))
 }
 
-/// Saves a new version of every agent over `kb` whose plans differ; returns `{name, version}` of each.
-async fn update_agent_plans(state: &AppState, kb: &str, mut plans: Vec<Plan>) -> ApiResult<Vec<Value>> {
+/// The configuration of every agent over `kb` whose plans differ, with the plans replaced and the result
+/// validated.
+async fn agents_with_plans(state: &AppState, kb: &str, plans: &[Plan]) -> ApiResult<Vec<(String, AgentConfig)>> {
     // The agent's expansion stage reads its catalogue cheapest first.
+    let mut plans = plans.to_vec();
     Plan::sort_cheapest_first(&mut plans);
     let st = state.clone();
     let kb = kb.to_string();
@@ -88,7 +92,21 @@ async fn update_agent_plans(state: &AppState, kb: &str, mut plans: Vec<Plan>) ->
                 continue;
             }
             config.expansion.plans = plans.clone();
-            let saved = Agent::save(memory, &a.name, &config)?;
+            config.validate(&format!("agent `{}`", a.name))?;
+            out.push((a.name, config));
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Saves each configuration as a new version; returns `{name, version}` of each.
+async fn save_agents(state: &AppState, agents: Vec<(String, AgentConfig)>) -> ApiResult<Vec<Value>> {
+    let st = state.clone();
+    blocking(move || {
+        let mut out = Vec::new();
+        for (name, config) in agents {
+            let saved = Agent::save(st.0.memory.as_ref(), &name, &config)?;
             out.push(json!({"name": saved.name, "version": saved.version}));
         }
         Ok(out)
@@ -108,7 +126,12 @@ pub fn parse_plans(v: &Value) -> ApiResult<Vec<Plan>> {
         let at = format!("plans[{i}]");
         let o = object(item, &at, &["name", "prices", "limits", "features", "source_path"])?;
         let name = text(o, &at, "name", true)?;
-        if out.iter().any(|p| p.name.eq_ignore_ascii_case(&name)) {
+        let source_path = match o.get("source_path") {
+            None | Some(Value::Null) => String::new(),
+            Some(_) => text(o, &at, "source_path", false)?,
+        };
+        // Two pricing pages may each list a plan of the same name; one page may not list it twice.
+        if out.iter().any(|p| p.name.eq_ignore_ascii_case(&name) && p.source_path == source_path) {
             return Err(ApiError::invalid(&format!("{at}.name"), format!("plan `{name}` appears twice")));
         }
         let mut prices = Vec::new();
@@ -120,7 +143,8 @@ pub fn parse_plans(v: &Value) -> ApiResult<Vec<Plan>> {
                 .and_then(Value::as_f64)
                 .filter(|a| a.is_finite() && *a >= 0.0)
                 .ok_or_else(|| ApiError::invalid(&format!("{pat}.amount"), "must be a number ≥ 0"))?;
-            let currency = text(po, &pat, "currency", true)?;
+            // Extraction leaves the currency empty when a page shows none (a free plan's "0").
+            let currency = text(po, &pat, "currency", false)?;
             let period = match po.get("period") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(match s.as_str() {
@@ -153,10 +177,6 @@ pub fn parse_plans(v: &Value) -> ApiResult<Vec<Plan>> {
             }
             features.push(f.to_string());
         }
-        let source_path = match o.get("source_path") {
-            None | Some(Value::Null) => String::new(),
-            Some(_) => text(o, &at, "source_path", false)?,
-        };
         out.push(Plan { name, prices, limits, features, source_path });
     }
     Ok(out)
