@@ -116,6 +116,21 @@ impl SendPtr {
     }
 }
 
+/// Helpers for single queries: two threads (the products are split in two), sleeping between queries. `None` when no thread could be started (the
+/// product then runs on the calling thread alone).
+fn query_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.clamp(1, 2))
+            .thread_name(|i| format!("embed-query-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// `dst = x · w` (row-major `x: t × k`; `w: k × n` as f16 bits packed by [`pack`]); the caller checked
 /// [`available`].
 /// Columns are split across two cores when `parallel`.
@@ -126,10 +141,14 @@ pub(crate) fn matmul_few_rows(dst: &mut [f32], x: &[f32], w: &[u16], t: usize, k
     {
         let p = SendPtr(dst.as_mut_ptr());
         let tiles = n / NR;
-        if parallel && tiles >= 2 {
+        let pool = if parallel && tiles >= 2 { query_pool() } else { None };
+        if let Some(pool) = pool {
             let mid = tiles / 2 * NR;
+            // The two halves run on the query pool's two threads (the caller waits). The pool is
+            // not rayon's global one: batch ingestion keeps that busy with whole sequences, and a query
+            // queued behind them would wait for one to finish.
             // SAFETY: AVX2+FMA checked by `available`; sizes asserted above; the halves are disjoint.
-            rayon::join(
+            pool.join(
                 move || unsafe { columns(p.get(), x, w, t, k, n, 0, mid) },
                 move || unsafe { columns(p.get(), x, w, t, k, n, mid, n) },
             );
