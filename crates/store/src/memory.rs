@@ -188,9 +188,20 @@ fn citation_row(r: &Row<'_>, at: usize) -> rusqlite::Result<CitedSource> {
     })
 }
 
-/// Fills `messages[..].citations` from `sql` (which selects the message id, then [`CITATION_COLS`]).
-fn attach_citations(conn: &Connection, sql: &str, key: i64, messages: &mut [MessageRecord]) -> StoreResult<()> {
-    let sql = sql.replace("{CITATION_COLS}", CITATION_COLS) + " ORDER BY mc.message_id, mc.number, mc.rowid";
+/// The messages whose `column` (`conversation_id` or `agent_id`) is `key`, oldest first, each with its
+/// citations.
+fn messages_where(conn: &Connection, column: &'static str, key: i64) -> StoreResult<Vec<MessageRecord>> {
+    let mut messages = collect(
+        conn,
+        &format!("SELECT {MESSAGE_COLS} FROM messages WHERE {column} = ?1 ORDER BY id"),
+        params![key],
+        message_row,
+        finish_message,
+    )?;
+    let sql = format!(
+        "SELECT mc.message_id, {CITATION_COLS} FROM message_citations mc JOIN messages m ON m.id = mc.message_id
+         WHERE m.{column} = ?1 ORDER BY mc.message_id, mc.number, mc.rowid"
+    );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![key], |r| Ok((r.get::<_, i64>(0)?, citation_row(r, 1)?)))?;
     let mut by_message: HashMap<i64, Vec<CitedSource>> = HashMap::new();
@@ -198,12 +209,12 @@ fn attach_citations(conn: &Connection, sql: &str, key: i64, messages: &mut [Mess
         let (id, c) = row?;
         by_message.entry(id).or_default().push(c);
     }
-    for m in messages {
+    for m in &mut messages {
         if let Some(c) = by_message.remove(&m.id) {
             m.citations = c;
         }
     }
-    Ok(())
+    Ok(messages)
 }
 
 /// Whitespace-collapsed, for comparing quotes with page text across re-chunking.
@@ -589,41 +600,11 @@ impl MemoryStore for SqliteStore {
     }
 
     fn messages(&self, conversation: ConversationId) -> Result<Vec<MessageRecord>, CoreError> {
-        let conn = self.lock();
-        let mut out = collect(
-            &conn,
-            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 ORDER BY id"),
-            params![to_i64(conversation.get())],
-            message_row,
-            finish_message,
-        )?;
-        attach_citations(
-            &conn,
-            "SELECT mc.message_id, {CITATION_COLS} FROM message_citations mc
-             JOIN messages m ON m.id = mc.message_id WHERE m.conversation_id = ?1",
-            to_i64(conversation.get()),
-            &mut out,
-        )?;
-        Ok(out)
+        Ok(messages_where(&self.lock(), "conversation_id", to_i64(conversation.get()))?)
     }
 
     fn agent_messages(&self, agent: AgentId) -> Result<Vec<MessageRecord>, CoreError> {
-        let conn = self.lock();
-        let mut out = collect(
-            &conn,
-            &format!("SELECT {MESSAGE_COLS} FROM messages WHERE agent_id = ?1 ORDER BY id"),
-            params![to_i64(agent.get())],
-            message_row,
-            finish_message,
-        )?;
-        attach_citations(
-            &conn,
-            "SELECT mc.message_id, {CITATION_COLS} FROM message_citations mc
-             JOIN messages m ON m.id = mc.message_id WHERE m.agent_id = ?1",
-            to_i64(agent.get()),
-            &mut out,
-        )?;
-        Ok(out)
+        Ok(messages_where(&self.lock(), "agent_id", to_i64(agent.get()))?)
     }
 
     fn add_event(&self, contact: ContactId, name: &str, properties: &[(String, String)]) -> Result<(), CoreError> {
