@@ -555,7 +555,12 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
         }
     };
     // What changed for the answers already given: those quoting text the knowledge base no longer has.
-    // A failure here is logged, not the job's: its data is already committed.
+    // Only a job that changed or removed pages can have made an earlier answer stale. A failure here is
+    // logged, not the job's: its data is already committed.
+    let changed = ["updated", "deleted", "removed"].iter().filter_map(|k| summary[*k].as_u64()).sum::<u64>();
+    if changed == 0 {
+        return Ok(summary);
+    }
     match state.0.memory.stale_answers(&job.kb) {
         Ok(stale) => {
             summary["stale_answers"] = json!(stale.len());
