@@ -443,26 +443,19 @@ fn run_job(state: &AppState, job: JobRecord) {
     state.0.hub.close(id);
 }
 
-/// Where uploaded files are kept (canonical), when the folder exists.
-fn uploads_dir(state: &AppState) -> Option<std::path::PathBuf> {
-    std::fs::canonicalize(state.0.paths.data_dir.join("uploads")).ok()
-}
-
 /// The knowledge base's sources that are uploads (folders under the uploads directory).
 fn upload_sources(state: &AppState, kb: &KnowledgeBase) -> Result<Vec<SourceInfo>, IngestError> {
-    let Some(dir) = uploads_dir(state) else { return Ok(Vec::new()) };
     Ok(kb
         .store()
         .sources(kb.info().id)?
         .into_iter()
-        .filter(|s| std::path::Path::new(&s.location).starts_with(&dir))
+        .filter(|s| state.is_upload(std::path::Path::new(&s.location)))
         .collect())
 }
 
 /// Earlier uploads left with no document (every file replaced by a newer upload) are removed with their
 /// folder; `current` is the upload just ingested.
 fn remove_emptied_uploads(
-    state: &AppState,
     kb: &KnowledgeBase,
     earlier: &[SourceInfo],
     current: Option<SourceId>,
@@ -470,9 +463,7 @@ fn remove_emptied_uploads(
     for s in earlier.iter().filter(|s| Some(s.id) != current) {
         if kb.store().documents(kb.info().id, Some(s.id))?.is_empty() {
             kb.delete_source(s.id)?;
-            if uploads_dir(state).is_some_and(|u| std::path::Path::new(&s.location).starts_with(u)) {
-                std::fs::remove_dir_all(&s.location).ok();
-            }
+            std::fs::remove_dir_all(&s.location).ok();
         }
     }
     Ok(())
@@ -492,15 +483,14 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
         JobSpec::IngestPath { path, .. } => {
             // An upload replaces what earlier uploads held at the same paths (a revised file is a new
             // version of the same page, not a second page).
-            let uploads = upload_sources(state, &kb)?;
-            let is_upload =
-                uploads_dir(state).zip(std::fs::canonicalize(&path).ok()).is_some_and(|(u, p)| p.starts_with(u));
-            let supersedes = if is_upload { uploads.iter().map(|s| s.id).collect() } else { Vec::new() };
+            let is_upload = state.is_upload(&path);
+            let uploads = if is_upload { upload_sources(state, &kb)? } else { Vec::new() };
+            let supersedes = uploads.iter().map(|s| s.id).collect();
             let cfg = IngestConfig { cancel, supersedes, ..state.0.config.ingest.clone() };
             let s = ingest_path(&kb, &path, &cfg, sink)?;
             if is_upload {
                 // Housekeeping after the commit: a failure here must not fail the job that succeeded.
-                if let Err(e) = remove_emptied_uploads(state, &kb, &uploads, s.source) {
+                if let Err(e) = remove_emptied_uploads(&kb, &uploads, s.source) {
                     tracing::warn!(kb = %job.kb, error = %e, "earlier uploads left empty were not removed");
                 }
             }
@@ -564,8 +554,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
     match state.0.memory.stale_answers(&job.kb) {
         Ok(stale) => {
             summary["stale_answers"] = json!(stale.len());
-            summary["stale_conversations"] =
-                json!(stale.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len());
+            summary["stale_conversations"] = json!(crate::routes::freshness::conversation_count(&stale));
         }
         Err(e) => tracing::warn!(kb = %job.kb, error = %e, "answers quoting changed pages were not counted"),
     }

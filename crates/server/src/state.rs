@@ -141,6 +141,18 @@ impl AppState {
         self.0.memory.as_ref()
     }
 
+    /// Where uploaded files are kept: one folder per upload under `uploads/<kb>/`.
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.0.paths.data_dir.join("uploads")
+    }
+
+    /// Whether `location` (a source's location or a path to ingest) lies in the uploads folder.
+    pub fn is_upload(&self, location: &std::path::Path) -> bool {
+        let dir = std::fs::canonicalize(self.uploads_dir());
+        let location = std::fs::canonicalize(location).unwrap_or_else(|_| location.to_path_buf());
+        dir.is_ok_and(|d| location.starts_with(d))
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.0.config

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use throughline_core::{KnowledgeStore, MemoryStore};
-use throughline_server::routes::freshness::stale_answers_json;
+use throughline_server::routes::freshness::{conversation_count, stale_answers_json};
 
 use super::App;
 
@@ -31,7 +31,6 @@ pub fn run(app: &App, kb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
             a.agent, a.conversation, a.contact, a.message_id, c.quote
         );
     }
-    let conversations: std::collections::HashSet<_> = answers.iter().map(|a| a.conversation).collect();
-    println!("{} answers in {} conversations quote old text.", answers.len(), conversations.len());
+    println!("{} answers in {} conversations quote old text.", answers.len(), conversation_count(&answers));
     Ok(ExitCode::SUCCESS)
 }

@@ -151,7 +151,7 @@ pub async fn upload(
             .map_err(|e| ApiError::internal(format!("creating the knowledge base failed: {e}")))??;
     }
     let upload_id = auth::random_token("")?[..16].to_string();
-    let dest = state.0.paths.data_dir.join("uploads").join(&name).join(&upload_id);
+    let dest = state.uploads_dir().join(&name).join(&upload_id);
     let received = match crate::upload::receive(multipart, &dest, state.config()).await {
         Ok(r) => r,
         Err(e) => {
@@ -220,10 +220,8 @@ pub async fn delete_source(
         .map_err(|e| ApiError::internal(format!("deleting the source failed: {e}")))??
         .unwrap_or(0);
     // Uploaded files live under the data directory: they go too.
-    let uploads = std::fs::canonicalize(state.0.paths.data_dir.join("uploads")).ok();
-    let location = std::path::Path::new(&source.location);
-    if uploads.is_some_and(|u| location.starts_with(u)) {
-        std::fs::remove_dir_all(location).ok();
+    if state.is_upload(std::path::Path::new(&source.location)) {
+        std::fs::remove_dir_all(&source.location).ok();
     }
     Ok(ApiJson(json!({ "deleted_documents": removed, "source": source.id.to_string() })))
 }

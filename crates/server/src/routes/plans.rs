@@ -20,9 +20,9 @@ const MAX_ITEMS: usize = 100;
 const MAX_TEXT: usize = 2_000;
 
 fn catalogue_json(state: &AppState, kb: &KbInfo) -> ApiResult<Value> {
-    let plans = state.0.store.plans(kb.id)?;
     let edited_at = state.0.store.plans_edited_at(kb.id)?;
     let extracted = state.0.store.extracted_plans(kb.id)?;
+    let plans = if edited_at.is_some() { state.0.store.plans(kb.id)? } else { extracted.clone() };
     Ok(json!({
         "kb": kb.name,
         "plans": plans.iter().map(plan_json).collect::<Vec<_>>(),
