@@ -163,8 +163,8 @@ mod tests {
 
     #[test]
     fn hostile_names_are_refused_with_a_reason() {
-        assert_eq!(safe_relative_path("docs/a.md").unwrap(), PathBuf::from("docs/a.md"));
-        assert_eq!(safe_relative_path("./docs\\b.md").unwrap(), PathBuf::from("docs/b.md"));
+        assert_eq!(safe_relative_path("docs/a.md"), Ok(PathBuf::from("docs/a.md")));
+        assert_eq!(safe_relative_path("./docs\\b.md"), Ok(PathBuf::from("docs/b.md")));
         assert!(safe_relative_path("../etc/passwd").unwrap_err().contains("path traversal"));
         assert!(safe_relative_path("docs/../../x").unwrap_err().contains("path traversal"));
         assert!(safe_relative_path("/etc/passwd").unwrap_err().contains("absolute"));
@@ -174,34 +174,36 @@ mod tests {
         assert!(safe_relative_path("./.").unwrap_err().contains("no usable part"));
     }
 
-    fn zip_with(entries: &[(&str, Vec<u8>)]) -> tempfile::NamedTempFile {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        let mut w = zip::ZipWriter::new(file.reopen().unwrap());
+    type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+    fn zip_with(entries: &[(&str, Vec<u8>)]) -> TestResult<tempfile::NamedTempFile> {
+        let file = tempfile::NamedTempFile::new()?;
+        let mut w = zip::ZipWriter::new(file.reopen()?);
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         for (name, data) in entries {
-            w.start_file(*name, opts).unwrap();
-            w.write_all(data).unwrap();
+            w.start_file(*name, opts)?;
+            w.write_all(data)?;
         }
-        w.finish().unwrap();
-        file
+        w.finish()?;
+        Ok(file)
     }
 
     #[test]
-    fn archives_unpack_and_bombs_and_traversal_are_refused() {
+    fn archives_unpack_and_bombs_and_traversal_are_refused() -> TestResult {
         let cfg = ServerConfig { max_unzipped_bytes: 1_000_000, ..ServerConfig::default() };
-        let dir = tempfile::tempdir().unwrap();
-        let ok = zip_with(&[("site/a.md", b"# A\n\nHello".to_vec()), ("site/help/b.md", b"# B".to_vec())]);
-        let (files, bytes) = unpack(ok.path(), &dir.path().join("ok"), &cfg, 0).unwrap();
-        assert_eq!((files, bytes), (2, 13));
-        assert_eq!(std::fs::read_to_string(dir.path().join("ok/site/help/b.md")).unwrap(), "# B");
+        let dir = tempfile::tempdir()?;
+        let ok = zip_with(&[("site/a.md", b"# A\n\nHello".to_vec()), ("site/help/b.md", b"# B".to_vec())])?;
+        assert_eq!(unpack(ok.path(), &dir.path().join("ok"), &cfg, 0), Ok((2, 13)));
+        assert_eq!(std::fs::read_to_string(dir.path().join("ok/site/help/b.md"))?, "# B");
 
-        let bomb = zip_with(&[("zeros.txt", vec![0u8; 5_000_000])]);
+        let bomb = zip_with(&[("zeros.txt", vec![0u8; 5_000_000])])?;
         let err = unpack(bomb.path(), &dir.path().join("bomb"), &cfg, 0).unwrap_err();
         assert!(err.contains("zip bomb"), "{err}");
 
-        let evil = zip_with(&[("../../escape.md", b"x".to_vec())]);
+        let evil = zip_with(&[("../../escape.md", b"x".to_vec())])?;
         let err = unpack(evil.path(), &dir.path().join("evil"), &cfg, 0).unwrap_err();
         assert!(err.contains("path traversal"), "{err}");
         assert!(!dir.path().join("escape.md").exists());
+        Ok(())
     }
 }
