@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use throughline_core::{PageType, Plan, Retriever};
+use throughline_core::{PageType, Plan, Retriever, Stage};
 
 use crate::{AgentError, Result};
 
@@ -47,6 +47,60 @@ pub struct AgentConfig {
     /// Upsell settings.
     #[serde(default)]
     pub expansion: ExpansionConfig,
+    /// Example messages per stage that teach the stage router, on top of its built-in bank.
+    #[serde(default, skip_serializing_if = "RouterConfig::is_empty")]
+    pub router: RouterConfig,
+}
+
+/// Phrases a user taught the stage router ("teach the router" in the agent builder): each is a message a
+/// customer might send, labelled with the stage it belongs to. They count a little more than the
+/// built-in examples, so a handful fixes a product-specific phrasing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Messages of prospects ("do you do on-prem?").
+    #[serde(default)]
+    pub acquisition: Vec<String>,
+    /// Messages of new users setting up.
+    #[serde(default)]
+    pub activation: Vec<String>,
+    /// Messages about something broken.
+    #[serde(default)]
+    pub support: Vec<String>,
+    /// Messages about limits and bigger plans.
+    #[serde(default)]
+    pub expansion: Vec<String>,
+}
+
+/// Most taught examples per stage.
+pub const MAX_TAUGHT_PER_STAGE: usize = 200;
+
+impl RouterConfig {
+    /// Whether nothing was taught.
+    pub fn is_empty(&self) -> bool {
+        self.acquisition.is_empty()
+            && self.activation.is_empty()
+            && self.support.is_empty()
+            && self.expansion.is_empty()
+    }
+
+    /// The taught examples with their stages.
+    pub fn examples(&self) -> Vec<(Stage, String)> {
+        self.lists()
+            .into_iter()
+            .flat_map(|(stage, list)| list.iter().map(move |t| (stage, t.trim().to_string())))
+            .filter(|(_, t)| !t.is_empty())
+            .collect()
+    }
+
+    fn lists(&self) -> [(Stage, &Vec<String>); 4] {
+        [
+            (Stage::Acquisition, &self.acquisition),
+            (Stage::Activation, &self.activation),
+            (Stage::Support, &self.support),
+            (Stage::Expansion, &self.expansion),
+        ]
+    }
 }
 
 fn default_threshold() -> f32 {
@@ -222,6 +276,18 @@ impl AgentConfig {
         if !(1..=10).contains(&self.max_sentences) {
             return bad(format!("max_sentences = {} is out of range (1..=10)", self.max_sentences));
         }
+        for (stage, list) in self.router.lists() {
+            if list.len() > MAX_TAUGHT_PER_STAGE {
+                return bad(format!(
+                    "router.{stage} has {} examples, over the limit of {MAX_TAUGHT_PER_STAGE}",
+                    list.len()
+                ));
+            }
+            if let Some((i, t)) = list.iter().enumerate().find(|(_, t)| t.trim().is_empty() || t.chars().count() > 500)
+            {
+                return bad(format!("router.{stage}[{i}] must be 1 to 500 characters (got {})", t.chars().count()));
+            }
+        }
         for url in [&self.acquisition.lead_webhook, &self.support.handoff_webhook].into_iter().flatten() {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad(format!("webhook `{url}` is not an http(s) URL"));
@@ -258,24 +324,7 @@ impl AgentConfig {
         let pricing_url = find(&["pricing", "plans"]);
         let product = product_name(&chunks, signup_url.as_deref().or(pricing_url.as_deref()));
 
-        // The onboarding checklist: "Step N — title" headings of the first page that has them.
-        let mut checklist: Vec<ChecklistStep> = Vec::new();
-        let mut checklist_doc: Option<String> = None;
-        for c in &chunks {
-            if checklist_doc.as_ref().is_some_and(|d| d != &c.path) {
-                break;
-            }
-            for h in &c.heading_path {
-                if let Some(m) = STEP.captures(h.trim()) {
-                    let title = m[1].trim().to_string();
-                    let id = slug(&title);
-                    if !checklist.iter().any(|s| s.id == id) {
-                        checklist_doc.get_or_insert_with(|| c.path.clone());
-                        checklist.push(ChecklistStep { id, title, doc: Some(c.path.clone()), events: Vec::new() });
-                    }
-                }
-            }
-        }
+        let checklist = onboarding_checklist(&chunks);
         // The company description: the first sentence answering "What is <product>?", when a page asks it.
         let what_is = format!("what is {}", product.to_lowercase());
         let description = chunks
@@ -316,8 +365,102 @@ impl AgentConfig {
             activation: ActivationConfig { checklist },
             support: SupportConfig::default(),
             expansion: ExpansionConfig { plans, triggers: vec![ExpansionTrigger { event: "limit_reached".into() }] },
+            router: RouterConfig::default(),
         })
     }
+}
+
+/// Path words of getting-started content.
+const ONBOARDING_PATHS: &[&str] =
+    &["quick-start", "quickstart", "getting-started", "get-started", "getting_started", "onboarding", "first-steps"];
+/// Headings of a getting-started page that are not steps.
+const NOT_STEPS: &[&str] = &[
+    "closing",
+    "next steps",
+    "what's next",
+    "what to explore next",
+    "join the community",
+    "overview",
+    "introduction",
+    "summary",
+    "conclusion",
+    "learn more",
+    "further reading",
+    "see also",
+    "support",
+    "help",
+];
+
+/// The onboarding checklist, from the knowledge base's getting-started content: the page whose path says
+/// quick start / getting started (the shallowest, then the shortest path), and in it "Step N" headings,
+/// else its first numbered list, else its section headings (without "Closing", "Next steps"…). Empty
+/// when the knowledge base has no such page: the builder then asks for the steps.
+pub fn onboarding_checklist(chunks: &[throughline_core::ChunkText]) -> Vec<ChecklistStep> {
+    let is_onboarding = |path: &str| {
+        let p = path.to_lowercase();
+        ONBOARDING_PATHS.iter().any(|w| p.split(['/', '.']).any(|seg| seg == *w || seg.starts_with(&format!("{w}-"))))
+    };
+    let Some(doc) = chunks
+        .iter()
+        .map(|c| c.path.as_str())
+        .filter(|p| is_onboarding(p))
+        .min_by_key(|p| (p.matches('/').count(), p.len()))
+    else {
+        return Vec::new();
+    };
+    let page: Vec<&throughline_core::ChunkText> = chunks.iter().filter(|c| c.path == doc).collect();
+    let mut titles: Vec<String> = Vec::new();
+    let push = |t: &str, titles: &mut Vec<String>| {
+        let t = t.trim().trim_matches('*').trim().trim_end_matches(['.', ':']).trim();
+        let t: String = t.chars().take(90).collect();
+        if t.chars().filter(|c| c.is_alphanumeric()).count() >= 3 && !titles.iter().any(|x| x.eq_ignore_ascii_case(&t))
+        {
+            titles.push(t);
+        }
+    };
+    for c in &page {
+        for h in &c.heading_path {
+            if let Some(m) = STEP.captures(h.trim()) {
+                push(&m[1], &mut titles);
+            }
+        }
+    }
+    if titles.len() < 2 {
+        titles.clear();
+        // The first numbered list of the page; an item's title is its text up to the first " - " or ".".
+        'lists: for c in &page {
+            let units = crate::sentences::split_units(&c.text);
+            for u in units.iter().filter(|u| u.number.is_some()) {
+                let same_list: Vec<&crate::sentences::Unit> =
+                    units.iter().filter(|v| v.number.is_some() && v.block == u.block).collect();
+                if same_list.len() >= 2 {
+                    for v in same_list {
+                        let head = v.text.split(" - ").next().unwrap_or(&v.text);
+                        push(head.split(". ").next().unwrap_or(head), &mut titles);
+                    }
+                    break 'lists;
+                }
+            }
+        }
+    }
+    if titles.len() < 2 {
+        titles.clear();
+        for c in &page {
+            if let Some(h) = c.heading_path.first() {
+                if !NOT_STEPS.iter().any(|n| h.to_lowercase().starts_with(n)) {
+                    push(h, &mut titles);
+                }
+            }
+        }
+    }
+    titles.truncate(6);
+    if titles.len() < 2 {
+        return Vec::new();
+    }
+    titles
+        .into_iter()
+        .map(|title| ChecklistStep { id: slug(&title), title, doc: Some(doc.to_string()), events: Vec::new() })
+        .collect()
 }
 
 /// The product name: the capitalised word the pages use most often that also appears in the product's

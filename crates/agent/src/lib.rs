@@ -19,6 +19,8 @@
 #![warn(missing_docs)]
 
 mod agent;
+pub mod bank;
+pub mod calibrate;
 pub mod config;
 mod error;
 pub mod escalation;

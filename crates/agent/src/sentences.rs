@@ -47,53 +47,182 @@ pub fn content_terms(text: &str) -> Vec<String> {
 }
 
 /// One answer unit: a sentence or a list item of a chunk.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Unit {
     /// The text, trimmed.
     pub text: String,
     /// Whether it was a list item (kept as a bullet in answers).
     pub list_item: bool,
+    /// For a numbered list item, its number.
+    pub number: Option<u32>,
+    /// Which paragraph or list of the chunk it belongs to (consecutive items share it).
+    pub block: usize,
+    /// The previous sentence of the same paragraph, when there is one.
+    pub previous: Option<String>,
+    /// A shell command from a code block (quoted as code).
+    pub code: bool,
+}
+
+/// Words that open a sentence leaning on the one before it ("Similarly, …", "This means …").
+const DEPENDENT_OPENERS: &[&str] = &[
+    "similarly",
+    "however",
+    "also",
+    "additionally",
+    "furthermore",
+    "moreover",
+    "likewise",
+    "otherwise",
+    "instead",
+    "therefore",
+    "thus",
+    "hence",
+    "this",
+    "these",
+    "that",
+    "those",
+    "it",
+    "they",
+    "them",
+    "its",
+    "their",
+    "then",
+    "but",
+    "and",
+    "or",
+    "so",
+    "here",
+    "there",
+    "such",
+    "both",
+    "either",
+    "neither",
+    "alternatively",
+    "in addition",
+    "as a result",
+    "for this reason",
+    "in this case",
+    "in that case",
+    "as mentioned",
+    "as such",
+    "the above",
+    "the following",
+    "once",
+    "after that",
+    "afterwards",
+    "next",
+    "finally",
+    "again",
+    "still",
+    "yet",
+    "he",
+    "she",
+];
+
+/// Whether a sentence starts by leaning on the previous one (a pronoun or connective opener), so it
+/// cannot be the first sentence an answer quotes on its own.
+pub fn is_dependent(sentence: &str) -> bool {
+    let lower = sentence.trim_start_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    DEPENDENT_OPENERS.iter().any(|o| {
+        lower.starts_with(o) && lower[o.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '-')
+    })
+}
+
+/// A bare "Yes." / "No." (or "Yes," "No —") opening that answers a question the reader did not ask:
+/// returns the rest of the sentence, which stands on its own.
+pub fn strip_yes_no(sentence: &str) -> Option<&str> {
+    for w in ["Yes", "No", "yes", "no"] {
+        if let Some(rest) = sentence.strip_prefix(w) {
+            let rest = rest.trim_start_matches(['.', ',', '!', ' ', '—', '–', '-']);
+            if rest.len() < sentence.len() - w.len() && rest.chars().next().is_some_and(char::is_uppercase) {
+                return Some(rest);
+            }
+        }
+    }
+    None
 }
 
 /// Splits chunk text into sentences and list items. Lines starting with `-`, `*`, `•` or `1.` are list
-/// items; table rows (`a | b`) are kept whole; other lines are split at sentence ends.
+/// items; table rows (`a | b`) are kept whole; other lines are split at sentence ends. A code block (a
+/// `(lang)` line, as the loaders write it, up to the next blank line) is not prose and yields no unit.
 pub fn split_units(text: &str) -> Vec<Unit> {
     let mut out = Vec::new();
+    let mut block = 0usize;
+    let mut in_list = false;
+    // Inside a code block: Some(true) for a shell block, whose short lines are commands worth quoting.
+    let mut in_code: Option<bool> = None;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() {
+            block += 1;
+            in_list = false;
+            in_code = None;
             continue;
         }
-        if let Some(item) = list_item(line) {
-            if item.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
-                out.push(Unit { text: item.to_string(), list_item: true });
+        if let Some(shell) = in_code {
+            if shell && line.len() <= 100 && !line.starts_with('#') && line.chars().any(char::is_alphabetic) {
+                let text = line.trim_start_matches("$ ").to_string();
+                out.push(Unit { text, block, code: true, ..Unit::default() });
             }
             continue;
+        }
+        if is_code_tag(line) {
+            let lang = line[1..line.len() - 1].to_ascii_lowercase();
+            in_code = Some(matches!(lang.as_str(), "bash" | "sh" | "shell" | "console" | "zsh" | "powershell" | "cmd"));
+            block += 1;
+            continue;
+        }
+        if let Some((item, number)) = list_item(line) {
+            if !in_list {
+                block += 1;
+                in_list = true;
+            }
+            if item.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
+                out.push(Unit { text: item.to_string(), list_item: true, number, block, previous: None, code: false });
+            }
+            continue;
+        }
+        if in_list {
+            block += 1;
+            in_list = false;
         }
         if line.contains(" | ") {
-            out.push(Unit { text: line.to_string(), list_item: false });
+            out.push(Unit { text: line.to_string(), block, ..Unit::default() });
             continue;
         }
+        let mut previous: Option<String> = None;
         for s in split_sentences(line) {
             if s.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
-                out.push(Unit { text: s, list_item: false });
+                out.push(Unit { text: s.clone(), block, previous: previous.take(), ..Unit::default() });
+                previous = Some(s);
             }
         }
+        block += 1;
     }
     out
 }
 
-fn list_item(line: &str) -> Option<&str> {
+/// The `(lang)` line a loader writes before a fenced code block.
+fn is_code_tag(line: &str) -> bool {
+    line.len() <= 24
+        && line.starts_with('(')
+        && line.ends_with(')')
+        && line[1..line.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.'))
+}
+
+fn list_item(line: &str) -> Option<(&str, Option<u32>)> {
     for marker in ["- ", "* ", "• ", "+ "] {
         if let Some(rest) = line.strip_prefix(marker) {
-            return Some(rest.trim());
+            return Some((rest.trim(), None));
         }
     }
     let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
     if digits > 0 && digits <= 2 {
         let rest = &line[digits..];
         if let Some(r) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")) {
-            return Some(r.trim());
+            return Some((r.trim(), line[..digits].parse().ok()));
         }
     }
     None
@@ -149,6 +278,26 @@ mod tests {
             vec!["Go to Settings.", "Click **Invite**, e.g. for Bob.", "Then wait.", "Admin can do all", "Save it"]
         );
         assert!(u[3].list_item);
+    }
+
+    #[test]
+    fn dependent_openers_are_recognised() {
+        assert!(is_dependent("Similarly, the Pro plan includes more."));
+        assert!(is_dependent("This means your deploy waits."));
+        assert!(is_dependent("It is billed monthly."));
+        assert!(!is_dependent("Items are billed monthly."));
+        assert!(!is_dependent("Thisbe is a name."));
+        assert_eq!(strip_yes_no("No. The Hobby plan is $5 a month."), Some("The Hobby plan is $5 a month."));
+        assert_eq!(strip_yes_no("Nothing changes."), None);
+        let u = split_units("Plans are monthly. This means you pay each month.\n\n1. Open it\n2. Click it");
+        assert_eq!(u[1].previous.as_deref(), Some("Plans are monthly."));
+        assert_eq!((u[2].number, u[3].number), (Some(1), Some(2)));
+        assert_eq!(u[2].block, u[3].block);
+        assert_ne!(u[1].block, u[2].block);
+        let u = split_units("Install it:\n(bash)\nnpm install ably\n\n(js)\nconst x = 1;\n\nThen run it.");
+        let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
+        assert_eq!(texts, vec!["Install it:", "npm install ably", "Then run it."]);
+        assert!(u[1].code && !u[0].code);
     }
 
     #[test]

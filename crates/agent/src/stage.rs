@@ -1,222 +1,174 @@
-//! The stage decision: which of the four stages a message belongs to, from three signals — the intent
-//! cues of the message, the page types of the best evidence, and the contact's lifecycle — with a
-//! human-readable reason listing what counted.
+//! Stage routing as intent classification. The message's embedding is compared with a bank of labelled
+//! customer messages (the built-in bank of [`crate::bank`], spread over many kinds of SaaS, plus the
+//! phrases a user taught the agent in the builder); each stage scores the mean similarity of its `K`
+//! nearest examples, and a softmax turns the four scores into probabilities. Two weaker signals are then
+//! added: the contact's lifecycle (a prospect leans to acquisition, an onboarding user to activation, a
+//! customer to support) and the page types of the best evidence (a pricing page leans to acquisition for
+//! a prospect and to expansion for a customer). The decision keeps every score for the trace.
 
-use throughline_core::{Lifecycle, PageType, SearchHit, Stage};
+use throughline_core::{CoreError, Lifecycle, PageType, Retriever, SearchHit, Stage};
 
-use crate::sentences::words;
+use crate::bank::{self, BankVectors};
+
+/// Nearest examples averaged per stage.
+const K: usize = 5;
+/// Softmax temperature over the per-stage similarities (cosines differ by a few hundredths).
+const TEMPERATURE: f32 = 0.03;
+/// A taught example counts as this much more similar than a built-in one.
+const TAUGHT_BONUS: f32 = 0.05;
+/// Weight of the lifecycle prior.
+const LIFECYCLE_WEIGHT: f32 = 0.10;
+/// Weight of the evidence's page types (spread over the top three hits).
+const EVIDENCE_WEIGHT: f32 = 0.10;
 
 /// A decided stage and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageDecision {
     /// The stage.
     pub stage: Stage,
-    /// What counted, e.g. `intent: "how much" → acquisition; evidence: pricing.html (pricing)`.
+    /// Final score per stage, in [`Stage::ALL`] order.
+    pub scores: [f32; 4],
+    /// Intent probability per stage from the example bank alone.
+    pub intent: [f32; 4],
+    /// What counted, e.g. `support 0.71 (intent 0.82 …); nearest: "my deploy keeps failing" (support)`.
     pub reason: String,
 }
 
-const CUES: &[(Stage, f32, &[&str])] = &[
-    (
-        Stage::Acquisition,
-        1.0,
-        &[
-            "what is",
-            "how much",
-            "price",
-            "pricing",
-            "cost",
-            "trial",
-            "free",
-            "does it",
-            "do you",
-            "can it",
-            "compare",
-            "vs",
-            "versus",
-            "discount",
-            "demo",
-            "sign up",
-            "signup",
-            "buy",
-            "is there",
-            "support for",
-            "which plans",
-            "plans",
-            "monthly",
-            "yearly",
-            "annual",
-            "alternative",
-            "competitor",
-            "integrate with",
-        ],
-    ),
-    (
-        Stage::Activation,
-        1.0,
-        &[
-            "how do i",
-            "how to",
-            "set up",
-            "setup",
-            "configure",
-            "connect",
-            "create",
-            "add",
-            "install",
-            "getting started",
-            "onboarding",
-            "checklist",
-            "first",
-            "integration",
-            "example",
-            "generate",
-            "invite",
-            "point",
-            "where do i",
-            "verify",
-            "role",
-            "api",
-            "token",
-            "terraform",
-            "step",
-        ],
-    ),
-    (
-        Stage::Support,
-        1.2,
-        &[
-            "not working",
-            "doesn't",
-            "does not",
-            "isn't",
-            "error",
-            "fails",
-            "failed",
-            "failing",
-            "broken",
-            "can't",
-            "cannot",
-            "unable",
-            "stopped",
-            "keeps",
-            "still",
-            "lost",
-            "reset",
-            "forgot",
-            "declined",
-            "invalid",
-            "wrong",
-            "down",
-            "problem",
-            "issue",
-            "help",
-            "cancel",
-            "refund",
-            "money back",
-            "delete",
-            "invoice",
-            "update",
-            "change",
-            "owner",
-            "left the company",
-            "too many",
-            "support hours",
-            "locked",
-            "anymore",
-            "401",
-            "403",
-            "404",
-            "500",
-            "but",
-        ],
-    ),
-    (
-        Stage::Expansion,
-        1.3,
-        &[
-            "upgrade",
-            "limit",
-            "limits",
-            "more than",
-            "next plan",
-            "which plan",
-            "unlock",
-            "ran out",
-            "run out",
-            "extra",
-            "higher",
-            "exceeded",
-            "reached",
-            "need more",
-            "get more",
-            "keep more",
-            "going from",
-            "add more",
-            "mid-month",
-            "rate limit",
-            "429",
-            "another",
-            "paused",
-            "15 second",
-            "30-second",
-            "audit log",
-        ],
-    ),
-];
+/// The labelled example bank of one agent: built-in messages plus the ones its users taught it.
+pub struct IntentRouter {
+    stages: Vec<Stage>,
+    texts: Vec<String>,
+    vectors: Vec<Vec<f32>>,
+    taught: usize,
+    builtin: BankVectors,
+    builtin_stages: Vec<(Stage, &'static str)>,
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+impl IntentRouter {
+    /// Embeds the built-in bank (once per process and model) and the `taught` examples with `kb`'s model.
+    pub fn build(kb: &dyn Retriever, taught: &[(Stage, String)]) -> Result<Self, CoreError> {
+        let builtin_stages = bank::intents();
+        let texts: Vec<&str> = builtin_stages.iter().map(|(_, t)| *t).collect();
+        let builtin = bank::embedded("intents", &texts, kb)?;
+        let taught_texts: Vec<&str> = taught.iter().map(|(_, t)| t.as_str()).collect();
+        let vectors = if taught_texts.is_empty() { Vec::new() } else { kb.embed(&taught_texts)? };
+        Ok(Self {
+            stages: taught.iter().map(|(s, _)| *s).collect(),
+            texts: taught.iter().map(|(_, t)| t.clone()).collect(),
+            taught: vectors.len(),
+            vectors,
+            builtin,
+            builtin_stages,
+        })
+    }
+
+    /// Number of examples (built-in and taught).
+    pub fn len(&self) -> usize {
+        self.builtin.len() + self.taught
+    }
+
+    /// Whether the bank is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Per-stage probabilities for the message vector `qvec`, and its nearest example (text, stage).
+    pub fn classify(&self, qvec: &[f32]) -> ([f32; 4], Option<(String, Stage)>) {
+        let mut per_stage: [Vec<f32>; 4] = Default::default();
+        let mut nearest: Option<(f32, String, Stage)> = None;
+        let mut consider = |stage: Stage, sim: f32, text: &str| {
+            per_stage[stage as usize].push(sim);
+            if nearest.as_ref().is_none_or(|(s, _, _)| sim > *s) {
+                nearest = Some((sim, text.to_string(), stage));
+            }
+        };
+        for ((stage, text), v) in self.builtin_stages.iter().zip(self.builtin.iter()) {
+            consider(*stage, dot(v, qvec), text);
+        }
+        for ((stage, text), v) in self.stages.iter().zip(&self.texts).zip(&self.vectors) {
+            consider(*stage, dot(v, qvec) + TAUGHT_BONUS, text);
+        }
+        let mut knn = [0f32; 4];
+        for (i, sims) in per_stage.iter_mut().enumerate() {
+            sims.sort_by(|a, b| b.total_cmp(a));
+            let top = &sims[..sims.len().min(K)];
+            knn[i] = if top.is_empty() { -1.0 } else { top.iter().sum::<f32>() / top.len() as f32 };
+        }
+        (softmax(&knn, TEMPERATURE), nearest.map(|(_, t, s)| (t, s)))
+    }
+}
+
+fn softmax(x: &[f32; 4], t: f32) -> [f32; 4] {
+    let max = x.iter().copied().fold(f32::MIN, f32::max);
+    let e: Vec<f32> = x.iter().map(|v| ((v - max) / t).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    let mut out = [0f32; 4];
+    for (o, v) in out.iter_mut().zip(e) {
+        *o = v / sum.max(f32::MIN_POSITIVE);
+    }
+    out
+}
 
 fn evidence_stage(page_type: PageType, lifecycle: Lifecycle) -> Option<Stage> {
     match page_type {
         PageType::Pricing => Some(if lifecycle == Lifecycle::Prospect { Stage::Acquisition } else { Stage::Expansion }),
-        PageType::Faq => Some(Stage::Acquisition),
-        PageType::Docs => Some(Stage::Activation),
         PageType::Help => Some(Stage::Support),
-        PageType::Legal | PageType::Blog | PageType::Changelog | PageType::Other => None,
+        PageType::Faq | PageType::Docs | PageType::Legal | PageType::Blog | PageType::Changelog | PageType::Other => {
+            None
+        }
     }
 }
 
-/// Decides the stage of `message` (already rewritten with context) for a contact at `lifecycle`,
-/// given the retrieved hits (best first).
-pub fn decide(message: &str, lifecycle: Lifecycle, hits: &[SearchHit]) -> StageDecision {
-    let lower = format!(" {} ", words(message).join(" "));
-    let mut scores = [0f32; 4];
-    let mut reasons: Vec<String> = Vec::new();
-    for (stage, weight, cues) in CUES {
-        let found: Vec<&str> =
-            cues.iter().copied().filter(|c| lower.contains(&format!(" {} ", words(c).join(" ")))).collect();
-        if !found.is_empty() {
-            scores[*stage as usize] += weight * found.len().min(2) as f32;
-            reasons.push(format!("intent {:?} → {stage}", found.iter().take(2).collect::<Vec<_>>()));
-        }
-    }
-    for (rank, h) in hits.iter().take(3).enumerate() {
-        if let Some(s) = evidence_stage(h.page_type, lifecycle) {
-            let w = [0.9, 0.5, 0.3][rank];
-            scores[s as usize] += w;
-            if rank == 0 {
-                reasons.push(format!("top evidence {} ({}) → {s}", h.path, h.page_type));
-            }
-        }
-    }
-    let prior = match lifecycle {
+/// The stage a contact at `lifecycle` leans to before anything is said.
+pub fn lifecycle_prior(lifecycle: Lifecycle) -> Stage {
+    match lifecycle {
         Lifecycle::Prospect => Stage::Acquisition,
         Lifecycle::Onboarding => Stage::Activation,
         Lifecycle::Customer => Stage::Support,
-    };
-    scores[prior as usize] += 0.4;
-    reasons.push(format!("contact is a {} → {prior}", lifecycle.as_str()));
+    }
+}
+
+/// Decides the stage of a message from its intent probabilities (`intent`, from
+/// [`IntentRouter::classify`]; uniform when there is no bank), the contact's `lifecycle` and the
+/// retrieved hits (best first).
+pub fn decide(
+    intent: [f32; 4],
+    nearest: Option<(String, Stage)>,
+    lifecycle: Lifecycle,
+    hits: &[SearchHit],
+) -> StageDecision {
+    let mut scores = intent;
+    let prior = lifecycle_prior(lifecycle);
+    scores[prior as usize] += LIFECYCLE_WEIGHT;
+    let mut evidence_note = String::new();
+    for (rank, h) in hits.iter().take(3).enumerate() {
+        if let Some(s) = evidence_stage(h.page_type, lifecycle) {
+            scores[s as usize] += EVIDENCE_WEIGHT * [0.5, 0.3, 0.2][rank];
+            if evidence_note.is_empty() {
+                evidence_note = format!("; evidence {} ({}) → {s}", h.path, h.page_type);
+            }
+        }
+    }
     let stage = Stage::ALL
         .into_iter()
         .max_by(|a, b| scores[*a as usize].total_cmp(&scores[*b as usize]).then(b.cmp(a)))
         .unwrap_or(prior);
+    let fmt =
+        |x: &[f32; 4]| Stage::ALL.iter().map(|s| format!("{s} {:.2}", x[*s as usize])).collect::<Vec<_>>().join(", ");
     StageDecision {
         stage,
+        scores,
+        intent,
         reason: format!(
-            "{stage} (scores: acquisition {:.1}, activation {:.1}, support {:.1}, expansion {:.1}); {}",
-            scores[0],
-            scores[1],
-            scores[2],
-            scores[3],
-            reasons.join("; ")
+            "{stage} (scores: {}; intent: {}){}; contact is a {} → {prior}{evidence_note}",
+            fmt(&scores),
+            fmt(&intent),
+            nearest.map(|(t, s)| format!("; nearest example \"{t}\" ({s})")).unwrap_or_default(),
+            lifecycle.as_str(),
         ),
     }
 }
@@ -226,15 +178,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn intent_cues_decide_without_evidence() {
-        assert_eq!(decide("how much is the team plan", Lifecycle::Prospect, &[]).stage, Stage::Acquisition);
-        assert_eq!(decide("slack alerts stopped working", Lifecycle::Customer, &[]).stage, Stage::Support);
-        assert_eq!(
-            decide("we need more than 100 monitors, upgrade?", Lifecycle::Customer, &[]).stage,
-            Stage::Expansion
-        );
-        let d = decide("how do I connect slack", Lifecycle::Onboarding, &[]);
+    fn softmax_sums_to_one_and_keeps_order() {
+        let p = softmax(&[0.5, 0.6, 0.4, 0.45], TEMPERATURE);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert!(p[1] > p[0] && p[0] > p[3] && p[3] > p[2]);
+    }
+
+    #[test]
+    fn lifecycle_breaks_a_tie_and_is_in_the_reason() {
+        let d = decide([0.25; 4], None, Lifecycle::Onboarding, &[]);
         assert_eq!(d.stage, Stage::Activation);
         assert!(d.reason.contains("onboarding"), "{}", d.reason);
+        let d = decide([0.1, 0.1, 0.7, 0.1], None, Lifecycle::Prospect, &[]);
+        assert_eq!(d.stage, Stage::Support, "a clear intent beats the lifecycle prior");
     }
 }

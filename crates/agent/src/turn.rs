@@ -67,6 +67,10 @@ pub struct Trace {
     pub stage: Stage,
     /// Why.
     pub stage_reason: String,
+    /// The router's final score per stage (intent, lifecycle and evidence combined).
+    pub stage_scores: Vec<(Stage, f32)>,
+    /// The intent classifier's probability per stage (the example bank alone).
+    pub intent_scores: Vec<(Stage, f32)>,
     /// Retrieved chunks, best first, with each retriever's score.
     pub retrieved: Vec<RetrievedChunk>,
     /// Evidence selected.
@@ -75,6 +79,12 @@ pub struct Trace {
     pub confidence: f32,
     /// The threshold under which the agent says it does not know.
     pub threshold: f32,
+    /// The best cosine similarity between the question and the knowledge base's chunks.
+    pub domain_score: f32,
+    /// The knowledge base's calibrated floor for `domain_score` (what off-topic questions reach here).
+    pub domain_threshold: f32,
+    /// What kind of question the answerer took it for (`price`, `quantity`, `howto`, `fix`, `other`).
+    pub question_kind: Option<String>,
     /// Terms of the question the knowledge base never uses (they lower the confidence).
     pub unknown_terms: Vec<String>,
     /// `extractive` or `openai:<model>`.

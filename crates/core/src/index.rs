@@ -118,6 +118,9 @@ pub struct SearchRequest {
     pub dedupe_documents: bool,
     /// Fusion override for hybrid mode (the index's configured default when `None`).
     pub fusion: Option<FusionMode>,
+    /// The query's embedding when the caller already has it (the agent embeds each question once for
+    /// routing, retrieval and evidence); `None` lets the knowledge base embed `query`.
+    pub query_vector: Option<Vec<f32>>,
 }
 
 impl SearchRequest {
@@ -130,6 +133,7 @@ impl SearchRequest {
             filters: SearchFilters::default(),
             dedupe_documents: true,
             fusion: None,
+            query_vector: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use throughline_core::{content_hash, Chunk, ChunkConfig, ChunkId, DocId, Embedde
 
 /// Version of the chunking rules; part of every document hash, so changing the rules (or the chunk
 /// settings) re-chunks documents on the next ingest instead of keeping stale chunks.
-const CHUNKER_VERSION: u32 = 1;
+const CHUNKER_VERSION: u32 = 2;
 
 /// The hash a document is stored under: its extracted content plus the chunking rules and settings.
 /// Cheap to compute, so unchanged documents are skipped before any chunking or embedding.
@@ -60,6 +60,9 @@ pub fn chunk_document(
     if let Some(c) = carry {
         pieces.push((Vec::new(), c));
     }
+    if !doc.one_chunk_per_section {
+        pieces = merge_small(pieces, &doc.title, max, cfg.min_tokens, tokens);
+    }
     let chunks = pieces
         .into_iter()
         .enumerate()
@@ -76,6 +79,45 @@ pub fn chunk_document(
         })
         .collect();
     (chunks, hash)
+}
+
+/// Merges pieces under `min` word pieces (a heading with one line) into their previous neighbour while
+/// the result fits `max`: the merged chunk keeps the headings both share, and the headings it no longer
+/// carries move inline ("Heading: text"), so a tiny section is found with its context instead of
+/// becoming a chunk of its own.
+fn merge_small(
+    pieces: Vec<(Vec<String>, String)>,
+    title: &str,
+    max: usize,
+    min: usize,
+    tokens: &dyn Embedder,
+) -> Vec<(Vec<String>, String)> {
+    let inline = |path: &[String], keep: usize, text: &str| -> String {
+        if path.len() > keep {
+            format!("{}: {text}", path[keep..].join(" › "))
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out: Vec<(Vec<String>, String, usize)> = Vec::with_capacity(pieces.len());
+    for (path, text) in pieces {
+        let size = tokens.count_tokens(&text);
+        if let Some((prev_path, prev_text, prev_size)) = out.last_mut() {
+            if size < min || *prev_size < min {
+                let keep = prev_path.iter().zip(&path).take_while(|(a, b)| a == b).count();
+                let merged = format!("{}\n\n{}", inline(prev_path, keep, prev_text), inline(&path, keep, &text));
+                let merged_size = tokens.count_tokens(&Chunk::embedding_text(title, &path[..keep], &merged));
+                if merged_size <= max {
+                    prev_path.truncate(keep);
+                    *prev_text = merged;
+                    *prev_size = merged_size;
+                    continue;
+                }
+            }
+        }
+        out.push((path, text, size));
+    }
+    out.into_iter().map(|(p, t, _)| (p, t)).collect()
 }
 
 /// Packs paragraphs (then sentences, then words) into parts of at most `budget` word pieces.

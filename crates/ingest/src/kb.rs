@@ -173,7 +173,11 @@ impl KnowledgeBase {
             // Checked before embedding; the index gives the same error for the same reason.
             return Err(CoreError::from(throughline_search::SearchError::EmptyQuery).into());
         }
-        let vector = if request.mode.needs_vector() { Some(self.embedder.embed_query(&request.query)?) } else { None };
+        let vector = match (&request.query_vector, request.mode.needs_vector()) {
+            (_, false) => None,
+            (Some(v), true) => Some(v.clone()),
+            (None, true) => Some(self.embedder.embed_query(&request.query)?),
+        };
         Ok(self.index.search(request, vector.as_deref())?)
     }
 }

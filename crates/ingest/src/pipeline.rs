@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use throughline_core::{
-    CancelToken, ChunkConfig, DocId, DocumentMeta, IngestStage, ProgressEvent, ProgressSink, SourceId, SourceKind,
+    CancelToken, ChunkConfig, DocId, DocumentMeta, IngestStage, PageType, ProgressEvent, ProgressSink, SourceId,
+    SourceKind,
 };
 
 use crate::batch::{BatchWriter, DocInput, Timer};
@@ -164,8 +165,15 @@ pub fn ingest_path(
                     continue;
                 }
             };
-            let is_html = f.path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "html" | "htm"));
-            let html = if is_html { std::fs::read_to_string(&f.path).ok() } else { None };
+            let ext = f.path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            // Pricing plans are read from HTML: a Markdown pricing page is rendered to HTML for it.
+            let html = match ext.as_str() {
+                "html" | "htm" => std::fs::read_to_string(&f.path).ok(),
+                "md" | "mdx" | "markdown" if crate::classify::classify(&f.rel, &doc) == PageType::Pricing => {
+                    std::fs::read_to_string(&f.path).ok().map(|t| crate::load::markdown::markdown_to_html(&t))
+                }
+                _ => None,
+            };
             let input = DocInput { path: &f.rel, url: None, doc: &doc, byte_size: bytes, html: html.as_deref() };
             writer.add(input, existing.get(&f.rel), &mut timer, &mut summary);
         }

@@ -21,11 +21,16 @@ pub fn rrf<T: Copy + Eq + Hash>(lists: &[Vec<T>], k: f32) -> Vec<(T, f32)> {
     sorted(scores)
 }
 
-/// Weighted blend: BM25 scores divided by the best BM25 score, cosine similarities as they are,
-/// `vector_weight * cos + (1 - vector_weight) * bm25_norm`; an item missing from a list gets 0 there.
+/// Weighted blend of normalised scores (a convex combination): BM25 scores divided by the best BM25
+/// score, cosine similarities min-max scaled over the vector candidates (cosines of one query crowd into
+/// a narrow band, so their raw values would barely move the blend),
+/// `vector_weight * cos_norm + (1 - vector_weight) * bm25_norm`; an item missing from a list gets 0 there.
 pub fn weighted<T: Copy + Eq + Hash>(bm25: &[(T, f32)], vector: &[(T, f32)], vector_weight: f32) -> Vec<(T, f32)> {
     let w = vector_weight.clamp(0.0, 1.0);
     let max_bm25 = bm25.iter().map(|x| x.1).fold(0.0f32, f32::max);
+    let max_cos = vector.iter().map(|x| x.1).fold(f32::MIN, f32::max);
+    let min_cos = vector.iter().map(|x| x.1).fold(f32::MAX, f32::min);
+    let cos_norm = |s: f32| if max_cos - min_cos > 1e-6 { (s - min_cos) / (max_cos - min_cos) } else { 1.0 };
     let mut scores: HashMap<T, (f32, usize)> = HashMap::new();
     let mut order = 0usize;
     for (item, s) in bm25 {
@@ -35,7 +40,7 @@ pub fn weighted<T: Copy + Eq + Hash>(bm25: &[(T, f32)], vector: &[(T, f32)], vec
     }
     for (item, s) in vector {
         order += 1;
-        scores.entry(*item).or_insert((0.0, order)).0 += w * s.max(0.0);
+        scores.entry(*item).or_insert((0.0, order)).0 += w * cos_norm(*s);
     }
     sorted(scores)
 }
@@ -64,10 +69,11 @@ mod tests {
     #[test]
     fn weighted_blend_normalises_bm25_and_respects_the_weight() {
         let bm25 = vec![("x", 10.0), ("y", 5.0)];
-        let vec = vec![("y", 0.9), ("z", 0.8)];
+        let vec = vec![("y", 0.9), ("z", 0.8), ("w", 0.7)];
         let out = weighted(&bm25, &vec, 0.5);
-        // x: 0.5*1.0 = 0.5; y: 0.5*0.5 + 0.5*0.9 = 0.7; z: 0.4
-        assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), vec!["y", "x", "z"]);
+        // cosines scale to y 1.0, z 0.5, w 0.0; x: 0.5*1.0 = 0.5; y: 0.5*0.5 + 0.5*1.0 = 0.75; z: 0.25
+        assert_eq!(out.iter().map(|x| x.0).collect::<Vec<_>>(), vec!["y", "x", "z", "w"]);
+        assert!((out[0].1 - 0.75).abs() < 1e-6 && (out[2].1 - 0.25).abs() < 1e-6);
         let only_bm25 = weighted(&bm25, &vec, 0.0);
         assert_eq!(only_bm25[0].0, "x");
     }

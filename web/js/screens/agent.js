@@ -45,11 +45,12 @@ export default async function agentScreen(ctx) {
       el("summary", `${info.label} `, el("span.muted.small", `— ${info.hint}`)), objectEditor(config[s]));
     stages.append(d);
   }
-  const others = Object.keys(config).filter((k) => !TOP_FIELDS.includes(k) && !STAGES.includes(k));
+  const others = Object.keys(config).filter((k) => !TOP_FIELDS.includes(k) && !STAGES.includes(k) && k !== "router");
   if (others.length) {
     stages.append(el("details.stage", el("summary", "Other settings"), objectEditor(config, others)));
   }
   root.append(stages);
+  root.append(routerCard(config));
 
   // Plans extracted from the pricing pages, for review.
   const kb = (config.knowledge_bases || agent.kbs || [])[0] || ctx.kb;
@@ -91,6 +92,28 @@ export default async function agentScreen(ctx) {
 
   root.append(await versionsCard(ctx));
   return root;
+}
+
+// "Teach the router": example messages per stage, one per line, on top of the built-in bank.
+function routerCard(config) {
+  config.router = config.router || {};
+  const box = card("Teach the router",
+    el("p.muted.small", "The stage of each message is decided by comparing it with hundreds of built-in example messages. " +
+      "Add messages your customers send that land in the wrong stage, one per line, under the stage they belong to; " +
+      "they count a little more than the built-in examples. Saved with “Save as new version”; the playground trace shows the score of every stage."));
+  const grid = el("div.grid.cols-2");
+  for (const s of STAGES) {
+    const info = STAGE_INFO[s];
+    const area = el(`textarea#router-${s}`, { rows: 4, placeholder: `e.g. ${info.hint}`, "aria-label": `${info.label} examples`,
+      on: { input: (ev) => {
+        const lines = ev.target.value.split("\n").map((l) => l.trim()).filter(Boolean);
+        if (lines.length) config.router[s] = lines; else delete config.router[s];
+      } } });
+    area.value = (config.router[s] || []).join("\n");
+    grid.append(el("label.stack", el("span", { style: { color: info.color, fontWeight: 600 } }, info.label), area));
+  }
+  box.append(grid);
+  return box;
 }
 
 function createCard(ctx) {

@@ -167,6 +167,16 @@ function renderTrace(box, turn, focus) {
   box.append(el("h3", "Stage"), el("div.row", el("span.pill", { style: { background: (STAGE_INFO[stage] || {}).color || "#eee", color: "#fff" } }, stage || "?"),
     el("span", (tr && tr.stage_reason) || turn.stage_reason || "")));
   if (!tr) { box.append(notice("No trace in this answer (the trace comes only with the admin token).", "info")); return; }
+  if (tr.stage_scores) {
+    // The router's score per stage (intent from the example bank, plus lifecycle and evidence).
+    const max = Math.max(1e-9, ...Object.values(tr.stage_scores));
+    box.append(el("div.stage-scores", Object.entries(tr.stage_scores).map(([s, v]) =>
+      bar((STAGE_INFO[s] || {}).label || s, v / max, `${(v * 100).toFixed(0)} · intent ${fmtPct((tr.intent_scores || {})[s] || 0)}`, "fused"))));
+  }
+  if (Number.isFinite(tr.domain_score)) {
+    box.append(el("p.small.muted", `Best match ${tr.domain_score.toFixed(2)} · off-topic questions reach ${Number(tr.domain_threshold).toFixed(2)} on this knowledge base` +
+      (tr.question_kind ? ` · question kind: ${tr.question_kind}` : "")));
+  }
   box.append(el("h3", "Rewritten query"), el("div.mono", tr.rewritten_query || "–"));
   const conf = Number(tr.confidence ?? turn.confidence);
   box.append(el("h3", `Confidence ${fmtPct(conf)}`), el("div.meter", el("i", { style: { left: `calc(${Math.max(0, Math.min(1, conf || 0)) * 100}% - 2px)` } })));

@@ -132,3 +132,11 @@ pub fn serve(
     });
     (url, seen)
 }
+
+static ANSWERS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
+
+/// A small knowledge base the stage router and the answerer were never tuned on
+/// (`tests/data/answers-kb`: a pricing table, a quick start, billing prose, two troubleshooting pages).
+pub fn answers_kb() -> Arc<KnowledgeBase> {
+    ANSWERS_KB.get_or_init(|| build_kb(shared(), "answers", &repo().join("tests/data/answers-kb"))).clone()
+}

@@ -39,6 +39,12 @@ pub fn run(
         kb.embedder().embed(&texts)?
     };
     let mut results = Vec::new();
+    // nDCG@10 per expected stage (questions without a stage are counted under "unlabelled").
+    let stage_of = |q: &throughline_search::eval::EvalQuery| q.stage.clone().unwrap_or_else(|| "unlabelled".into());
+    let mut stages: Vec<String> = labelled.iter().map(|q| stage_of(q)).collect();
+    stages.sort();
+    stages.dedup();
+    let mut per_stage: Vec<(SearchMode, Vec<(String, usize, f64)>)> = Vec::new();
     for m in &modes {
         let mut per_query = Vec::with_capacity(labelled.len());
         for (q, v) in labelled.iter().zip(&vectors) {
@@ -63,6 +69,15 @@ pub fn run(
             }
             per_query.push(metrics);
         }
+        let by_stage = stages
+            .iter()
+            .map(|st| {
+                let ms: Vec<QueryMetrics> =
+                    labelled.iter().zip(&per_query).filter(|(q, _)| &stage_of(q) == st).map(|(_, m)| *m).collect();
+                (st.clone(), ms.len(), mean(&ms).ndcg10)
+            })
+            .collect();
+        per_stage.push((*m, by_stage));
         results.push((*m, mean(&per_query)));
     }
     if json {
@@ -70,8 +85,10 @@ pub fn run(
         out.insert("kb".into(), json!(kb_name));
         out.insert("queries".into(), json!(labelled.len()));
         out.insert("skipped".into(), json!(all.len() - labelled.len()));
-        for (m, metrics) in &results {
-            out.insert(m.as_str().into(), metrics_json(metrics));
+        for ((m, metrics), (_, by_stage)) in results.iter().zip(&per_stage) {
+            let mut v = metrics_json(metrics);
+            v["ndcg@10_by_stage"] = by_stage.iter().map(|(s, _, n)| (s.clone(), json!(n))).collect();
+            out.insert(m.as_str().into(), v);
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -83,6 +100,21 @@ pub fn run(
         println!("{:<8} {:>8} {:>10} {:>10} {:>8}", "mode", "nDCG@10", "Recall@10", "Recall@50", "MRR@10");
         for (m, x) in &results {
             println!("{:<8} {:>8.4} {:>10.4} {:>10.4} {:>8.4}", m.as_str(), x.ndcg10, x.recall10, x.recall50, x.mrr10);
+        }
+        if stages.len() > 1 {
+            println!();
+            print!("{:<8}", "nDCG@10");
+            for (st, n, _) in &per_stage[0].1 {
+                print!(" {:>14}", format!("{st} ({n})"));
+            }
+            println!();
+            for (m, by_stage) in &per_stage {
+                print!("{:<8}", m.as_str());
+                for (_, _, ndcg) in by_stage {
+                    print!(" {ndcg:>14.4}");
+                }
+                println!();
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

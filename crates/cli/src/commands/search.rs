@@ -41,6 +41,7 @@ pub fn run(app: &App, a: Args) -> anyhow::Result<ExitCode> {
         filters: SearchFilters { page_types, sources },
         dedupe_documents: !a.all_chunks,
         fusion: a.fusion.map(to_fusion),
+        query_vector: None,
     };
     let start = Instant::now();
     let hits = kb.search(&request)?;

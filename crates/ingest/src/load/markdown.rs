@@ -16,6 +16,7 @@ static JSX_TAG: LazyLock<Regex> = LazyLock::new(|| {
 });
 static JSX_LABEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\b(?:title|label|summary)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex"));
+static JSX_OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[A-Z][A-Za-z0-9_.]*(?:\s|$)").expect("valid regex"));
 static JSX_COMMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{/\*.*?\*/\}").expect("valid regex"));
 static HTML_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^>]*>").expect("valid regex"));
 
@@ -37,7 +38,20 @@ pub fn split_front_matter(text: &str) -> (Option<String>, Option<String>, &str) 
 fn strip_mdx(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     let mut fence: Option<&str> = None;
+    let mut open_tag: Option<String> = None;
     for line in body.lines() {
+        // A component tag spread over several lines (`<Image src=…` / `alt="…"` / `/>`) is joined first,
+        // so its attributes (alt text, sizes) never leak into the text.
+        if let Some(mut tag) = open_tag.take() {
+            tag.push(' ');
+            tag.push_str(line.trim());
+            if tag_is_open(&tag) && tag.len() < 8192 {
+                open_tag = Some(tag);
+                continue;
+            }
+            push_mdx_line(&mut out, &tag);
+            continue;
+        }
         let trimmed = line.trim_start();
         if let Some(f) = fence {
             if trimmed.starts_with(f) {
@@ -56,6 +70,40 @@ fn strip_mdx(body: &str) -> String {
         if trimmed.starts_with("import ") || trimmed.starts_with("export ") {
             continue;
         }
+        if fence.is_none() && tag_is_open(trimmed) {
+            open_tag = Some(trimmed.to_string());
+            continue;
+        }
+        push_mdx_line(&mut out, line);
+    }
+    if let Some(tag) = open_tag {
+        push_mdx_line(&mut out, &tag);
+    }
+    out
+}
+
+/// Whether `line` ends inside an unclosed component tag (`<Image src="…"` with no `>` yet).
+fn tag_is_open(line: &str) -> bool {
+    let Some(start) = JSX_OPEN.find(line).map(|m| m.start()) else { return false };
+    let mut quote: Option<char> = None;
+    let mut braces = 0usize;
+    for c in line[start..].chars().skip(1) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{') => braces += 1,
+            (None, '}') => braces = braces.saturating_sub(1),
+            (None, '>') if braces == 0 => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Appends one line of MDX with its component tags reduced to their labels.
+fn push_mdx_line(out: &mut String, line: &str) {
+    {
         let line = JSX_COMMENT.replace_all(line, "");
         let line = JSX_TAG.replace_all(&line, |caps: &regex::Captures<'_>| {
             let tag = &caps[0];
@@ -71,7 +119,6 @@ fn strip_mdx(body: &str) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out
 }
 
 #[derive(Default)]
@@ -84,6 +131,8 @@ struct Builder {
     lists: Vec<Option<u64>>,
     table_cell: Option<String>,
     table_row: Vec<String>,
+    table_head: Vec<String>,
+    images: usize,
     links: Vec<String>,
 }
 
@@ -185,13 +234,29 @@ impl Builder {
                 let c = self.table_cell.take().unwrap_or_default();
                 self.table_row.push(c.split_whitespace().collect::<Vec<_>>().join(" "));
             }
-            Event::End(TagEnd::TableHead) | Event::End(TagEnd::TableRow) => {
+            Event::End(TagEnd::TableHead) => {
                 let row = std::mem::take(&mut self.table_row);
                 self.ensure_newline();
-                self.text.push_str(&row.join(" | "));
+                if row.iter().any(|c| !c.is_empty()) {
+                    self.text.push_str(&row.join(" | "));
+                    self.text.push('\n');
+                }
+                self.table_head = row;
+            }
+            Event::End(TagEnd::TableRow) => {
+                let row = std::mem::take(&mut self.table_row);
+                self.ensure_newline();
+                self.text.push_str(&labelled_row(&self.table_head, &row));
                 self.text.push('\n');
             }
-            Event::End(TagEnd::Table) => self.text.push('\n'),
+            Event::End(TagEnd::Table) => {
+                self.table_head.clear();
+                self.text.push('\n');
+            }
+            // Alt text describes a picture the reader cannot see: never part of the page's text.
+            Event::Start(Tag::Image { .. }) => self.images += 1,
+            Event::End(TagEnd::Image) => self.images = self.images.saturating_sub(1),
+            Event::Text(_) | Event::Code(_) if self.images > 0 => {}
             Event::Start(Tag::Link { dest_url, .. }) => self.links.push(dest_url.to_string()),
             Event::Text(t) => self.sink().push_str(&t),
             Event::Code(t) => self.sink().push_str(&t),
@@ -212,6 +277,28 @@ impl Builder {
             _ => {}
         }
     }
+}
+
+/// A table body row with each cell after the first labelled by its column header ("Hobby | RAM: 48 GB |
+/// CPU: 48 vCPU"), so a row quoted alone still says what its numbers are.
+fn labelled_row(head: &[String], row: &[String]) -> String {
+    if head.len() != row.len() || head.iter().skip(1).all(String::is_empty) {
+        return row.join(" | ");
+    }
+    row.iter()
+        .zip(head)
+        .enumerate()
+        .map(
+            |(i, (cell, h))| {
+                if i == 0 || h.is_empty() || cell.is_empty() {
+                    cell.clone()
+                } else {
+                    format!("{h}: {cell}")
+                }
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// Collapses runs of blank lines and trims.
@@ -252,6 +339,18 @@ pub fn parse_markdown(text: &str, rel: &str) -> ExtractedDoc {
         page_type_hint: None,
         links: b.links,
     }
+}
+
+/// Markdown or MDX rendered to HTML (front matter dropped, components reduced as for text), for the
+/// pricing extraction, which reads tables and plan cards from HTML whatever the page was written in.
+pub fn markdown_to_html(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let (_, _, body) = split_front_matter(&text);
+    let body = strip_mdx(body);
+    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut html = String::with_capacity(body.len() * 2);
+    pulldown_cmark::html::push_html(&mut html, Parser::new_ext(&body, opts));
+    html
 }
 
 #[cfg(test)]

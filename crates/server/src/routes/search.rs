@@ -116,6 +116,7 @@ fn parse_request(body: &SearchBody) -> ApiResult<(SearchRequest, usize)> {
             filters,
             dedupe_documents: !body.all_chunks,
             fusion,
+            query_vector: None,
         },
         offset,
     ))

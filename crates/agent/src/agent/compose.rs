@@ -1,0 +1,73 @@
+//! The extractive answer: the selected sentences and list items in answer order, each followed by the
+//! number of the page it quotes, and the citations (one per page) with the exact text each chunk
+//! contributed, so the answer can be checked against later versions of the page.
+
+use super::*;
+
+/// An extractive answer with its citations.
+pub(super) struct Composed {
+    /// The answer text with `[n]` markers.
+    pub answer: String,
+    /// One citation per cited page, numbered in order of first use.
+    pub citations: Vec<Citation>,
+    /// What each cited chunk contributed (one quoted unit per line).
+    pub cited: Vec<CitedSource>,
+}
+
+/// Composes the answer from `selection`, streaming it to `on_delta` piece by piece.
+pub(super) fn extractive(
+    selection: &Selection,
+    hits: &[SearchHit],
+    retrieved: &[RetrievedChunk],
+    on_delta: &mut dyn FnMut(&str),
+) -> Composed {
+    let mut citations: Vec<Citation> = Vec::new();
+    let mut cited: Vec<CitedSource> = Vec::new();
+    let mut numbers: Vec<usize> = Vec::new(); // hit index per citation number
+    let mut parts: Vec<String> = Vec::new();
+    for e in &selection.evidence {
+        let n = match numbers.iter().position(|&h| hits[h].path == hits[e.hit].path) {
+            Some(p) => p + 1,
+            None => {
+                numbers.push(e.hit);
+                numbers.len()
+            }
+        };
+        let piece = if e.list_item {
+            format!("\n- {} [{n}]", e.text)
+        } else if e.code {
+            format!("`{}` [{n}]", e.text)
+        } else {
+            format!("{} [{n}]", e.text)
+        };
+        let sep = if parts.is_empty() || piece.starts_with('\n') { "" } else { " " };
+        let chunk = format!("{sep}{piece}");
+        on_delta(&chunk);
+        parts.push(chunk);
+    }
+    let mut answer = parts.concat().trim().to_string();
+    if let Some(&first) = numbers.first() {
+        let h = &hits[first];
+        let more = format!("\n\n{}", copy::read_more(&h.title, h.url.as_deref().unwrap_or(&h.path)));
+        on_delta(&more);
+        answer.push_str(&more);
+    }
+    for (i, &h) in numbers.iter().enumerate() {
+        let h = &hits[h];
+        citations.push(Citation { number: i + 1, path: h.path.clone(), title: h.title.clone(), url: h.url.clone() });
+    }
+    // What each cited chunk contributed, so the answer can be checked against later versions.
+    for e in &selection.evidence {
+        let h = &hits[e.hit];
+        let n = citations.iter().find(|c| c.path == h.path).map_or(0, |c| c.number);
+        match cited.iter_mut().find(|c| c.chunk == Some(h.chunk_id)) {
+            Some(c) => {
+                // One quoted sentence per line: each is checked on its own against later versions.
+                c.quote.push('\n');
+                c.quote.push_str(&e.text);
+            }
+            None => cited.push(cited_source(n, &retrieved[e.hit].kb, h, &e.text)),
+        }
+    }
+    Composed { answer, citations, cited }
+}

@@ -1,0 +1,287 @@
+//! [`Agent`]: one configured agent over its knowledge bases and the memory store. This module opens an
+//! agent and keeps its contacts; each concern of answering lives in its own sub-module:
+//! - `respond`: one customer message through every step (facts, escalation, rewrite, retrieve, stage,
+//!   answer or "I don't know", next step, lead or handoff), recorded in the turn's trace and in memory;
+//! - `compose`: the extractive answer text with numbered citations;
+//! - `prompt`: the LLM prompt, sources fenced as data;
+//! - `proactive`: product events (onboarding progress, usage caps) and the messages they trigger;
+//! - `inbox`: leads, handoffs, human replies and a contact's memory view;
+//! - `audit`: the per-stage audit;
+//! - `copy`: every sentence the agent says in its own words (not quoted from sources).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use throughline_core::{
+    AgentId, AgentRecord, CitedSource, ContactId, ContactRecord, ConversationId, ConversationRecord, HandoffId,
+    HandoffRecord, HandoffStatus, LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Retriever, Role,
+    SearchHit, SearchRequest, Stage,
+};
+
+use crate::bank;
+use crate::calibrate::Calibration;
+use crate::config::{AgentConfig, QualificationField};
+use crate::escalation::{self, EscalationReason};
+use crate::events::{completes, expansion_offer, onboarding_progress};
+use crate::extractive::{self, EmbeddingCache, SelectConfig, Selection};
+use crate::llm::{check_citations, ChatBackend, ChatMessage};
+use crate::stage::IntentRouter;
+use crate::turn::{
+    Audit, Citation, EvidenceTrace, MemoryView, ProactiveMessage, RetrievedChunk, StageAudit, Trace, Turn,
+};
+use crate::vocabulary::Vocabulary;
+use crate::{qualify, rewrite, stage, webhook, AgentError, Result};
+
+mod audit;
+mod compose;
+mod copy;
+mod inbox;
+mod proactive;
+mod prompt;
+mod respond;
+
+/// Longest message accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
+/// How much of the confidence a question loses when all its terms are unknown to the knowledge base.
+const UNKNOWN_TERM_PENALTY: f32 = 0.5;
+
+/// A configured agent ready to answer.
+pub struct Agent {
+    record: AgentRecord,
+    config: AgentConfig,
+    memory: Arc<dyn MemoryStore>,
+    kbs: Vec<Arc<dyn Retriever>>,
+    llm: Option<ChatBackend>,
+    cache: EmbeddingCache,
+    vocabulary: Vocabulary,
+    router: IntentRouter,
+    calibration: Calibration,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+impl Agent {
+    /// Saves `config` as a new version of the agent `name` (version 1 when new).
+    pub fn save(memory: &dyn MemoryStore, name: &str, config: &AgentConfig) -> Result<AgentRecord> {
+        config.validate(&format!("agent `{name}`"))?;
+        Ok(memory.save_agent(name, &config.to_toml()?)?)
+    }
+
+    /// The stored configuration of agent `name` (latest version, or `version`).
+    pub fn load_config(
+        memory: &dyn MemoryStore,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<(AgentRecord, AgentConfig)> {
+        let record =
+            memory.agent(name, version)?.ok_or_else(|| AgentError::AgentNotFound { name: name.to_string() })?;
+        let config = AgentConfig::from_toml(&record.config, &format!("agent `{name}` version {}", record.version))?;
+        Ok((record, config))
+    }
+
+    /// Opens agent `name` at its latest version over `kbs` (which must include every knowledge base its
+    /// configuration names), answering with `llm` when given, else extractively.
+    pub fn open(
+        memory: Arc<dyn MemoryStore>,
+        name: &str,
+        kbs: Vec<Arc<dyn Retriever>>,
+        llm: Option<ChatBackend>,
+    ) -> Result<Self> {
+        let (record, config) = Self::load_config(memory.as_ref(), name, None)?;
+        for kb in &config.knowledge_bases {
+            if !kbs.iter().any(|r| r.name() == kb) {
+                return Err(AgentError::KbMissing { agent: name.to_string(), kb: kb.clone() });
+            }
+        }
+        let kbs: Vec<Arc<dyn Retriever>> =
+            kbs.into_iter().filter(|r| config.knowledge_bases.iter().any(|k| k == r.name())).collect();
+        let mut vocabulary = Vocabulary::default();
+        for kb in &kbs {
+            vocabulary.extend(Vocabulary::of(kb.as_ref())?);
+        }
+        let router = match kbs.first() {
+            Some(kb) => IntentRouter::build(kb.as_ref(), &config.router.examples())?,
+            None => return Err(AgentError::KbMissing { agent: name.to_string(), kb: String::new() }),
+        };
+        let mut agent = Self {
+            record,
+            config,
+            memory,
+            kbs,
+            llm,
+            cache: EmbeddingCache::default(),
+            vocabulary,
+            router,
+            calibration: Calibration::default(),
+        };
+        agent.calibration = agent.calibrate()?;
+        Ok(agent)
+    }
+
+    /// The agent's id.
+    pub fn id(&self) -> AgentId {
+        self.record.id
+    }
+
+    /// The agent's name.
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// The configuration version answering.
+    pub fn version(&self) -> u32 {
+        self.record.version
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    fn not_found(&self, what: &'static str, id: impl ToString) -> AgentError {
+        AgentError::NotFound { what, id: id.to_string(), agent: self.record.name.clone() }
+    }
+
+    /// The contact known by `key` (visitor id, email or user id), created as a prospect when new.
+    pub fn contact(&self, key: &str) -> Result<ContactRecord> {
+        let key = key.trim();
+        if key.is_empty() || key.len() > 200 {
+            return Err(AgentError::BadMessage { reason: format!("contact key `{key}` must be 1 to 200 characters") });
+        }
+        if let Some(c) = self.memory.contact_by_key(self.id(), key)? {
+            return Ok(c);
+        }
+        let created = self.memory.create_contact(self.id(), key)?;
+        // A contact first known by its email already told us its email.
+        if let [(k, v)] = qualify::extract_facts(key, None).as_slice() {
+            if k == "email" && v == &key.to_lowercase() {
+                self.memory.put_fact(created.id, k, v, None)?;
+            }
+        }
+        Ok(created)
+    }
+
+    /// Identifies `contact` as `key` (an email or user id): when another contact already has that key,
+    /// `contact` (typically an anonymous visitor) is merged into it; otherwise the key becomes an alias.
+    /// Returns the contact that remains.
+    pub fn identify(&self, contact: ContactId, key: &str) -> Result<ContactId> {
+        self.contact_record(contact)?;
+        match self.memory.contact_by_key(self.id(), key)? {
+            Some(other) if other.id != contact => {
+                self.memory.merge_contacts(self.id(), contact, other.id)?;
+                Ok(other.id)
+            }
+            Some(_) => Ok(contact),
+            None => {
+                self.memory.add_alias(self.id(), contact, key)?;
+                Ok(contact)
+            }
+        }
+    }
+
+    fn contact_record(&self, contact: ContactId) -> Result<ContactRecord> {
+        self.memory.contact(self.id(), contact)?.ok_or_else(|| self.not_found("contact", contact))
+    }
+
+    /// Starts a conversation of `contact`, answered by the current configuration version.
+    pub fn start_conversation(&self, contact: ContactId) -> Result<ConversationRecord> {
+        self.contact_record(contact)?;
+        Ok(self.memory.start_conversation(self.id(), contact, self.version())?)
+    }
+
+    /// How the agent's knowledge bases answer questions nobody's docs answer (see [`crate::calibrate`]).
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    fn calibrate(&self) -> Result<Calibration> {
+        let Some(kb) = self.kbs.first() else { return Ok(Calibration::default()) };
+        let questions = bank::offtopic();
+        let vectors = bank::embedded("offtopic", &questions, kb.as_ref())?;
+        let mut scores = Vec::with_capacity(questions.len());
+        for (q, v) in questions.iter().zip(vectors.iter()) {
+            let (hits, _) = self.retrieve_with(q, v)?;
+            scores.push(domain_score(&hits));
+        }
+        Ok(Calibration::from_scores(scores))
+    }
+
+    /// Embeds `query` once and retrieves from every knowledge base with that vector.
+    fn retrieve(&self, query: &str) -> Result<(Vec<SearchHit>, Vec<RetrievedChunk>, Vec<f32>)> {
+        let qvec = match self.kbs.first() {
+            Some(kb) => kb.embed(&[query])?.pop().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let (hits, trace) = self.retrieve_with(query, &qvec)?;
+        Ok((hits, trace, qvec))
+    }
+
+    fn retrieve_with(&self, query: &str, qvec: &[f32]) -> Result<(Vec<SearchHit>, Vec<RetrievedChunk>)> {
+        let mut hits: Vec<(String, SearchHit)> = Vec::new();
+        for kb in &self.kbs {
+            let mut req = SearchRequest::new(query);
+            req.limit = 8;
+            req.dedupe_documents = false;
+            req.query_vector = Some(qvec.to_vec());
+            for h in kb.search(&req)? {
+                hits.push((kb.name().to_string(), h));
+            }
+        }
+        hits.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+        hits.truncate(8);
+        let trace = hits
+            .iter()
+            .map(|(kb, h)| RetrievedChunk {
+                kb: kb.clone(),
+                path: h.path.clone(),
+                title: h.title.clone(),
+                heading_path: h.heading_path.clone(),
+                page_type: h.page_type,
+                fused: h.score,
+                bm25: h.bm25,
+                vector: h.vector,
+            })
+            .collect();
+        Ok((hits.into_iter().map(|(_, h)| h).collect(), trace))
+    }
+}
+
+/// How close the knowledge base comes to a question: the best cosine similarity among the hits.
+pub(super) fn domain_score(hits: &[SearchHit]) -> f32 {
+    hits.iter().filter_map(|h| h.vector.map(|v| v.score)).fold(0.0, f32::max)
+}
+
+/// A citation of chunk `hit` (from knowledge base `kb`) quoting `quote`.
+pub(super) fn cited_source(number: usize, kb: &str, hit: &SearchHit, quote: &str) -> CitedSource {
+    CitedSource {
+        number,
+        kb: kb.to_string(),
+        path: hit.path.clone(),
+        title: hit.title.clone(),
+        url: hit.url.clone(),
+        chunk: Some(hit.chunk_id),
+        quote: quote.to_string(),
+    }
+}
+
+/// A citation of the agent's own configuration (a plan, an onboarding step): no chunk, no quote.
+pub(super) fn config_citation(kbs: &[String], c: &Citation) -> CitedSource {
+    CitedSource {
+        number: c.number,
+        kb: kbs.first().cloned().unwrap_or_default(),
+        path: c.path.clone(),
+        title: c.title.clone(),
+        url: c.url.clone(),
+        chunk: None,
+        quote: String::new(),
+    }
+}

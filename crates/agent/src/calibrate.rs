@@ -1,0 +1,68 @@
+//! "I don't know", calibrated per knowledge base. A constant threshold on a similarity means different
+//! things on different docs (a knowledge base about deployments is "close" to any technical question;
+//! a small help center is close to nothing), so the agent measures its own knowledge base: the built-in
+//! off-topic questions of [`crate::bank`] (questions no product's docs answer) are retrieved exactly as
+//! a customer's question would be, and the distribution of their best match says how similar an
+//! unanswerable question looks *here*. A question whose best match is no better than what most
+//! off-topic questions reach is not answered from the docs.
+//!
+//! Runs when an agent is opened (a new configuration version, or a server start), in well under a
+//! second: the bank's vectors are cached per process, so only the searches run.
+
+/// The distribution of the off-topic bank's best-match similarities on one knowledge base.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Calibration {
+    /// Sorted best-match cosines of the off-topic questions.
+    pub offtopic: Vec<f32>,
+}
+
+/// Share of off-topic questions the domain threshold refuses.
+pub const OFFTOPIC_QUANTILE: f32 = 0.95;
+
+impl Calibration {
+    /// From the best-match cosines of the off-topic questions (any order).
+    pub fn from_scores(mut scores: Vec<f32>) -> Self {
+        scores.retain(|s| s.is_finite());
+        scores.sort_by(f32::total_cmp);
+        Self { offtopic: scores }
+    }
+
+    /// The `q`-quantile of the off-topic scores (0 when there are none).
+    pub fn quantile(&self, q: f32) -> f32 {
+        if self.offtopic.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.offtopic.len() - 1) as f32 * q.clamp(0.0, 1.0)).round() as usize;
+        self.offtopic[i.min(self.offtopic.len() - 1)]
+    }
+
+    /// The best-match similarity a question must exceed to be answered from the docs.
+    pub fn domain_threshold(&self) -> f32 {
+        self.quantile(OFFTOPIC_QUANTILE)
+    }
+
+    /// Share of off-topic questions whose best match is at least `score`: how off-topic-like a question
+    /// with that best match looks (1 = below every off-topic question, 0 = above all of them).
+    pub fn offtopic_share_at_least(&self, score: f32) -> f32 {
+        if self.offtopic.is_empty() {
+            return 0.0;
+        }
+        let below = self.offtopic.partition_point(|s| *s < score);
+        (self.offtopic.len() - below) as f32 / self.offtopic.len() as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_and_shares_follow_the_distribution() {
+        let c = Calibration::from_scores((0..100).map(|i| i as f32 / 100.0).rev().collect());
+        assert!((c.quantile(0.95) - 0.94).abs() < 0.011, "{}", c.quantile(0.95));
+        assert_eq!(c.offtopic_share_at_least(2.0), 0.0);
+        assert_eq!(c.offtopic_share_at_least(-1.0), 1.0);
+        assert!((c.offtopic_share_at_least(0.5) - 0.5).abs() < 0.011);
+        assert_eq!(Calibration::default().domain_threshold(), 0.0);
+    }
+}
