@@ -1,19 +1,31 @@
-//! Stage routing as intent classification. The message's embedding is compared with a bank of labelled
-//! customer messages (the built-in bank of [`crate::bank`], spread over many kinds of SaaS, plus the
-//! phrases a user taught the agent in the builder); each stage scores the mean similarity of its `K`
-//! nearest examples, and a softmax turns the four scores into probabilities. Two weaker signals are then
+//! Stage routing as intent classification. The message's embedding is classified against a bank of
+//! labelled customer messages (the built-in bank of [`crate::bank`], spread over many kinds of SaaS, plus
+//! the phrases a user taught the agent in the builder) by two classifiers whose probabilities are
+//! averaged: nearest neighbours (each stage scores the mean similarity of its `K` nearest examples,
+//! turned into probabilities by a softmax) and a softmax regression trained on the bank when the agent
+//! opens (a fraction of a second; the built-in part is cached per process). Two weaker signals are then
 //! added: the contact's lifecycle (a prospect leans to acquisition, an onboarding user to activation, a
 //! customer to support) and the page types of the best evidence (a pricing page leans to acquisition for
 //! a prospect and to expansion for a customer). The decision keeps every score for the trace.
+
+use std::sync::{Arc, Mutex};
 
 use throughline_core::{CoreError, Lifecycle, PageType, Retriever, SearchHit, Stage};
 
 use crate::bank::{self, BankVectors};
 
 /// Nearest examples averaged per stage.
-const K: usize = 5;
+const K: usize = 10;
 /// Softmax temperature over the per-stage similarities (cosines differ by a few hundredths).
-const TEMPERATURE: f32 = 0.03;
+const TEMPERATURE: f32 = 0.04;
+/// Weight of the nearest-neighbour probabilities in the average (the regression gets the rest).
+const KNN_SHARE: f32 = 0.5;
+/// Softmax regression: full-batch gradient descent steps, step size and L2 penalty.
+const EPOCHS: usize = 200;
+const STEP: f32 = 4.0;
+const L2: f32 = 1e-3;
+/// A taught example weighs this many built-in ones in the regression.
+const TAUGHT_WEIGHT: f32 = 3.0;
 /// A taught example counts as this much more similar than a built-in one.
 const TAUGHT_BONUS: f32 = 0.05;
 /// Weight of the lifecycle prior.
@@ -42,7 +54,70 @@ pub struct IntentRouter {
     taught: usize,
     builtin: BankVectors,
     builtin_stages: Vec<(Stage, &'static str)>,
+    regression: Arc<Regression>,
 }
+
+/// A softmax regression over embeddings: one weight row per stage, bias last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regression {
+    dim: usize,
+    weights: Vec<[f32; 4]>,
+}
+
+impl Regression {
+    /// Trains on `(vector, stage, weight)` examples.
+    pub fn train(examples: &[(&[f32], Stage, f32)]) -> Self {
+        let dim = examples.first().map_or(0, |e| e.0.len());
+        let mut w = vec![[0f32; 4]; dim + 1];
+        let total: f32 = examples.iter().map(|e| e.2).sum::<f32>().max(1e-6);
+        let mut grad = vec![[0f32; 4]; dim + 1];
+        for _ in 0..EPOCHS {
+            for g in grad.iter_mut() {
+                *g = [0.0; 4];
+            }
+            for (x, stage, weight) in examples {
+                let p = Self::probabilities_with(&w, x);
+                let mut err = p;
+                err[*stage as usize] -= 1.0;
+                for e in err.iter_mut() {
+                    *e *= weight / total;
+                }
+                for (g, xi) in grad.iter_mut().zip(x.iter().chain(std::iter::once(&1.0))) {
+                    for k in 0..4 {
+                        g[k] += xi * err[k];
+                    }
+                }
+            }
+            for (wi, gi) in w.iter_mut().zip(&grad) {
+                for k in 0..4 {
+                    wi[k] -= STEP * (gi[k] + L2 * wi[k]);
+                }
+            }
+        }
+        Self { dim, weights: w }
+    }
+
+    fn probabilities_with(w: &[[f32; 4]], x: &[f32]) -> [f32; 4] {
+        let mut z = w.last().copied().unwrap_or([0.0; 4]);
+        for (wi, xi) in w.iter().zip(x) {
+            for k in 0..4 {
+                z[k] += wi[k] * xi;
+            }
+        }
+        softmax(&z, 1.0)
+    }
+
+    /// Stage probabilities of `x`.
+    pub fn probabilities(&self, x: &[f32]) -> [f32; 4] {
+        if x.len() != self.dim {
+            return [0.25; 4];
+        }
+        Self::probabilities_with(&self.weights, x)
+    }
+}
+
+/// Regressions trained on the built-in bank alone, per model (keyed by the bank's first vector).
+static TRAINED: Mutex<Vec<(Vec<f32>, Arc<Regression>)>> = Mutex::new(Vec::new());
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -56,7 +131,30 @@ impl IntentRouter {
         let builtin = bank::embedded("intents", &texts, kb)?;
         let taught_texts: Vec<&str> = taught.iter().map(|(_, t)| t.as_str()).collect();
         let vectors = if taught_texts.is_empty() { Vec::new() } else { kb.embed(&taught_texts)? };
+        let mut examples: Vec<(&[f32], Stage, f32)> =
+            builtin.iter().zip(&builtin_stages).map(|(v, (s, _))| (v.as_slice(), *s, 1.0)).collect();
+        let regression = if vectors.is_empty() {
+            let key = builtin.first().cloned().unwrap_or_default();
+            let cached = TRAINED
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, r)| r.clone());
+            match cached {
+                Some(r) => r,
+                None => {
+                    let r = Arc::new(Regression::train(&examples));
+                    TRAINED.lock().unwrap_or_else(|p| p.into_inner()).push((key, r.clone()));
+                    r
+                }
+            }
+        } else {
+            examples.extend(vectors.iter().zip(taught).map(|(v, (s, _))| (v.as_slice(), *s, TAUGHT_WEIGHT)));
+            Arc::new(Regression::train(&examples))
+        };
         Ok(Self {
+            regression,
             stages: taught.iter().map(|(s, _)| *s).collect(),
             texts: taught.iter().map(|(_, t)| t.clone()).collect(),
             taught: vectors.len(),
@@ -98,7 +196,13 @@ impl IntentRouter {
             let top = &sims[..sims.len().min(K)];
             knn[i] = if top.is_empty() { -1.0 } else { top.iter().sum::<f32>() / top.len() as f32 };
         }
-        (softmax(&knn, TEMPERATURE), nearest.map(|(_, t, s)| (t, s)))
+        let knn = softmax(&knn, TEMPERATURE);
+        let reg = self.regression.probabilities(qvec);
+        let mut p = [0f32; 4];
+        for k in 0..4 {
+            p[k] = KNN_SHARE * knn[k] + (1.0 - KNN_SHARE) * reg[k];
+        }
+        (p, nearest.map(|(_, t, s)| (t, s)))
     }
 }
 
@@ -182,6 +286,30 @@ mod tests {
         let p = softmax(&[0.5, 0.6, 0.4, 0.45], TEMPERATURE);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         assert!(p[1] > p[0] && p[0] > p[3] && p[3] > p[2]);
+    }
+
+    #[test]
+    fn the_regression_learns_separable_stages() {
+        // Four clusters along four axes: each point must be classified as its own stage.
+        let pts: Vec<(Vec<f32>, Stage)> = Stage::ALL
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                (0..5).map(move |j| {
+                    let mut v = vec![0.05 * j as f32; 6];
+                    v[i] = 1.0;
+                    (v, *s)
+                })
+            })
+            .collect();
+        let examples: Vec<(&[f32], Stage, f32)> = pts.iter().map(|(v, s)| (v.as_slice(), *s, 1.0)).collect();
+        let r = Regression::train(&examples);
+        for (v, s) in &pts {
+            let p = r.probabilities(v);
+            let best = (0..4).max_by(|a, b| p[*a].total_cmp(&p[*b])).unwrap();
+            assert_eq!(best, *s as usize, "{p:?}");
+        }
+        assert_eq!(r.probabilities(&[1.0]), [0.25; 4], "a vector of another size is uniform");
     }
 
     #[test]

@@ -205,14 +205,21 @@ impl Agent {
 
     fn calibrate(&self) -> Result<Calibration> {
         let Some(kb) = self.kbs.first() else { return Ok(Calibration::default()) };
-        let questions = bank::offtopic();
-        let vectors = bank::embedded("offtopic", &questions, kb.as_ref())?;
-        let mut scores = Vec::with_capacity(questions.len());
-        for (q, v) in questions.iter().zip(vectors.iter()) {
-            let (hits, _) = self.retrieve_with(q, v)?;
-            scores.push(domain_score(&hits));
+        let offtopic = bank::offtopic();
+        let vectors = bank::embedded("offtopic", &offtopic, kb.as_ref())?;
+        let mut off = Vec::with_capacity(offtopic.len());
+        for (q, v) in offtopic.iter().zip(vectors.iter()) {
+            off.push(domain_score(&self.retrieve_with(q, v)?.0));
         }
-        Ok(Calibration::from_scores(scores))
+        // Every other message of the intent bank: a few hundred generic customer questions.
+        let intents = bank::intents();
+        let texts: Vec<&str> = intents.iter().map(|(_, t)| *t).collect();
+        let vectors = bank::embedded("intents", &texts, kb.as_ref())?;
+        let mut customer = Vec::with_capacity(texts.len() / 2);
+        for (q, v) in texts.iter().zip(vectors.iter()).step_by(2) {
+            customer.push(domain_score(&self.retrieve_with(q, v)?.0));
+        }
+        Ok(Calibration::from_scores(off, customer))
     }
 
     /// Embeds `query` once and retrieves from every knowledge base with that vector.

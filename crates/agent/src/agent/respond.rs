@@ -98,7 +98,15 @@ impl Agent {
         let confidence =
             selection.confidence * (1.0 - UNKNOWN_TERM_PENALTY * unknown_terms.len() as f32 / asked_terms as f32);
         // Calibrated on this knowledge base: no better a match than off-topic questions reach here.
-        let domain = domain_score(&hits);
+        let domain = match without_name(&rewritten, &self.config.product) {
+            // The product's name is on every page, so it says nothing about whether the docs answer the
+            // question ("who is the CEO of Acme"): the domain score is taken without it.
+            Some(stripped) => {
+                let v = self.kbs[0].embed(&[&stripped])?.pop().unwrap_or_default();
+                domain_score(&self.retrieve_with(&stripped, &v)?.0)
+            }
+            None => domain_score(&hits),
+        };
         let domain_threshold = self.calibration.domain_threshold();
         let mut idk = selection.evidence.is_empty() || confidence < threshold || domain < domain_threshold;
 
@@ -341,5 +349,36 @@ impl Agent {
         let keep = lines.len().saturating_sub(12);
         contact.summary = lines[keep..].join("\n");
         Ok(self.memory.update_contact(contact)?)
+    }
+}
+
+/// `text` without the words of `name` (case-insensitive, whole words), when it contains them and
+/// something else remains.
+fn without_name(text: &str, name: &str) -> Option<String> {
+    let name_words = crate::sentences::words(name);
+    if name_words.is_empty() {
+        return None;
+    }
+    let kept: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| {
+            let bare = crate::sentences::words(w);
+            !(bare.len() == 1 && name_words.iter().any(|n| n == &bare[0] || format!("{n}'s") == bare[0]))
+        })
+        .collect();
+    let removed = kept.len() < text.split_whitespace().count();
+    (removed && crate::sentences::content_terms(&kept.join(" ")).len() >= 1).then(|| kept.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_name;
+
+    #[test]
+    fn the_product_name_is_taken_out() {
+        assert_eq!(without_name("is Acme going public?", "Acme").as_deref(), Some("is going public?"));
+        assert_eq!(without_name("what's acme's stock price", "Acme").as_deref(), Some("what's stock price"));
+        assert_eq!(without_name("how do I deploy", "Acme"), None);
+        assert_eq!(without_name("acme", "Acme"), None);
     }
 }

@@ -143,6 +143,7 @@ pub fn run(app: &App, name: &str, queries: &Path, json_out: bool, verbose: bool)
             "domain_score": turn.trace.domain_score,
             "domain_threshold": turn.trace.domain_threshold,
             "question_kind": turn.trace.question_kind,
+            "evidence_types": turn.trace.retrieved.iter().take(3).map(|r| r.page_type.as_str()).collect::<Vec<_>>(),
             "intent": turn.trace.intent_scores.iter().map(|(s, p)| (s.as_str().to_string(), json!(p))).collect::<serde_json::Map<_, _>>(),
             "stage_reason": turn.trace.stage_reason,
             "facts": q.answer_facts,
@@ -161,6 +162,14 @@ pub fn run(app: &App, name: &str, queries: &Path, json_out: bool, verbose: bool)
     out["latency_p99_ms"] = json!(percentile(&latencies, 0.99));
     out["by_stage"] = by_stage.iter().map(|(k, v)| (k.clone(), v.json())).collect();
     out["confusion"] = json!(confusion);
+    let cal = agent.calibration();
+    let q =
+        |v: &[f32], p: f32| v.get(((v.len().saturating_sub(1)) as f32 * p).round() as usize).copied().unwrap_or(0.0);
+    out["calibration"] = json!({
+        "domain_threshold": cal.domain_threshold(),
+        "offtopic_p50": q(&cal.offtopic, 0.5), "offtopic_p90": q(&cal.offtopic, 0.9), "offtopic_p95": q(&cal.offtopic, 0.95),
+        "customer_p10": q(&cal.customer, 0.1), "customer_p25": q(&cal.customer, 0.25), "customer_p50": q(&cal.customer, 0.5),
+    });
     if json_out {
         out["records"] = json!(records);
         println!("{out}");
