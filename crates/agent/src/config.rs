@@ -32,7 +32,7 @@ pub struct AgentConfig {
     /// A floor on the evidence: answers whose confidence (similarity of the best sentence, coverage of
     /// the question's terms, similarity of the best chunk) is below this get an honest "I don't know"
     /// (0..1). Default 0.30. The main gate is calibrated per knowledge base (see `calibrate`).
-    #[serde(default = "default_threshold")]
+    #[serde(default = "default_threshold", serialize_with = "short_float")]
     pub confidence_threshold: f32,
     /// Most sentences or list items in an answer. Default 3.
     #[serde(default = "default_max_sentences")]
@@ -103,6 +103,11 @@ impl RouterConfig {
             (Stage::Expansion, &self.expansion),
         ]
     }
+}
+
+/// An `f32` written with the digits a person typed (`0.3`, not `0.30000001192092896`).
+fn short_float<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64((f64::from(*v) * 1e6).round() / 1e6)
 }
 
 fn default_threshold() -> f32 {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{LazyLock, Mutex};
 
 use regex::Regex;
-use throughline_core::{CoreError, Retriever, SearchHit};
+use throughline_core::{CoreError, PageType, Retriever, SearchHit};
 
 use crate::sentences::{content_terms, is_dependent, split_units, strip_yes_no, Unit};
 
@@ -158,6 +158,14 @@ impl QuestionKind {
             " keeps ",
             " issue ",
             " problem ",
+            " died ",
+            " dies ",
+            " dying ",
+            " crashed ",
+            " crashing ",
+            " broke ",
+            " exit code ",
+            " what now ",
         ]) {
             QuestionKind::Fix
         } else if any(&[
@@ -237,7 +245,8 @@ const NOT_ANSWERS: &[&str] = &[
 /// one answers nothing), not navigation or alt text, not a line of code or a code block's language tag.
 pub fn quotable(text: &str) -> bool {
     let t = text.trim();
-    if t.ends_with('?') || t.ends_with(':') && t.split_whitespace().count() < 4 {
+    let bare = t.trim_end_matches(['"', '\'', '”', '’', ')', '*']);
+    if bare.ends_with('?') || t.ends_with(':') && t.split_whitespace().count() < 4 {
         return false;
     }
     let lower = t.to_lowercase();
@@ -251,7 +260,7 @@ pub fn quotable(text: &str) -> bool {
         return false; // a code block's language tag, "(bash)"
     }
     let symbols = t.chars().filter(|c| "{}[]();=<>`\\".contains(*c)).count();
-    !(symbols * 12 > t.chars().count() && !t.contains(" | "))
+    symbols * 12 <= t.chars().count() || t.contains(" | ")
 }
 
 /// Whether a text reads as an instruction aimed at an AI model.
@@ -400,28 +409,37 @@ pub fn select(
         })
         .collect();
     let vecs = cache.embed(retriever, &texts)?;
+    // What a price question asks the price of: its terms other than the words of asking for a price.
+    let subject: Vec<String> = qterms.iter().filter(|t| !PRICE_WORDS.contains(&t.as_str())).cloned().collect();
     let sims: Vec<f32> = vecs.iter().map(|v| dot(v, qvec)).collect();
     let scores: Vec<f32> = cands
         .iter()
         .zip(&sims)
         .map(|(c, s)| {
             let len = c.text.chars().count();
-            let length_penalty = if len < 25 {
+            let heading = c.pos + 1 == units_by_hit[c.hit].len() && units_by_hit[c.hit][c.pos].block == usize::MAX;
+            let length_penalty = if len < 25 && !heading {
                 0.05
             } else if len > 450 {
                 0.04
             } else {
                 0.0
             };
-            let lower = format!(" {} ", c.text.to_lowercase());
             let kind_bonus = match kind {
-                QuestionKind::Price if MONEY.is_match(&c.text) => 0.12,
+                QuestionKind::Price if price_near(&c.text, &subject) => 0.15,
+                QuestionKind::Price if MONEY.is_match(&c.text) => 0.05,
                 QuestionKind::Quantity if c.text.chars().any(|ch| ch.is_ascii_digit()) => 0.06,
-                QuestionKind::Fix if FIX_CUES.iter().any(|f| lower.contains(f)) => 0.04,
+                QuestionKind::Fix if gives_fix(&c.text) => 0.04,
                 QuestionKind::HowTo if c.number.is_some() => 0.03,
                 _ => 0.0,
             };
-            0.55 * s + 0.35 * c.overlap + 0.10 / (1.0 + c.hit as f32) - length_penalty + kind_bonus
+            // A price is best quoted from a pricing page (not a changelog or a blog post mentioning one).
+            let page_bonus = if matches!(kind, QuestionKind::Price) && hits[c.hit].page_type == PageType::Pricing {
+                0.05
+            } else {
+                0.0
+            };
+            0.55 * s + 0.35 * c.overlap + 0.10 / (1.0 + c.hit as f32) - length_penalty + kind_bonus + page_bonus
         })
         .collect();
     // The lead: the best unit that stands on its own.
@@ -438,7 +456,9 @@ pub fn select(
     let units = &units_by_hit[lead_hit];
     let lead_unit = &units[cands[lead].pos.min(units.len().saturating_sub(1))];
     let mut extra_units = 0usize;
-    if lead_unit.list_item {
+    // A figure (a price, a limit) is one item; anything else listed answers as the whole list.
+    let whole_list = !matches!(kind, QuestionKind::Price | QuestionKind::Quantity);
+    if lead_unit.list_item && whole_list {
         // A list answers as a list: its items in document order, with the sentence that introduces it.
         let items: Vec<usize> =
             (0..units.len()).filter(|&p| units[p].list_item && units[p].block == lead_unit.block).collect();
@@ -449,7 +469,7 @@ pub fn select(
             first
         };
         passage = items.into_iter().filter(|&p| p >= start).take(MAX_LIST_ITEMS).collect();
-        if let Some(intro) = first.checked_sub(1).filter(|&p| start == first && units[p].text.ends_with(':')) {
+        if let Some(intro) = first.checked_sub(1).filter(|&p| start == first && introduces_list(&units[p].text)) {
             passage.insert(0, intro);
         }
     } else {
@@ -464,7 +484,7 @@ pub fn select(
             p += 1;
         }
         if let Some(&last) = passage.last() {
-            if units[last].text.ends_with(':') {
+            if introduces_list(&units[last].text) {
                 let next_block = units.get(last + 1).map(|u| u.block);
                 let mut q = last + 1;
                 while q < units.len() && Some(units[q].block) == next_block && extra_units < MAX_LIST_ITEMS {
@@ -477,12 +497,22 @@ pub fn select(
             }
         }
     }
+    // An error question wants the fix: the best unit of the lead's chunk that gives one joins the passage.
+    if kind == QuestionKind::Fix && !passage.iter().any(|&p| gives_fix(&units[p].text)) {
+        let fix = (0..cands.len())
+            .filter(|&i| cands[i].hit == lead_hit && !cands[i].dependent && gives_fix(&cands[i].text))
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        if let Some(i) = fix {
+            passage.push(cands[i].pos);
+            passage.sort_unstable();
+        }
+    }
     let in_passage = |c: &Candidate| c.hit == lead_hit && passage.contains(&c.pos);
     // Room left for other evidence: of the lead's chunk, then its page, then at most one other page
     // that is about as good as the lead.
     let mut chosen: Vec<usize> = vec![lead];
     let budget = cfg.max_units.saturating_sub(passage.len() - extra_units);
-    while chosen.len() <= budget && !lead_unit.list_item {
+    while chosen.len() <= budget && !(lead_unit.list_item && whole_list) {
         let mut pick: Option<(usize, f32)> = None;
         for i in 0..cands.len() {
             let c = &cands[i];
@@ -531,6 +561,9 @@ pub fn select(
     others.sort_by_key(|&i| (cands[i].hit != lead_hit, cands[i].hit, cands[i].pos));
     for i in others {
         let c = &cands[i];
+        if picks.iter().any(|e| e.text.contains(&c.text) || c.text.contains(&e.text)) {
+            continue;
+        }
         picks.push(Evidence {
             hit: c.hit,
             text: c.text.clone(),
@@ -561,7 +594,58 @@ fn passage_chars(units: &[Unit], passage: &[usize]) -> usize {
 const MAX_PASSAGE_CHARS: usize = 320;
 
 /// Most list items (steps) in an answer.
-const MAX_LIST_ITEMS: usize = 6;
+const MAX_LIST_ITEMS: usize = 8;
+
+/// Words of asking for a price, not of what is priced.
+const PRICE_WORDS: &[&str] = &[
+    "much",
+    "cost",
+    "price",
+    "pric",
+    "pay",
+    "charg",
+    "month",
+    "monthly",
+    "year",
+    "annual",
+    "plan",
+    "expensive",
+    "cheap",
+    "fee",
+    "per",
+    "bill",
+    "rate",
+];
+
+/// Whether `text` holds a price right after one of the `subject` terms ("Team — $79/month", "Hobby |
+/// Price: $5 / month"), the figure that belongs to the thing asked; any price when there is no subject.
+fn price_near(text: &str, subject: &[String]) -> bool {
+    if subject.is_empty() {
+        return MONEY.is_match(text);
+    }
+    MONEY.find_iter(text).any(|m| {
+        let before: Vec<String> = crate::sentences::words(&text[..m.start()]).into_iter().rev().take(4).collect();
+        before.iter().any(|w| subject.contains(&crate::sentences::stem(w)))
+    })
+}
+
+/// Whether a sentence gives a fix or an action.
+fn gives_fix(text: &str) -> bool {
+    let lower = format!(" {} ", text.to_lowercase());
+    FIX_CUES.iter().any(|f| lower.contains(f))
+}
+
+/// Whether a sentence introduces the list or table after it ("…the following reasons:", "… -").
+fn introduces_list(text: &str) -> bool {
+    let t = text.trim_end();
+    let lower = t.to_lowercase();
+    t.ends_with(':')
+        || t.ends_with(" -")
+        || t.ends_with('—')
+        || ["the following", "these steps", "steps below", "as follows", "follow these"]
+            .iter()
+            .any(|p| lower.contains(p))
+}
 
 #[cfg(test)]
 mod tests {

@@ -301,6 +301,10 @@ pub struct CrawlArgs {
     /// Allow private, loopback and link-local addresses (intranet sites). Cloud metadata addresses stay refused.
     #[arg(long)]
     pub allow_private_network: bool,
+    /// Remove stored pages even when the re-crawl would remove more than half of them (by default such a
+    /// crawl keeps them and says so).
+    #[arg(long)]
+    pub confirm_removal: bool,
     /// Milliseconds between request starts (robots.txt Crawl-delay may raise it).
     #[arg(long)]
     pub delay_ms: Option<u64>,

@@ -8,7 +8,7 @@ use throughline_core::{content_hash, Chunk, ChunkConfig, ChunkId, DocId, Embedde
 
 /// Version of the chunking rules; part of every document hash, so changing the rules (or the chunk
 /// settings) re-chunks documents on the next ingest instead of keeping stale chunks.
-const CHUNKER_VERSION: u32 = 2;
+const CHUNKER_VERSION: u32 = 3;
 
 /// The hash a document is stored under: its extracted content plus the chunking rules and settings.
 /// Cheap to compute, so unchanged documents are skipped before any chunking or embedding.
@@ -50,7 +50,7 @@ pub fn chunk_document(
         if small && next_is_related {
             // A lead-in paragraph under a heading whose content lives in sub-sections: keep it with them.
             let heading = section.heading_path.last().cloned().unwrap_or_default();
-            carry = Some(if heading.is_empty() { text } else { format!("{heading}: {text}") });
+            carry = Some(if heading.is_empty() { text } else { inline_heading(&heading, &text) });
             continue;
         }
         for part in split_to_budget(&text, budget, tokens) {
@@ -81,6 +81,16 @@ pub fn chunk_document(
     (chunks, hash)
 }
 
+/// A heading kept inline before its text: "Heading: text", or "Heading? text" when the heading is a
+/// sentence of its own (a question stays a question, so an answerer can recognise it).
+fn inline_heading(heading: &str, text: &str) -> String {
+    if heading.ends_with(['?', '.', '!']) {
+        format!("{heading} {text}")
+    } else {
+        format!("{heading}: {text}")
+    }
+}
+
 /// Merges pieces under `min` word pieces (a heading with one line) into their previous neighbour while
 /// the result fits `max`: the merged chunk keeps the headings both share, and the headings it no longer
 /// carries move inline ("Heading: text"), so a tiny section is found with its context instead of
@@ -94,7 +104,7 @@ fn merge_small(
 ) -> Vec<(Vec<String>, String)> {
     let inline = |path: &[String], keep: usize, text: &str| -> String {
         if path.len() > keep {
-            format!("{}: {text}", path[keep..].join(" › "))
+            inline_heading(&path[keep..].join(" › "), text)
         } else {
             text.to_string()
         }

@@ -56,7 +56,7 @@ pub fn extract_plans(html: &str, source_path: &str) -> Vec<Plan> {
         }
     }
     for p in plans_from_cards(&doc, source_path) {
-        if !plans.iter().any(|q| same_name(&q.name, &p.name)) {
+        if looks_like_plan_name(&p.name) && !plans.iter().any(|q| same_name(&q.name, &p.name)) {
             plans.push(p);
         }
     }
@@ -157,11 +157,115 @@ fn rows(table: ElementRef<'_>) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// Words of a cost line, a total or a unit of usage: a row or column named with one is not a plan
+/// ("Total Bill", "Included usage", "Messages", "Calculation").
+const NOT_PLAN_WORDS: &[&str] = &[
+    "total",
+    "subtotal",
+    "bill",
+    "calculation",
+    "cost",
+    "usage",
+    "subscription",
+    "message",
+    "minute",
+    "connection",
+    "channel",
+    "fee",
+    "tax",
+    "discount",
+    "credit",
+    "price",
+    "amount",
+    "example",
+    "estimate",
+    "overage",
+    "egress",
+    "storage",
+    "bandwidth",
+    "request",
+    "seat",
+    "user",
+    "hour",
+    "month",
+    "year",
+    "resource",
+    "invoice",
+    "sum",
+];
+
+/// Whether `name` can be a plan's name: short, not a cost line or unit, not a number.
+pub fn looks_like_plan_name(name: &str) -> bool {
+    let lower = name.trim().to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    !words.is_empty()
+        && words.len() <= 4
+        && !PRICE.is_match(name)
+        && lower.chars().any(char::is_alphabetic)
+        && !words.iter().any(|w| NOT_PLAN_WORDS.iter().any(|n| w == n || w.strip_suffix('s') == Some(n)))
+}
+
+/// Keeps the plans of one table only when most of them are named like plans (a table of costs or of
+/// usage lines is not a plan table).
+fn plan_table(mut plans: Vec<Plan>) -> Vec<Plan> {
+    let named = plans.iter().filter(|p| looks_like_plan_name(&p.name)).count();
+    if named * 2 < plans.len() {
+        return Vec::new();
+    }
+    plans.retain(|p| looks_like_plan_name(&p.name));
+    plans
+}
+
 fn plans_from_table(table: ElementRef<'_>, source_path: &str) -> Vec<Plan> {
+    plan_table(table_plans(table, source_path))
+}
+
+/// A price cell without a label: a price, or a word pricing pages use instead of one.
+fn is_price_cell(v: &str) -> bool {
+    let l = v.trim().to_lowercase();
+    if matches!(l.as_str(), "free" | "custom" | "contact us" | "contact sales" | "n/a") {
+        return true;
+    }
+    // A price and little else ("$29", "$20/mo", "€12 per seat"), not a sentence that mentions one.
+    match PRICE.find(v) {
+        Some(m) => (v[..m.start()].to_string() + &v[m.end()..]).chars().filter(|c| c.is_alphanumeric()).count() <= 12,
+        None => false,
+    }
+}
+
+fn table_plans(table: ElementRef<'_>, source_path: &str) -> Vec<Plan> {
     let rows = rows(table);
     let Some(header) = rows.first() else { return Vec::new() };
     if header.len() < 2 || rows.len() < 2 {
         return Vec::new();
+    }
+    // Plans as columns without a label column: a header of plan names over a row of prices
+    // ("Free | Standard | Pro | Enterprise" over "N/A | $29 | $399 | Custom").
+    if let Some(prices) = rows[1..].iter().find(|r| r.len() == header.len() && r.iter().all(|(_, t)| is_price_cell(t)))
+    {
+        let column_title = |n: &str| {
+            matches!(
+                n.trim().to_lowercase().as_str(),
+                "plan" | "plans" | "tier" | "tiers" | "package" | "packages" | "name" | "edition"
+            )
+        };
+        if header.iter().all(|(own, _)| looks_like_plan_name(own) && !column_title(own))
+            && prices.iter().any(|(_, t)| !parse_prices(t, None).is_empty())
+        {
+            let mut plans: Vec<Plan> = header
+                .iter()
+                .zip(prices)
+                .map(|((name, _), (_, value))| Plan {
+                    name: name.trim().to_string(),
+                    prices: parse_prices(value, Some(BillingPeriod::Month)),
+                    limits: Vec::new(),
+                    features: Vec::new(),
+                    source_path: source_path.to_string(),
+                })
+                .collect();
+            fill_free_currency(&mut plans);
+            return plans;
+        }
     }
     let header_first = header[0].1.to_lowercase();
     // Plans as rows: the header names a plan/tier column and a price column.
@@ -394,6 +498,29 @@ mod tests {
         assert_eq!(plans[2].limit("client workspaces"), Some("10"));
         assert!(plans[2].features.contains(&"White-label domains".to_string()));
         assert_eq!(plans[1].features.len(), 4);
+    }
+
+    #[test]
+    fn a_header_of_plans_over_a_row_of_prices() {
+        let html = "<table><tr><th>Free</th><th>Standard</th><th>Pro</th><th>Enterprise</th></tr>\
+                    <tr><td>N/A</td><td>$29</td><td>$399</td><td>Custom</td></tr></table>";
+        let plans = extract_plans(html, "pricing");
+        let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["Free", "Standard", "Pro", "Enterprise"]);
+        assert_eq!(plans[1].prices[0].amount, 29.0);
+        assert_eq!(plans[2].prices[0].amount, 399.0);
+    }
+
+    #[test]
+    fn cost_lines_and_totals_are_not_plans() {
+        let html = "<table><tr><th>Plan</th><th>Price</th></tr>\
+                    <tr><td>Subscription</td><td>$5/month</td></tr><tr><td>Total Bill</td><td>$15</td></tr>\
+                    <tr><td>Included Usage</td><td>$5</td></tr></table>";
+        assert!(extract_plans(html, "bill").is_empty());
+        assert!(looks_like_plan_name("Hobby") && looks_like_plan_name("Pro") && looks_like_plan_name("Team Plus"));
+        assert!(
+            !looks_like_plan_name("Total Bill") && !looks_like_plan_name("Messages") && !looks_like_plan_name("$5")
+        );
     }
 
     #[test]

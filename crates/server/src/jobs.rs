@@ -56,6 +56,10 @@ pub struct CrawlOptions {
     /// Re-crawl every this many hours with conditional requests (none when absent).
     #[serde(default)]
     pub resync_hours: Option<f64>,
+    /// Remove stored pages even when the crawl would remove more than half of them (otherwise such a
+    /// crawl keeps them and its summary says why).
+    #[serde(default)]
+    pub confirm_removal: bool,
 }
 
 impl JobSpec {
@@ -520,6 +524,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
             }
             cfg.include = options.include.clone();
             cfg.exclude = options.exclude.clone();
+            cfg.confirm_removal = options.confirm_removal;
             let s = crawl_site(&kb, &url, &cfg, sink, &cancel)?;
             if s.cancelled {
                 return Err(IngestError::Cancelled);
@@ -533,6 +538,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
                 "updated": s.updated,
                 "unchanged": s.unchanged,
                 "removed": s.removed,
+                "removal_withheld": s.removal_withheld.as_ref().map(|(n, why)| json!({"pages": n, "reason": why})),
                 "skipped": s.skipped,
                 "failed": s.failed,
                 "not_modified": s.not_modified,

@@ -209,7 +209,7 @@ impl Agent {
         let vectors = bank::embedded("offtopic", &offtopic, kb.as_ref())?;
         let mut off = Vec::with_capacity(offtopic.len());
         for (q, v) in offtopic.iter().zip(vectors.iter()) {
-            off.push(domain_score(&self.retrieve_with(q, v)?.0));
+            off.push(self.best_match(q, v)?);
         }
         // Every other message of the intent bank: a few hundred generic customer questions.
         let intents = bank::intents();
@@ -217,9 +217,24 @@ impl Agent {
         let vectors = bank::embedded("intents", &texts, kb.as_ref())?;
         let mut customer = Vec::with_capacity(texts.len() / 2);
         for (q, v) in texts.iter().zip(vectors.iter()).step_by(2) {
-            customer.push(domain_score(&self.retrieve_with(q, v)?.0));
+            customer.push(self.best_match(q, v)?);
         }
         Ok(Calibration::from_scores(off, customer))
+    }
+
+    /// The best cosine similarity between `qvec` and any chunk of the agent's knowledge bases (what
+    /// [`domain_score`] reads off a hybrid retrieval, from the vector index alone).
+    fn best_match(&self, query: &str, qvec: &[f32]) -> Result<f32> {
+        let mut best = 0f32;
+        for kb in &self.kbs {
+            let mut req = SearchRequest::new(query);
+            req.mode = throughline_core::SearchMode::Vector;
+            req.limit = 1;
+            req.dedupe_documents = false;
+            req.query_vector = Some(qvec.to_vec());
+            best = best.max(domain_score(&kb.search(&req)?));
+        }
+        Ok(best)
     }
 
     /// Embeds `query` once and retrieves from every knowledge base with that vector.

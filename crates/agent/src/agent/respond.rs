@@ -367,7 +367,7 @@ fn without_name(text: &str, name: &str) -> Option<String> {
         })
         .collect();
     let removed = kept.len() < text.split_whitespace().count();
-    (removed && crate::sentences::content_terms(&kept.join(" ")).len() >= 1).then(|| kept.join(" "))
+    (removed && !crate::sentences::content_terms(&kept.join(" ")).is_empty()).then(|| kept.join(" "))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ fn issue_12_a_fragment_is_never_the_first_sentence() {
         "do you send receipts after i pay by card?",
         "can i downgrade from starter",
         "do i get an invoice every month",
-        "what cards do you take",
+        "what payment methods do you accept",
     ]
     .iter()
     .enumerate()

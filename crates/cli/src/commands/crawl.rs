@@ -46,6 +46,7 @@ fn config(app: &App, args: &CrawlArgs, batch_size: Option<usize>) -> anyhow::Res
     cfg.include = args.include.clone();
     cfg.exclude = args.exclude.clone();
     cfg.allow_private_network = args.allow_private_network;
+    cfg.confirm_removal = args.confirm_removal;
     Ok(cfg)
 }
 
@@ -99,6 +100,7 @@ fn summary_json(kb: &str, s: &CrawlSummary, total_docs: u64, total_chunks: u64) 
         "elapsed_seconds": s.elapsed.as_secs_f64(),
         "pages_per_second": pages_per_second(s),
         "cancelled": s.cancelled,
+        "removal_withheld": s.removal_withheld.as_ref().map(|(n, why)| json!({"pages": n, "reason": why})),
         "kb_documents": total_docs,
         "kb_chunks": total_chunks,
     })
@@ -153,6 +155,9 @@ fn print_summary(kb: &str, s: &CrawlSummary, total_docs: u64, total_chunks: u64)
     }
     if s.cancelled {
         println!("  the crawl was cancelled; re-run to complete it");
+    }
+    if let Some((n, why)) = &s.removal_withheld {
+        println!("  {n} stored pages kept: {why} (re-run with --confirm-removal to remove them)");
     }
 }
 

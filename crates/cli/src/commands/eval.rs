@@ -11,6 +11,9 @@ use throughline_search::eval::{mean, parse_queries, score, QueryMetrics};
 use super::{to_fusion, to_mode, App};
 use crate::cli::{Fusion, Mode};
 
+/// A stage, its number of questions and their mean nDCG@10.
+type StageNdcg = (String, usize, f64);
+
 fn metrics_json(m: &QueryMetrics) -> serde_json::Value {
     json!({"ndcg@10": m.ndcg10, "recall@10": m.recall10, "recall@50": m.recall50, "mrr@10": m.mrr10})
 }
@@ -44,7 +47,7 @@ pub fn run(
     let mut stages: Vec<String> = labelled.iter().map(|q| stage_of(q)).collect();
     stages.sort();
     stages.dedup();
-    let mut per_stage: Vec<(SearchMode, Vec<(String, usize, f64)>)> = Vec::new();
+    let mut per_stage: Vec<(SearchMode, Vec<StageNdcg>)> = Vec::new();
     for m in &modes {
         let mut per_query = Vec::with_capacity(labelled.len());
         for (q, v) in labelled.iter().zip(&vectors) {

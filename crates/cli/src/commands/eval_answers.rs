@@ -144,6 +144,7 @@ pub fn run(app: &App, name: &str, queries: &Path, json_out: bool, verbose: bool)
             "domain_threshold": turn.trace.domain_threshold,
             "question_kind": turn.trace.question_kind,
             "evidence_types": turn.trace.retrieved.iter().take(3).map(|r| r.page_type.as_str()).collect::<Vec<_>>(),
+            "retrieved": turn.trace.retrieved.iter().map(|r| r.path.clone()).collect::<Vec<_>>(),
             "intent": turn.trace.intent_scores.iter().map(|(s, p)| (s.as_str().to_string(), json!(p))).collect::<serde_json::Map<_, _>>(),
             "stage_reason": turn.trace.stage_reason,
             "facts": q.answer_facts,

@@ -44,14 +44,14 @@ fn plans_agent_chat_event_and_eval() {
 
     // Export, edit, import: a new version.
     let exported = env.run(&["agent", "export", "uptrail"]);
-    let toml =
-        String::from_utf8_lossy(&exported.stdout).replace("confidence_threshold = 0.36", "confidence_threshold = 0.4");
+    let toml = String::from_utf8_lossy(&exported.stdout)
+        .replace("confidence_threshold = 0.3\n", "confidence_threshold = 0.4\n");
     let file = env.dir.path().join("agent.toml");
     std::fs::write(&file, toml).unwrap();
     let imported = env.run(&["agent", "import", "uptrail", file.to_str().unwrap()]);
     assert_eq!(String::from_utf8_lossy(&imported.stdout).trim(), "Saved agent `uptrail` version 2.");
     let shown = env.run(&["agent", "show", "uptrail"]);
-    assert!(String::from_utf8_lossy(&shown.stdout).contains("confidence_threshold = 0.4"));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("confidence_threshold = 0.4\n"), "no float noise");
     std::fs::write(&file, "product = \"X\"\nknowledge_bases = []\n").unwrap();
     let bad = env.run(&["agent", "import", "uptrail", file.to_str().unwrap()]);
     assert!(
@@ -91,7 +91,7 @@ fn plans_agent_chat_event_and_eval() {
     let queries = env.dir.path().join("q.jsonl");
     std::fs::write(
         &queries,
-        "{\"id\": \"a\", \"question\": \"How much is the Team plan?\", \"relevant\": {\"pricing.html\": 2}, \"stage\": \"acquisition\", \"answer_facts\": [\"team plan\"]}\n\
+        "{\"id\": \"a\", \"question\": \"How much is the Team plan?\", \"relevant\": {\"pricing.html\": 2}, \"stage\": \"acquisition\", \"answer_facts\": [\"$79\"]}\n\
          {\"id\": \"b\", \"question\": \"recipe for banana bread\", \"relevant\": {}, \"stage\": \"none\"}\n",
     )
     .unwrap();
@@ -110,4 +110,15 @@ fn plans_agent_chat_event_and_eval() {
     assert_eq!(m["fact_recall"], 1.0, "{m}");
     assert_eq!(m["idk_recall"], 1.0, "{m}");
     assert_eq!(m["idk_precision"], 1.0, "{m}");
+    // Per-question records, per-stage numbers and the confusion matrix of expected against decided stage.
+    let records = m["records"].as_array().expect("records");
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["facts_found"], serde_json::json!(["$79"]));
+    assert_eq!(records[0]["citations"], serde_json::json!(["pricing.html"]));
+    assert_eq!(records[1]["idk"], true);
+    let decided = records[0]["stage"].as_str().unwrap();
+    assert_eq!(m["confusion"]["acquisition"][decided], 1, "{m}");
+    assert_eq!(m["confusion"]["none"]["idk"], 1, "{m}");
+    assert_eq!(m["by_stage"]["none"]["idk_recall"], 1.0);
+    assert!(m["calibration"]["domain_threshold"].as_f64().unwrap() > 0.0);
 }

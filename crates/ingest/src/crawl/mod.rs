@@ -87,6 +87,12 @@ pub struct CrawlConfig {
     pub traps: TrapLimits,
     /// Chunking, batch size and PDF extraction (shared with folder ingestion).
     pub ingest: IngestConfig,
+    /// A re-crawl that would remove more than this share of the source's stored pages removes nothing
+    /// and says so, unless `confirm_removal` is set (a site answering 404 everywhere, or a start page
+    /// that lost its links, must not empty a knowledge base). Default 0.5.
+    pub max_removal_share: f32,
+    /// Remove even more than `max_removal_share` of the stored pages. Default false.
+    pub confirm_removal: bool,
 }
 
 impl Default for CrawlConfig {
@@ -110,6 +116,8 @@ impl Default for CrawlConfig {
             use_sitemaps: true,
             traps: TrapLimits::default(),
             ingest: IngestConfig::default(),
+            max_removal_share: 0.5,
+            confirm_removal: false,
         }
     }
 }
@@ -160,6 +168,9 @@ pub struct CrawlSummary {
     pub elapsed: Duration,
     /// Whether the crawl was cancelled (it stopped at a commit boundary; nothing was removed).
     pub cancelled: bool,
+    /// Stored pages the crawl would have removed but kept, and why (the site could not be reached, or
+    /// the removal needs confirmation).
+    pub removal_withheld: Option<(usize, String)>,
 }
 
 /// One discovered URL during a crawl.
@@ -296,6 +307,7 @@ pub fn crawl_site(
             fetch_busy: Duration::ZERO,
             elapsed: Duration::ZERO,
             cancelled: false,
+            removal_withheld: None,
         },
     };
 
@@ -708,7 +720,42 @@ impl Crawl<'_> {
                     keep.insert(e.doc_path.clone().unwrap_or_else(|| doc_path(&e.url)));
                 }
             }
-            let gone: Vec<DocId> = self.existing.values().filter(|d| !keep.contains(&d.path)).map(|d| d.id).collect();
+            // Pages that answered 404/410 are gone whatever else happened.
+            let answered_gone: HashSet<String> = self
+                .entries
+                .iter()
+                .filter(|e| e.gone)
+                .map(|e| e.doc_path.clone().unwrap_or_else(|| doc_path(&e.url)))
+                .collect();
+            let mut gone: Vec<&DocumentMeta> = self.existing.values().filter(|d| !keep.contains(&d.path)).collect();
+            // A crawl that reached no page says nothing about which pages the site still has: it removes
+            // only what answered 404/410.
+            let reached =
+                self.entries.iter().any(|e| matches!(e.status, Some(CrawlStatus::Indexed | CrawlStatus::Unchanged)));
+            if !reached {
+                let unknown = gone.iter().filter(|d| !answered_gone.contains(&d.path)).count();
+                if unknown > 0 {
+                    self.summary.removal_withheld = Some((
+                        unknown,
+                        "the site could not be reached: stored pages were kept (only pages that answered 404/410 are removed)".into(),
+                    ));
+                }
+                gone.retain(|d| answered_gone.contains(&d.path));
+            }
+            let stored = self.existing.len();
+            let over = stored > 0 && gone.len() as f32 > cfg.max_removal_share * stored as f32;
+            if over && !cfg.confirm_removal && !gone.is_empty() {
+                self.summary.removal_withheld = Some((
+                    gone.len(),
+                    format!(
+                        "the crawl would remove {} of {stored} stored pages (over {:.0}%): nothing was removed; confirm to remove them",
+                        gone.len(),
+                        cfg.max_removal_share * 100.0
+                    ),
+                ));
+                gone.clear();
+            }
+            let gone: Vec<DocId> = gone.into_iter().map(|d| d.id).collect();
             writer.delete(gone, &mut self.timer, &mut self.ingest, self.progress)?;
         }
         let records: Vec<CrawlRecord> = self

@@ -418,7 +418,11 @@ Reconnect the app. See [webhooks](/docs/webhooks).
         assert!(connect.contains("curl -X POST https://api.example/slack"), "{connect}");
         assert!(connect.contains("curl"), "tab title kept");
         assert!(!connect.contains("<Tab"), "{connect}");
-        assert!(d.sections[2].text.contains("Plan | Channels\nStarter | 1\nTeam | 10"), "{}", d.sections[2].text);
+        assert!(
+            d.sections[2].text.contains("Plan | Channels\nStarter | Channels: 1\nTeam | Channels: 10"),
+            "rows carry their column headers: {}",
+            d.sections[2].text
+        );
         assert!(d.sections[3].text.starts_with("Alerts stopped?"), "{}", d.sections[3].text);
         assert!(d.sections[3].text.contains("Reconnect the app."));
         assert_eq!(d.links, vec!["/docs/webhooks".to_string()]);

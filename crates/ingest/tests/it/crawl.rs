@@ -601,3 +601,68 @@ fn a_gzip_sitemap_named_in_robots_txt_is_read() {
     let docs: Vec<String> = kb.store().documents(kb.info().id, None).unwrap().into_iter().map(|d| d.path).collect();
     assert!(docs.iter().any(|p| p.contains("only-in-sitemap")), "{docs:?}");
 }
+
+#[test]
+fn issue_13_a_recrawl_that_cannot_reach_the_site_removes_nothing() {
+    let site = Site::start();
+    small_site(&site, true);
+    let dir = tempfile::tempdir().unwrap();
+    let kb = open_kb(dir.path());
+    let cfg = test_config();
+    let first = crawl_site(&kb, &site.url("/"), &cfg, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(first.added, 5);
+    // The same source re-crawled under a policy that refuses the address (as a server without the
+    // private-network setting would): every fetch fails, nothing is removed, and the summary says why.
+    let refused = CrawlConfig { allow_loopback: false, ..test_config() };
+    let second = crawl_site(&kb, &site.url("/"), &refused, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(second.removed, 0);
+    assert_eq!(doc_paths(&kb), ["/", "/docs/x", "/help/a", "/help/b", "/help/c"]);
+    // The start page failed for a passing reason and keeps its version like any such page; the four
+    // pages the crawl never reached are the ones it would otherwise have removed.
+    let (kept, why) = second.removal_withheld.expect("the kept pages are reported");
+    assert_eq!(kept, 4);
+    assert!(why.contains("could not be reached"), "{why}");
+    // The site down (connection refused on a closed port): the same.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        port
+    };
+    let third =
+        crawl_site(&kb, &format!("http://127.0.0.1:{closed}/"), &cfg, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(third.removed, 0);
+    assert_eq!(doc_paths(&kb).len(), 5, "another source's pages are untouched too");
+    let hits =
+        kb.search(&SearchRequest { mode: SearchMode::Bm25, ..SearchRequest::new("export monitors CSV") }).unwrap();
+    assert_eq!(hits[0].path, "/help/b", "the knowledge base still answers");
+}
+
+#[test]
+fn issue_13_a_recrawl_that_would_remove_most_pages_asks_for_confirmation() {
+    let site = Site::start();
+    small_site(&site, true);
+    let dir = tempfile::tempdir().unwrap();
+    let kb = open_kb(dir.path());
+    let cfg = test_config();
+    crawl_site(&kb, &site.url("/"), &cfg, &NoProgress, &CancelToken::new()).unwrap();
+    // The home page loses its links and the sitemap empties: 4 of 5 pages would go.
+    small_site(&site, false);
+    site.set("/", Route::html(plain("Home", "<p>We are redesigning; links are back soon.</p>")));
+    site.set(
+        "/sitemap.xml",
+        Route::new(200, "application/xml", r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>"#),
+    );
+    let held = crawl_site(&kb, &site.url("/"), &cfg, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(held.removed, 0);
+    let (n, why) = held.removal_withheld.expect("withheld");
+    assert_eq!(n, 4);
+    assert!(why.contains("4 of 5") && why.contains("confirm"), "{why}");
+    assert_eq!(doc_paths(&kb).len(), 5);
+    // Confirmed, the removal goes through.
+    let confirmed = CrawlConfig { confirm_removal: true, ..test_config() };
+    let done = crawl_site(&kb, &site.url("/"), &confirmed, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(done.removed, 4);
+    assert!(done.removal_withheld.is_none());
+    assert_eq!(doc_paths(&kb), ["/"]);
+}

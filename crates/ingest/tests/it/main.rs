@@ -2,5 +2,6 @@
 //! `models/`, and an HTTP test site served on 127.0.0.1 by the tests themselves.
 
 mod crawl;
+mod pricing_corpora;
 mod site;
 mod throughput;
