@@ -141,7 +141,9 @@ test("knowledge: upload files into a new knowledge base, watch the job finish, s
       "![x](http://127.0.0.2:9/leak.png)\n\nThe Zephyr refund window is 45 days; email refunds@zephyr.test to start one.\n") },
     // Plain text keeps the markup as text all the way to the answer: the UI alone must keep it inert.
     { name: "zephyr-refund-payment.txt", mimeType: "text/plain", buffer: Buffer.from(
-      "Zephyr refund payments\n\nZephyr refunds are paid by bank transfer within 45 days <img src=x onerror=\"window.__xss=1\"> <script>window.__xss=1</script> ![x](http://127.0.0.2:9/leak.png) of the refund request.\n") },
+      // (The answerer never quotes units that read as markup or code, such as an <img onerror> tag; a script tag
+      // and an image link inside a prose sentence still reach the answer, so the UI is what must keep them inert.)
+      "Zephyr refund payments\n\nZephyr refunds are paid by bank transfer within 45 days <script>window.__xss=1</script> ![x](http://127.0.0.2:9/leak.png) of the refund request.\n") },
     { name: "zephyr-setup.md", mimeType: "text/markdown", buffer: Buffer.from(
       "# Setting up a Zephyr widget\n\nPlug the Zephyr widget in, open the Zephyr app and press Pair. The light turns green when paired.\n") },
     { name: "zephyr-pricing.md", mimeType: "text/markdown", buffer: Buffer.from(
