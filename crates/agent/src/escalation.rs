@@ -59,6 +59,21 @@ const NEGATIVE: &[&str] = &[
     "pathetic",
     "disgusted",
     "angry",
+    "frustrating",
+    "frustrated",
+    "infuriating",
+    "annoying",
+    "annoyed",
+    "upset",
+    "disappointed",
+    "disappointing",
+    "sick of",
+    "tired of",
+    "this sucks",
+    "fed up with",
+    "waste of time",
+    "waste of money",
+    "not acceptable",
 ];
 
 /// Whether the contact asks for a human.
@@ -103,6 +118,11 @@ mod tests {
         assert_eq!(detect("Can I talk to a human please?", &cfg), Some(EscalationReason::HumanRequested));
         assert_eq!(detect("I want a refund now", &cfg), Some(EscalationReason::SensitiveTopic("refund".into())));
         assert_eq!(detect("this is useless", &cfg), Some(EscalationReason::NegativeSentiment));
+        // Issue 13: a frustrated customer is escalated.
+        assert_eq!(detect("this is really frustrating", &cfg), Some(EscalationReason::NegativeSentiment));
+        assert_eq!(detect("honestly I'm sick of this", &cfg), Some(EscalationReason::NegativeSentiment));
+        let calm = SupportConfig { escalate_on_negative_sentiment: false, ..SupportConfig::default() };
+        assert_eq!(detect("this is really frustrating", &calm), None);
         assert_eq!(detect("how do I invite a teammate", &cfg), None);
         assert_eq!(detect("refunded? prefund", &cfg), None);
     }

@@ -392,7 +392,7 @@ pub fn document() -> Value {
         ("/v1/agents", "get", "List agents with their publication", "agents", false, "200", none(), None),
         ("/v1/agents", "post", "Create an agent: {name, kb} derives defaults from the knowledge base (product, signup/demo/pricing URLs, plans); or {name, config_toml}", "agents", false, "201", none(), body_any()),
         ("/v1/agents/{agent}", "get", "An agent: latest configuration as JSON and TOML, publication", "agents", false, "200", vec![agent()], None),
-        ("/v1/agents/{agent}", "put", "Save a new configuration version ({config_toml} or {config})", "agents", false, "200", vec![agent()], body_any()),
+        ("/v1/agents/{agent}", "put", "Save a new configuration version ({config_toml} or {config}; with base_version, 409 version_conflict when a newer version exists)", "agents", false, "200", vec![agent()], body_any()),
         ("/v1/agents/{agent}/versions", "get", "Configuration versions, newest first", "agents", false, "200", vec![agent()], None),
         ("/v1/agents/{agent}/versions/{version}", "get", "One configuration version as TOML", "agents", false, "200", vec![agent(), path_param("version", "Version number")], None),
         ("/v1/agents/{agent}/publish", "post", "Publish the public chat: {allowed_origins}; returns the public key", "agents", false, "200", vec![agent()], body_any()),

@@ -29,7 +29,7 @@ export default async function agentScreen(ctx) {
   const head = card(null, el("div.row",
     el("div.grow", el("h2", { style: { margin: 0 } }, `${agent.name} · version ${agent.version ?? "?"}`),
       el("div.muted.small", `knowledge: ${(config.knowledge_bases || agent.kbs || []).join(", ") || "–"} · ${agent.published ? "published" : "not published"}`)),
-    el("button.primary#save-agent", { type: "button", on: { click: () => save({ config }) } }, "Save as new version")), saveMsg);
+    el("button.primary#save-agent", { type: "button", on: { click: () => save({ config, base_version: agent.version }) } }, "Save as new version")), saveMsg);
   root.append(head);
   if (ctx.params.get("saved")) saveMsg.append(notice(`Saved as version ${ctx.params.get("saved")}.`, "info"));
 
@@ -64,6 +64,14 @@ export default async function agentScreen(ctx) {
       const saved = (r) => {
         const n = (r.agents_updated || []).map((a) => `${a.name} v${a.version}`);
         msg.replaceChildren(notice(n.length ? `Plans saved. New versions quoting them: ${n.join(", ")}.` : "Plans saved.", "info"));
+        // The plan edit made a new version of this agent: take its plans and version, so "Save as new
+        // version" builds on it instead of writing the old plans back.
+        if ((r.agents_updated || []).some((a) => a.name === ctx.agent)) {
+          api(`/v1/agents/${enc(ctx.agent)}`).then((fresh) => {
+            config.expansion = (fresh.config || {}).expansion || config.expansion;
+            agent.version = fresh.version;
+          }).catch(() => {});
+        }
       };
       plansCard.append(el("p.muted.small", cat.edited
           ? `You edited this catalogue (${fmtDate(cat.edited_at)}); re-ingesting the pricing pages no longer changes it.`

@@ -94,6 +94,10 @@ pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) 
 pub struct UpdateAgent {
     config_toml: Option<String>,
     config: Option<Value>,
+    /// The version the edit started from: when another save (another tab, a plan edit) made a newer
+    /// one, the update is refused with 409 instead of silently reverting that save.
+    #[serde(default)]
+    base_version: Option<u32>,
 }
 
 /// `PUT /v1/agents/{agent}`: saves a new version.
@@ -102,7 +106,20 @@ pub async fn update(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateAgent>,
 ) -> ApiResult<ApiJson<Value>> {
-    state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+    let latest = state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+    if let Some(base) = body.base_version.filter(|b| *b != latest.version) {
+        return Err(ApiError {
+            field: Some("base_version".into()),
+            ..ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "version_conflict",
+                format!(
+                    "agent `{name}` is at version {}, not {base}: another save (another tab, or a plan edit) came first; reload to see it",
+                    latest.version
+                ),
+            )
+        });
+    }
     let (text, field) = match (body.config_toml, body.config) {
         (Some(t), None) => (t, "config_toml"),
         (None, Some(v)) => {
