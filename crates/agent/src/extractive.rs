@@ -62,7 +62,7 @@ pub struct SelectConfig {
 
 impl Default for SelectConfig {
     fn default() -> Self {
-        Self { max_units: 3, max_hits: 6, max_candidates: 32, mmr_lambda: 0.75 }
+        Self { max_units: 3, max_hits: 6, max_candidates: 20, mmr_lambda: 0.75 }
     }
 }
 
