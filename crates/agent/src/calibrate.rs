@@ -17,6 +17,8 @@ pub struct Calibration {
     /// Sorted best-match cosines of generic customer questions (the intent bank): what questions a
     /// SaaS's docs usually answer reach here.
     pub customer: Vec<f32>,
+    /// [`Calibration::domain_threshold`], computed once from the two distributions.
+    threshold: f32,
 }
 
 /// Most off-topic questions the domain threshold refuses.
@@ -32,7 +34,9 @@ impl Calibration {
             v.sort_by(f32::total_cmp);
             v
         };
-        Self { offtopic: sorted(offtopic), customer: sorted(customer) }
+        let mut c = Self { offtopic: sorted(offtopic), customer: sorted(customer), threshold: 0.0 };
+        c.threshold = c.separating_cut();
+        c
     }
 
     /// The `q`-quantile of the off-topic scores (0 when there are none).
@@ -49,6 +53,10 @@ impl Calibration {
     /// questions above: the largest difference of the two shares), kept between the points where
     /// [`OFFTOPIC_FLOOR_QUANTILE`] and [`OFFTOPIC_QUANTILE`] of the off-topic questions are refused.
     pub fn domain_threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    fn separating_cut(&self) -> f32 {
         let ceiling = self.quantile(OFFTOPIC_QUANTILE);
         let floor = self.quantile(OFFTOPIC_FLOOR_QUANTILE);
         if self.customer.is_empty() {

@@ -103,7 +103,7 @@ impl Agent {
             // question ("who is the CEO of Acme"): the domain score is taken without it.
             Some(stripped) => {
                 let v = self.kbs[0].embed(&[&stripped])?.pop().unwrap_or_default();
-                domain_score(&self.retrieve_with(&stripped, &v)?.0)
+                self.best_match(&stripped, &v)?
             }
             None => domain_score(&hits),
         };

@@ -225,30 +225,18 @@ async fn admin_playground_handoff_event_audit_and_openai_endpoint() {
     assert_eq!((s, bad["error"]["field"].as_str()), (400, Some("config_toml")), "{bad}");
     // Issue 13: an edit started from version 1 (another tab, or before a plan edit saved version 2) is a
     // conflict, not a silent overwrite of version 2.
-    let (s, stale) = json_of(
+    let save_from = |base: u32| {
         server
             .client
             .put(server.url("/v1/agents/demo"))
             .bearer_auth(crate::harness::TOKEN)
-            .json(&json!({"config_toml": toml, "base_version": 1}))
+            .json(&json!({"config_toml": toml, "base_version": base}))
             .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    };
+    let (s, stale) = json_of(save_from(1).await.unwrap()).await;
     assert_eq!((s, stale["error"]["code"].as_str()), (409, Some("version_conflict")), "{stale}");
     assert!(stale["error"]["message"].as_str().unwrap().contains("is at version 2, not 1"), "{stale}");
-    let (s, ok) = json_of(
-        server
-            .client
-            .put(server.url("/v1/agents/demo"))
-            .bearer_auth(crate::harness::TOKEN)
-            .json(&json!({"config_toml": toml, "base_version": 2}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, ok) = json_of(save_from(2).await.unwrap()).await;
     assert_eq!((s, ok["version"].as_u64()), (200, Some(3)), "{ok}");
 
     // The admin chats as a named contact and sees the trace.
