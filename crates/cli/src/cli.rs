@@ -188,6 +188,11 @@ pub enum Command {
         /// Do not create the sample knowledge base on an empty data dir.
         #[arg(long)]
         no_sample: bool,
+        /// Let site sources (crawls and re-syncs run by the server) reach private, loopback and
+        /// link-local addresses: an intranet wiki, a staging site. Cloud metadata addresses stay
+        /// refused. Also THROUGHLINE_ALLOW_PRIVATE_NETWORK=true or `[crawl] allow_private_network = true`.
+        #[arg(long)]
+        allow_private_network: bool,
     },
     /// Manage the admin token of the HTTP API.
     AdminToken {

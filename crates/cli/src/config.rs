@@ -12,6 +12,9 @@ use throughline_ingest::{IngestConfig, PdfConfig};
 pub const ENV_MAX_FILE_BYTES: &str = "THROUGHLINE_MAX_FILE_BYTES";
 /// Environment variable for the embedding batch size.
 pub const ENV_EMBED_BATCH: &str = "THROUGHLINE_EMBED_BATCH";
+/// Environment variable for the server-level private-network setting (site sources on private,
+/// loopback and link-local addresses).
+pub const ENV_ALLOW_PRIVATE_NETWORK: &str = "THROUGHLINE_ALLOW_PRIVATE_NETWORK";
 /// The default model folder name.
 pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
 
@@ -23,6 +26,14 @@ struct FileConfig {
     chunk: Option<ChunkConfig>,
     ingest: Option<IngestFile>,
     embed: Option<EmbedFile>,
+    crawl: Option<CrawlFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct CrawlFile {
+    /// Let the server's site sources reach private, loopback and link-local addresses.
+    allow_private_network: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +60,10 @@ pub struct AppConfig {
     pub search: SearchConfig,
     pub ingest: IngestConfig,
     pub embed_batch: usize,
+    /// Site sources crawled by the server may reach private, loopback and link-local addresses (cloud
+    /// metadata endpoints stay refused). `[crawl] allow_private_network`, the environment, or
+    /// `serve --allow-private-network`.
+    pub allow_private_network: bool,
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
@@ -56,6 +71,17 @@ fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
         Ok(v) => match v.trim().parse() {
             Ok(x) => Ok(Some(x)),
             Err(_) => bail!("{name}={v:?} is not a valid value"),
+        },
+        Err(_) => Ok(None),
+    }
+}
+
+fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
+    match std::env::var(name) {
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" | "" => Ok(Some(false)),
+            _ => bail!("{name}={v:?} is not a valid value (true or false)"),
         },
         Err(_) => Ok(None),
     }
@@ -107,6 +133,10 @@ impl AppConfig {
         if let Some(v) = env_parse(ENV_EMBED_BATCH)? {
             embed_batch = v;
         }
+        let mut allow_private_network = file.crawl.and_then(|c| c.allow_private_network).unwrap_or(false);
+        if let Some(v) = env_bool(ENV_ALLOW_PRIVATE_NETWORK)? {
+            allow_private_network = v;
+        }
         ingest.pdf = PdfConfig { extractor: std::env::current_exe().ok(), ..Default::default() };
         let cfg = Self {
             data_dir: data_dir.to_path_buf(),
@@ -114,6 +144,7 @@ impl AppConfig {
             search: file.search.unwrap_or_default(),
             ingest,
             embed_batch,
+            allow_private_network,
         };
         cfg.validate()?;
         Ok(cfg)

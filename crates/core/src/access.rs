@@ -44,4 +44,7 @@ pub trait AccessStore: Send + Sync {
     fn session(&self, token_hash: &str) -> Result<Option<VisitorSession>, CoreError>;
     /// Forgets every session of a contact of an agent (the contact was deleted).
     fn delete_sessions(&self, agent: &str, contact_key: &str) -> Result<usize, CoreError>;
+    /// Deletes an agent's publication (its public key stops working) and every visitor session of it.
+    /// Returns whether it was published.
+    fn delete_publication(&self, agent: &str) -> Result<bool, CoreError>;
 }

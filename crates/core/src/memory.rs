@@ -365,6 +365,10 @@ pub trait MemoryStore: Send + Sync {
     fn agent(&self, name: &str, version: Option<u32>) -> Result<Option<AgentRecord>, CoreError>;
     /// The latest version of every agent, by name.
     fn agents(&self) -> Result<Vec<AgentRecord>, CoreError>;
+    /// Deletes the agent called `name`: every version, and its contacts with everything about them
+    /// (conversations, messages, facts, events, leads, handoffs), so a new agent of the same name starts
+    /// empty. Returns whether it existed.
+    fn delete_agent(&self, name: &str) -> Result<bool, CoreError>;
 
     /// The contact known by `key` (its own key or an alias such as an email) to `agent`.
     fn contact_by_key(&self, agent: AgentId, key: &str) -> Result<Option<ContactRecord>, CoreError>;
@@ -418,7 +422,8 @@ pub trait MemoryStore: Send + Sync {
     /// A contact's events, oldest first.
     fn events(&self, contact: ContactId) -> Result<Vec<EventRecord>, CoreError>;
 
-    /// Stores a lead.
+    /// Stores a lead, replacing the contact's earlier lead for the same agent (its facts grow as the
+    /// contact gives more).
     fn save_lead(&self, lead: &LeadRecord) -> Result<(), CoreError>;
     /// An agent's leads, newest first.
     fn leads(&self, agent: AgentId) -> Result<Vec<LeadRecord>, CoreError>;

@@ -422,8 +422,13 @@ fn run_job(state: &AppState, job: JobRecord) {
     let shutting_down = *state.shutdown_signal().borrow();
     let (status, error) = match outcome {
         Ok(summary) => {
+            // A job that left its source with no page at all failed, whatever was committed: say why.
+            let failure = nothing_indexed(&summary, &progress);
             progress.summary = Some(summary);
-            (JobStatus::Succeeded, None)
+            match failure {
+                Some(reason) => (JobStatus::Failed, Some(reason)),
+                None => (JobStatus::Succeeded, None),
+            }
         }
         Err(IngestError::Cancelled) if shutting_down => {
             // Leave it running: the next start resumes it from its last committed batch.
@@ -445,6 +450,35 @@ fn run_job(state: &AppState, job: JobRecord) {
         "type": "job_finished", "status": status.as_str(), "error": error, "progress": progress,
     })));
     state.0.hub.close(id);
+}
+
+/// Why a finished job indexed nothing (no page or file of its source is in the knowledge base), or
+/// `None` when at least one is: the counts, then the first failure (or skip) with its reason, so a crawl
+/// refused by the network policy names the setting that allows it.
+pub fn nothing_indexed(summary: &Value, progress: &JobProgress) -> Option<String> {
+    let count = |k: &str| summary[k].as_u64().unwrap_or(0);
+    if count("added") + count("updated") + count("unchanged") > 0 {
+        return None;
+    }
+    let crawl = summary.get("start_url").is_some();
+    let (what, seen) = if crawl { ("page", count("discovered")) } else { ("file", count("files_seen")) };
+    let mut reason = if seen == 0 {
+        format!("nothing was indexed: no {what} found")
+    } else {
+        format!(
+            "nothing was indexed: {} {what}{} failed, {} skipped",
+            progress.failed_count,
+            if progress.failed_count == 1 { "" } else { "s" },
+            progress.skipped_count
+        )
+    };
+    if let Some(first) = progress.failed.first().or(progress.skipped.first()) {
+        reason.push_str(&format!(" — {}: {}", first.item, first.reason));
+    }
+    if let Some(kept) = summary["removal_withheld"]["pages"].as_u64().filter(|n| *n > 0) {
+        reason.push_str(&format!(" ({kept} page{} stored earlier kept)", if kept == 1 { "" } else { "s" }));
+    }
+    Some(reason)
 }
 
 /// The knowledge base's sources that are uploads (folders under the uploads directory).

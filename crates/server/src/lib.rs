@@ -10,6 +10,7 @@
 pub mod agents;
 pub mod auth;
 pub mod error;
+pub mod identity;
 pub mod jobs;
 pub mod mcp;
 pub mod metrics;
@@ -29,7 +30,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 
-pub use state::{AppState, ServerConfig, Stores};
+pub use state::{AppState, ServerConfig, Stores, PRIVATE_NETWORK_SETTING};
 
 use routes::{agents as agent_routes, freshness, jobs as job_routes, kbs, openai, plans, search, system};
 
@@ -63,10 +64,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/agents"),
     ("get", "/v1/agents/{agent}"),
     ("put", "/v1/agents/{agent}"),
+    ("delete", "/v1/agents/{agent}"),
     ("get", "/v1/agents/{agent}/versions"),
     ("get", "/v1/agents/{agent}/versions/{version}"),
     ("post", "/v1/agents/{agent}/publish"),
     ("post", "/v1/agents/{agent}/unpublish"),
+    ("get", "/v1/agents/{agent}/identity"),
+    ("post", "/v1/agents/{agent}/identity/rotate"),
     ("post", "/v1/agents/{agent}/sessions"),
     ("post", "/v1/agents/{agent}/chat"),
     ("get", "/v1/agents/{agent}/sessions/{session}/messages"),
@@ -113,11 +117,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/kbs/{kb}/plans", get(plans::get).put(plans::put).delete(plans::delete))
         .route("/v1/kbs/{kb}/stale-answers", get(freshness::stale_answers))
         .route("/v1/agents", get(agent_routes::list).post(agent_routes::create))
-        .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update))
+        .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update).delete(agent_routes::delete))
         .route("/v1/agents/{agent}/versions", get(agent_routes::versions))
         .route("/v1/agents/{agent}/versions/{version}", get(agent_routes::version))
         .route("/v1/agents/{agent}/publish", post(agent_routes::publish))
         .route("/v1/agents/{agent}/unpublish", post(agent_routes::unpublish))
+        .route("/v1/agents/{agent}/identity", get(agent_routes::identity))
+        .route("/v1/agents/{agent}/identity/rotate", post(agent_routes::rotate_identity))
         .route("/v1/agents/{agent}/contacts", get(agent_routes::contacts))
         .route("/v1/agents/{agent}/contacts/{contact}", get(agent_routes::contact).delete(agent_routes::delete_contact))
         .route("/v1/events", post(agent_routes::event))

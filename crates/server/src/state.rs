@@ -15,6 +15,11 @@ use crate::jobs::JobHub;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 
+/// The server setting that lets site sources reach private, loopback and link-local addresses, as
+/// named in a refused crawl's reason (cloud metadata endpoints stay refused whatever it says).
+pub const PRIVATE_NETWORK_SETTING: &str = "the server setting `throughline serve --allow-private-network` \
+     (or THROUGHLINE_ALLOW_PRIVATE_NETWORK=true, or `allow_private_network = true` under [crawl] in throughline.toml)";
+
 /// Limits and settings of the HTTP server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -37,6 +42,8 @@ pub struct ServerConfig {
     /// Ingestion settings for jobs.
     pub ingest: IngestConfig,
     /// Crawl settings for site sources (clients may narrow pages, depth and patterns per source).
+    /// `crawl.allow_private_network` is the server-level private-network setting: every crawl and
+    /// re-sync the server runs uses it; refusals name [`PRIVATE_NETWORK_SETTING`].
     pub crawl: CrawlConfig,
     /// Search settings for opened knowledge bases.
     pub search: SearchConfig,
@@ -60,7 +67,7 @@ impl Default for ServerConfig {
             public_burst: 20.0,
             job_max_attempts: 3,
             ingest: IngestConfig::default(),
-            crawl: CrawlConfig::default(),
+            crawl: CrawlConfig { private_network_setting: PRIVATE_NETWORK_SETTING, ..CrawlConfig::default() },
             search: SearchConfig::default(),
             web_dir: None,
             run_jobs: true,

@@ -324,6 +324,21 @@ mod access {
                 Ok(conn.execute("DELETE FROM sessions WHERE agent = ?1 AND contact_key = ?2", [agent, contact_key])?)
             })?)
         }
+
+        fn delete_publication(&self, agent: &str) -> Result<bool, CoreError> {
+            Ok(self.with_conn(|conn| {
+                let tx = conn.transaction()?;
+                tx.execute("DELETE FROM sessions WHERE agent = ?1", [agent])?;
+                let was = tx.query_row(
+                    "SELECT COUNT(*) FROM publications WHERE agent = ?1 AND published = 1",
+                    [agent],
+                    |r| r.get::<_, i64>(0),
+                )? > 0;
+                tx.execute("DELETE FROM publications WHERE agent = ?1", [agent])?;
+                tx.commit()?;
+                Ok(was)
+            })?)
+        }
     }
 
     #[cfg(test)]

@@ -353,6 +353,18 @@ impl MemoryStore for SqliteStore {
         )?)
     }
 
+    fn delete_agent(&self, name: &str) -> Result<bool, CoreError> {
+        let id = to_i64(AgentId::from_name(name).get());
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        // Foreign keys cascade from contacts to aliases, facts, conversations, messages (and their
+        // citations), events, leads and handoffs.
+        tx.execute("DELETE FROM contacts WHERE agent_id = ?1", params![id]).map_err(StoreError::from)?;
+        let n = tx.execute("DELETE FROM agents WHERE id = ?1", params![id]).map_err(StoreError::from)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(n > 0)
+    }
+
     fn contact_by_key(&self, agent: AgentId, key: &str) -> Result<Option<ContactRecord>, CoreError> {
         Ok(self.contact_where(
             "c.id = (SELECT contact_id FROM contact_aliases WHERE agent_id = ?1 AND alias = ?2)",
@@ -631,18 +643,23 @@ impl MemoryStore for SqliteStore {
     }
 
     fn save_lead(&self, lead: &LeadRecord) -> Result<(), CoreError> {
-        let conn = self.lock();
-        conn.execute(
-            "INSERT INTO leads (agent_id, contact_id, facts, webhook, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                to_i64(lead.agent.get()),
-                to_i64(lead.contact.get()),
-                pairs_to_json(&lead.facts),
-                lead.webhook,
-                lead.created_at
-            ],
-        )
-        .map_err(StoreError::from)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let (agent, contact) = (to_i64(lead.agent.get()), to_i64(lead.contact.get()));
+        let updated = tx
+            .execute(
+                "UPDATE leads SET facts = ?3, webhook = ?4, created_at = ?5 WHERE agent_id = ?1 AND contact_id = ?2",
+                params![agent, contact, pairs_to_json(&lead.facts), lead.webhook, lead.created_at],
+            )
+            .map_err(StoreError::from)?;
+        if updated == 0 {
+            tx.execute(
+                "INSERT INTO leads (agent_id, contact_id, facts, webhook, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![agent, contact, pairs_to_json(&lead.facts), lead.webhook, lead.created_at],
+            )
+            .map_err(StoreError::from)?;
+        }
+        tx.commit().map_err(StoreError::from)?;
         Ok(())
     }
 

@@ -1,21 +1,44 @@
-//! What humans act on: leads (captured once every qualification field is known), handoffs with the
-//! whole context, human replies and resolutions, and everything remembered about a contact.
+//! What humans act on: leads (captured once the contact can be followed up — an email — or, when the
+//! agent asks for no email, once every qualification field is known; the lead's facts grow as the
+//! contact gives more), handoffs with the whole context, human replies and resolutions, and everything
+//! remembered about a contact.
 
 use super::*;
 
+/// The qualification fields that make a contact reachable: once one is known, the contact is a lead.
+const CONTACT_FIELDS: [&str; 2] = ["email", "phone"];
+
+/// Whether the known qualification facts make a lead: a way to follow up when the agent asks for one,
+/// otherwise every field.
+fn qualifies(fields: &[QualificationField], known: &[(String, String)]) -> bool {
+    let asks_contact = fields.iter().any(|f| CONTACT_FIELDS.contains(&f.key.as_str()));
+    if asks_contact {
+        known.iter().any(|(k, _)| CONTACT_FIELDS.contains(&k.as_str()))
+    } else {
+        known.len() == fields.len()
+    }
+}
+
 impl Agent {
+    /// Captures the contact's lead when its qualification facts make one (returned only the first
+    /// time, which also calls the webhook); a lead captured earlier gets the facts learned since.
     pub(super) fn maybe_lead(&self, contact: &ContactRecord) -> Result<Option<LeadRecord>> {
         let fields = &self.config.acquisition.qualification;
         if fields.is_empty() {
             return Ok(None);
         }
         let facts = self.memory.facts(contact.id)?;
-        let values: Option<Vec<(String, String)>> = fields
+        let values: Vec<(String, String)> = fields
             .iter()
-            .map(|f| facts.iter().find(|x| x.key == f.key).map(|x| (x.key.clone(), x.value.clone())))
+            .filter_map(|f| facts.iter().find(|x| x.key == f.key).map(|x| (x.key.clone(), x.value.clone())))
             .collect();
-        let Some(values) = values else { return Ok(None) };
-        if self.memory.leads(self.id())?.iter().any(|l| l.contact == contact.id) {
+        if !qualifies(fields, &values) {
+            return Ok(None);
+        }
+        if let Some(earlier) = self.memory.leads(self.id())?.into_iter().find(|l| l.contact == contact.id) {
+            if earlier.facts != values {
+                self.memory.save_lead(&LeadRecord { facts: values, ..earlier })?;
+            }
             return Ok(None);
         }
         let webhook = self.config.acquisition.lead_webhook.as_ref().map(|url| {
@@ -171,5 +194,29 @@ impl Agent {
             self.memory.update_contact(&c)?;
         }
         Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(key: &str) -> QualificationField {
+        QualificationField { key: key.into(), question: format!("{key}?") }
+    }
+
+    fn known(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn an_email_makes_a_lead_and_without_an_email_field_every_field_does() {
+        let with_email = [field("email"), field("company_size"), field("use_case")];
+        assert!(qualifies(&with_email, &known(&[("email", "dana@acme.io"), ("company_size", "12")])));
+        assert!(qualifies(&with_email, &known(&[("email", "dana@acme.io")])));
+        assert!(!qualifies(&with_email, &known(&[("company_size", "12"), ("use_case", "status pages")])));
+        let without = [field("company_size"), field("use_case")];
+        assert!(!qualifies(&without, &known(&[("company_size", "12")])));
+        assert!(qualifies(&without, &known(&[("company_size", "12"), ("use_case", "status pages")])));
     }
 }

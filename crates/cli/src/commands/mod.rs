@@ -108,7 +108,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kbs { json } => kbs::list(&app, json),
         Command::Docs { kb, json } => kbs::docs(&app, &kb, json),
         Command::DeleteKb { name } => kbs::delete(&app, &name),
-        Command::Serve { addr, no_sample } => serve::run(app, &addr, no_sample),
+        Command::Serve { addr, no_sample, allow_private_network } => {
+            serve::run(app, &addr, no_sample, allow_private_network)
+        }
         Command::AdminToken { action: AdminTokenAction::Rotate } => serve::rotate_token(&app),
         Command::Agent { command } => agent::run(&app, command),
         Command::Chat { agent, contact, trace } => agent::chat(&app, &agent, contact.as_deref(), trace),

@@ -32,7 +32,7 @@ fn initialise(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(app: App, addr: &str, no_sample: bool) -> anyhow::Result<ExitCode> {
+pub fn run(app: App, addr: &str, no_sample: bool, allow_private_network: bool) -> anyhow::Result<ExitCode> {
     if !no_sample {
         initialise(&app)?;
     }
@@ -47,12 +47,14 @@ pub fn run(app: App, addr: &str, no_sample: bool) -> anyhow::Result<ExitCode> {
         access: app.store.clone(),
     };
     let llm = super::agent::llm_config_from_env()?;
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         ingest: app.config.ingest.clone(),
         search: app.config.search.clone(),
         web_dir: std::env::var_os("THROUGHLINE_WEB_DIR").map(Into::into),
         ..ServerConfig::default()
     };
+    // The server-level private-network setting: every crawl and re-sync of a site source uses it.
+    config.crawl.allow_private_network = allow_private_network || app.config.allow_private_network;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -76,6 +78,9 @@ pub fn run(app: App, addr: &str, no_sample: bool) -> anyhow::Result<ExitCode> {
             TokenOrigin::Stored => {
                 println!("Admin token: the one printed at the first start (lost it? `throughline admin-token rotate`)")
             }
+        }
+        if allow_private_network || app.config.allow_private_network {
+            println!("Site sources may reach private and loopback addresses (cloud metadata endpoints stay refused).");
         }
         println!("Data in {}. Stop with Ctrl-C.", app.config.data_dir.display());
         throughline_server::serve(state, listener, throughline_server::termination(), Duration::from_secs(10)).await?;

@@ -9,3 +9,4 @@ mod crawl;
 mod harness;
 mod ingest_search;
 mod pdf;
+mod serve;

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Which non-public addresses a crawl may reach.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkPolicy {
     /// Allow every private range (RFC 1918, loopback, link-local, unique-local, CGNAT). Intranet crawls
     /// opt in with `--allow-private-network`.
@@ -13,7 +13,19 @@ pub struct NetworkPolicy {
     /// Allow loopback only (127.0.0.0/8, ::1): a site served on this machine, while other private ranges
     /// stay refused.
     pub allow_loopback: bool,
+    /// The setting a refusal names as the way to allow private addresses (`--allow-private-network` for
+    /// the CLI's `ingest`; the server's own setting when the server crawls).
+    pub setting: &'static str,
 }
+
+impl Default for NetworkPolicy {
+    fn default() -> Self {
+        Self { allow_private: false, allow_loopback: false, setting: DEFAULT_PRIVATE_NETWORK_SETTING }
+    }
+}
+
+/// The setting named by refusals by default: the `ingest` command's flag.
+pub const DEFAULT_PRIVATE_NETWORK_SETTING: &str = "--allow-private-network";
 
 /// What kind of non-public address an IP is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +130,7 @@ pub fn refusal(ip: IpAddr, policy: NetworkPolicy) -> Option<String> {
         AddressClass::Metadata | AddressClass::NotUnicast => {
             format!("refused address {ip} ({}, never fetched)", class.describe())
         }
-        _ => format!("refused address {ip} ({}; allow with --allow-private-network)", class.describe()),
+        _ => format!("refused address {ip} ({}; allow with {})", class.describe(), policy.setting),
     })
 }
 
@@ -160,8 +172,8 @@ mod tests {
     #[test]
     fn the_policy_opens_private_ranges_but_never_metadata() {
         let closed = NetworkPolicy::default();
-        let loopback = NetworkPolicy { allow_private: false, allow_loopback: true };
-        let open = NetworkPolicy { allow_private: true, allow_loopback: false };
+        let loopback = NetworkPolicy { allow_loopback: true, ..Default::default() };
+        let open = NetworkPolicy { allow_private: true, ..Default::default() };
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(refusal(ip("93.184.216.34"), closed), None);
         assert_eq!(
@@ -175,6 +187,11 @@ mod tests {
         );
         assert_eq!(refusal(ip("10.0.0.1"), open), None);
         assert_eq!(refusal(ip("127.0.0.1"), open), None);
+        let server = NetworkPolicy { setting: "the server setting X", ..Default::default() };
+        assert_eq!(
+            refusal(ip("192.168.1.1"), server).unwrap(),
+            "refused address 192.168.1.1 (private network; allow with the server setting X)"
+        );
         for metadata in ["169.254.169.254", "fd00:ec2::254"] {
             assert_eq!(
                 refusal(ip(metadata), open).unwrap(),

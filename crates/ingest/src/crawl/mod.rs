@@ -79,6 +79,9 @@ pub struct CrawlConfig {
     pub allow_private_network: bool,
     /// Allow loopback addresses only (a site served on this machine). Default false.
     pub allow_loopback: bool,
+    /// The setting that allows private addresses, named in refusals ("allow with …"). Default
+    /// `--allow-private-network` (the `ingest` command's flag); a server names its own setting.
+    pub private_network_setting: &'static str,
     /// The User-Agent sent, whose first token robots.txt groups are matched against.
     pub user_agent: String,
     /// Read robots.txt's `Sitemap:` lines (or `/sitemap.xml`). Default true.
@@ -112,6 +115,7 @@ impl Default for CrawlConfig {
             max_retry_wait: Duration::from_secs(10),
             allow_private_network: false,
             allow_loopback: false,
+            private_network_setting: address::DEFAULT_PRIVATE_NETWORK_SETTING,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             use_sitemaps: true,
             traps: TrapLimits::default(),
@@ -246,7 +250,11 @@ pub fn crawl_site(
         .enable_all()
         .build()
         .map_err(|e| setup(format!("cannot start the network runtime: {e}")))?;
-    let policy = NetworkPolicy { allow_private: cfg.allow_private_network, allow_loopback: cfg.allow_loopback };
+    let policy = NetworkPolicy {
+        allow_private: cfg.allow_private_network,
+        allow_loopback: cfg.allow_loopback,
+        setting: cfg.private_network_setting,
+    };
     let limits = FetchLimits {
         user_agent: cfg.user_agent.clone(),
         connect_timeout: cfg.connect_timeout,

@@ -141,6 +141,24 @@ pub async fn update(
     Ok(ApiJson(describe(&state, &name, None)?))
 }
 
+/// `DELETE /v1/agents/{agent}`: deletes every version of the agent, unpublishes it (its public key and
+/// visitor sessions stop working) and deletes its contacts with their memory. 404 for an unknown agent.
+pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+    let st = state.clone();
+    let n = name.clone();
+    let (was_published, contacts) = blocking(move || {
+        let contacts = st.0.memory.contacts(throughline_core::AgentId::from_name(&n))?.len();
+        // Unpublish first: once the agent is gone, nothing may answer on its key.
+        let was_published = st.0.access.delete_publication(&n)?;
+        st.0.memory.delete_agent(&n)?;
+        st.0.agents.write().unwrap_or_else(|p| p.into_inner()).remove(&n);
+        Ok((was_published, contacts))
+    })
+    .await?;
+    Ok(ApiJson(json!({"deleted": name, "was_published": was_published, "contacts_deleted": contacts})))
+}
+
 /// `GET /v1/agents/{agent}/versions`
 pub async fn versions(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
     let latest = state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
@@ -212,6 +230,32 @@ pub async fn publish(
         if raw.iter().all(u8::is_ascii_whitespace) { Publish::default() } else { crate::error::parse_json(&raw)? };
     let p = publish_agent(&state, &name, &body.allowed_origins)?;
     Ok(ApiJson(json!({"published": true, "public_key": p.public_key, "allowed_origins": p.allowed_origins})))
+}
+
+/// `GET /v1/agents/{agent}/identity`: the agent's identity secret (created on first use), with which the
+/// host site's backend signs its signed-in users for the widget.
+pub async fn identity(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    identity_json(&state, &name, false)
+}
+
+/// `POST /v1/agents/{agent}/identity/rotate`: a new identity secret; signatures made with the old one
+/// stop working.
+pub async fn rotate_identity(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<ApiJson<Value>> {
+    identity_json(&state, &name, true)
+}
+
+fn identity_json(state: &AppState, name: &str, rotate: bool) -> ApiResult<ApiJson<Value>> {
+    state.0.memory.agent(name, None)?.ok_or_else(|| ApiError::not_found("agent", name))?;
+    let secret = crate::identity::secret(state.0.jobs.as_ref(), name, rotate)?;
+    Ok(ApiJson(json!({
+        "agent": name,
+        "secret": secret,
+        "algorithm": "HMAC-SHA256, hex",
+        "signs": "user_id, or email when there is no user_id",
+    })))
 }
 
 /// `POST /v1/agents/{agent}/unpublish`
@@ -315,6 +359,43 @@ pub async fn preflight(
 pub struct NewSession {
     /// Admin only: chat as this contact key (a test contact in the playground, an email…).
     contact: Option<String>,
+    /// The signed-in user's id on the host site, signed in `user_hash` (see [`crate::identity`]).
+    user_id: Option<String>,
+    /// The signed-in user's email: signed in `user_hash` when there is no `user_id`.
+    email: Option<String>,
+    /// Hex HMAC-SHA256 of `user_id` (or of `email` without one) under the agent's identity secret.
+    user_hash: Option<String>,
+}
+
+/// The contact key of a verified identity in a session request, if it carries one.
+fn verified_identity(state: &AppState, agent: &str, body: &NewSession) -> ApiResult<Option<String>> {
+    let signed = match (&body.user_id, &body.email) {
+        (Some(id), _) => format!("user:{}", id.trim()),
+        (None, Some(email)) => email.trim().to_lowercase(),
+        (None, None) if body.user_hash.is_some() => {
+            return Err(ApiError::invalid("user_hash", "signs `user_id` (or `email`): send the one it signs"))
+        }
+        (None, None) => return Ok(None),
+    };
+    let value = body.user_id.as_deref().or(body.email.as_deref()).unwrap_or_default().trim();
+    if value.is_empty() || value.chars().count() > 254 {
+        return Err(ApiError::invalid(
+            if body.user_id.is_some() { "user_id" } else { "email" },
+            "must be 1 to 254 characters",
+        ));
+    }
+    let Some(hash) = body.user_hash.as_deref() else {
+        return Err(ApiError::invalid(
+            "user_hash",
+            "an identity must be signed by the host site: user_hash = hex HMAC-SHA256 of user_id (or email) \
+             under the agent's identity secret (GET /v1/agents/{agent}/identity); a claimed email is only a fact",
+        ));
+    };
+    let secret = crate::identity::secret(state.0.jobs.as_ref(), agent, false)?;
+    if !crate::identity::verify(&secret, value, hash) {
+        return Err(ApiError::unauthorized("user_hash does not sign this user_id (or email) with the agent's identity secret"));
+    }
+    Ok(Some(signed))
 }
 
 /// `POST /v1/agents/{agent}/sessions`: the server mints a visitor session (a random token the visitor
@@ -330,12 +411,14 @@ pub async fn create_session(
     state.0.memory.agent(&agent, None)?.ok_or_else(|| ApiError::not_found("agent", &agent))?;
     let body: NewSession =
         if raw.iter().all(u8::is_ascii_whitespace) { NewSession::default() } else { crate::error::parse_json(&raw)? };
-    let key = match (&who, body.contact) {
-        (Caller::Admin, Some(c)) => c,
-        (Caller::Visitor { .. }, Some(_)) => {
+    let identity = verified_identity(&state, &agent, &body)?;
+    let key = match (&who, body.contact, identity) {
+        (Caller::Admin, Some(c), _) => c,
+        (Caller::Visitor { .. }, Some(_), _) => {
             return Err(ApiError::invalid("contact", "only the admin may choose the contact"))
         }
-        (_, None) => format!("visitor-{}", &random_token("")?[..20]),
+        (_, None, Some(k)) => k,
+        (_, None, None) => format!("visitor-{}", &random_token("")?[..20]),
     };
     let token = random_token("ses_")?;
     state.0.access.create_session(&session_hash(&token), &agent, &key)?;
@@ -591,8 +674,26 @@ pub async fn event(State(state): State<AppState>, ApiJson(body): ApiJson<EventBo
 /// `GET /v1/agents/{agent}/leads`
 pub async fn leads(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
     let st = state.clone();
-    let leads = blocking(move || Ok(open_agent(&st, &agent)?.leads()?)).await?;
-    Ok(ApiJson(json!({ "leads": leads.iter().map(lead_json).collect::<Vec<_>>() })))
+    let leads = blocking(move || {
+        let opened = open_agent(&st, &agent)?;
+        let id = throughline_core::AgentId::from_name(&agent);
+        let mut out = Vec::new();
+        // Each lead with who it is (the contact's key, its email) and its latest conversation, so a
+        // human can follow up from the lead.
+        for l in opened.leads()? {
+            let mut v = lead_json(&l);
+            let contact = st.0.memory.contact(id, l.contact)?;
+            let conversation = st.0.memory.conversations(l.contact)?.last().map(|c| c.id.to_string());
+            v["contact_key"] = json!(contact.as_ref().map(|c| c.key.clone()));
+            v["lifecycle"] = json!(contact.as_ref().map(|c| c.lifecycle.as_str()));
+            v["email"] = json!(l.facts.iter().find(|(k, _)| k == "email").map(|(_, v)| v));
+            v["conversation_id"] = json!(conversation);
+            out.push(v);
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(ApiJson(json!({ "leads": leads })))
 }
 
 /// `GET /v1/agents/{agent}/handoffs`

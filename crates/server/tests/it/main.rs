@@ -5,4 +5,5 @@ mod api;
 mod chat;
 mod freshness;
 mod harness;
+mod issue13;
 mod jobs;
