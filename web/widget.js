@@ -1,5 +1,6 @@
 /*! Throughline chat widget. One tag adds it to any page:
  *  <script src="https://HOST/widget.js" data-agent="demo" data-key="pk_..."></script>
+ *  (signed-in users: add data-user-id="42" data-user-hash="HMAC-SHA256 hex of 42 under the identity secret")
  * Every piece of server data reaches the page as text (textContent), never as HTML; links only to the
  * http(s) URLs the server returned as citations. Optional voice (Web Speech API), text otherwise. */
 (function () {
@@ -11,7 +12,12 @@
   var key = script.getAttribute("data-key") || "";
   var base = (script.getAttribute("data-api") || new URL(script.src, location.href).origin).replace(/\/$/, "");
   var title = script.getAttribute("data-title") || "Ask us anything";
-  var storeKey = "throughline.session." + base + "." + agent;
+  // A signed-in user, vouched for by the host site: data-user-id (or data-user-email) and data-user-hash,
+  // the hex HMAC-SHA256 of it under the agent's identity secret, computed by the site's backend.
+  var userId = script.getAttribute("data-user-id");
+  var userEmail = script.getAttribute("data-user-email");
+  var userHash = script.getAttribute("data-user-hash");
+  var storeKey = "throughline.session." + base + "." + agent + (userHash ? "." + (userId || userEmail) : "");
 
   function h(tag, cls, text) {
     var e = document.createElement(tag);
@@ -158,7 +164,8 @@
 
   function newSession() {
     return fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/sessions", {
-      method: "POST", headers: headers({ "Content-Type": "application/json" }), body: "{}",
+      method: "POST", headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify(userHash ? { user_id: userId || undefined, email: userEmail || undefined, user_hash: userHash } : {}),
     }).then(function (r) {
       if (!r.ok) throw new Error("the chat is unavailable (HTTP " + r.status + ")");
       return r.json();

@@ -8,7 +8,7 @@ use throughline_core::{content_hash, Chunk, ChunkConfig, ChunkId, DocId, Embedde
 
 /// Version of the chunking rules; part of every document hash, so changing the rules (or the chunk
 /// settings) re-chunks documents on the next ingest instead of keeping stale chunks.
-const CHUNKER_VERSION: u32 = 3;
+const CHUNKER_VERSION: u32 = 4;
 
 /// The hash a document is stored under: its extracted content plus the chunking rules and settings.
 /// Cheap to compute, so unchanged documents are skipped before any chunking or embedding.

@@ -50,18 +50,14 @@ impl Agent {
         // 1. Facts, one qualification field at a time.
         let pending = self.pending_field(&history);
         let learned = qualify::extract_facts(message, pending);
+        // An email typed into the chat is a claim, not an identity: it is recorded as this contact's fact
+        // (and makes a lead), but never merges the visitor into the contact that owns the address, whose
+        // memory only a verified identity unlocks (`Agent::identify`, called by the host site's signed
+        // identity or the admin API).
         for (k, v) in &learned {
             self.memory.put_fact(contact.id, k, v, Some(user_msg))?;
             if k == "email" {
-                let kept = self.identify(contact.id, v)?;
-                if kept != contact.id {
-                    events.push(format!("merged visitor {} into contact {kept} ({v})", contact.id));
-                    // The merged contact keeps this message's facts: re-put them with their source.
-                    for (k2, v2) in &learned {
-                        self.memory.put_fact(kept, k2, v2, Some(user_msg))?;
-                    }
-                    contact = self.contact_record(kept)?;
-                }
+                events.push(format!("email claimed: {v} (recorded, not verified)"));
             }
         }
         let facts = self.memory.facts(contact.id)?;

@@ -151,17 +151,27 @@ fn four_stage_journey_with_one_memory() {
 }
 
 #[test]
-fn visitor_merges_into_known_contact_on_email() {
+fn a_typed_email_is_a_claim_that_never_unlocks_another_contact() {
     let a = agent("merge", |_| {}, None);
     let known = a.contact("bo@corp.test").unwrap();
     a.record_event(known.id, "signed_up", &[]).unwrap();
+    let kc = a.start_conversation(known.id).unwrap();
+    a.respond(known.id, kc.id, "we are 40 people and use the secret-project workspace", &mut |_| {}).unwrap();
     let visitor = a.contact("visitor-99").unwrap();
     let conv = a.start_conversation(visitor.id).unwrap();
-    let t = a.respond(visitor.id, conv.id, "hi, I'm bo@corp.test — is there a free trial?", &mut |_| {}).unwrap();
-    assert_eq!(t.contact, known.id, "{:?}", t.trace.events);
-    let view = a.memory_view(known.id).unwrap();
-    assert_eq!(view.conversations.len(), 2, "the visitor's conversation moved to the known contact");
-    assert!(a.memory_view(visitor.id).is_err(), "the visitor contact is gone");
+    let t = a.respond(visitor.id, conv.id, "hi, I'm bo@corp.test — what do you know about me?", &mut |_| {}).unwrap();
+    assert_eq!(t.contact, visitor.id, "a claimed email does not switch contacts: {:?}", t.trace.events);
+    assert!(t.trace.events.iter().any(|e| e.contains("email claimed: bo@corp.test")), "{:?}", t.trace.events);
+    assert!(!t.answer.contains("40") && !t.answer.contains("secret-project"), "{}", t.answer);
+    let visitor_view = a.memory_view(visitor.id).unwrap();
+    assert_eq!(visitor_view.conversations.len(), 1, "the visitor sees only its own conversation");
+    assert!(visitor_view.facts.iter().any(|f| f.key == "email" && f.value == "bo@corp.test"), "recorded as a fact");
+    assert!(!visitor_view.facts.iter().any(|f| f.key == "company_size"), "no fact of the known contact leaks");
+    let known_view = a.memory_view(known.id).unwrap();
+    assert_eq!(known_view.conversations.len(), 1, "the known contact is untouched");
+    // A verified identity (the host site's signature, the admin API) does merge.
+    assert_eq!(a.identify(visitor.id, "bo@corp.test").unwrap(), known.id);
+    assert_eq!(a.memory_view(known.id).unwrap().conversations.len(), 2);
 }
 
 #[test]

@@ -138,6 +138,7 @@ pub fn run(app: &App, name: &str, queries: &Path, json_out: bool, verbose: bool)
             "expected_stage": expected,
             "stage": turn.stage.as_str(),
             "idk": turn.idk,
+            "backend": turn.trace.backend,
             "confidence": turn.trace.confidence,
             "threshold": turn.trace.threshold,
             "domain_score": turn.trace.domain_score,

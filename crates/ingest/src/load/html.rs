@@ -147,7 +147,9 @@ impl Walker {
             "pre" => {
                 self.newline();
                 let code: String = el.text().collect();
-                self.text.push_str(code.trim_end());
+                // A blank line ends a block in the chunk text: none inside code.
+                let code: Vec<&str> = code.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+                self.text.push_str(&code.join("\n"));
                 self.text.push_str("\n\n");
                 return;
             }

@@ -133,6 +133,8 @@ struct Builder {
     table_row: Vec<String>,
     table_head: Vec<String>,
     images: usize,
+    /// Inside a fenced or indented code block.
+    in_code: bool,
     links: Vec<String>,
 }
 
@@ -219,6 +221,7 @@ impl Builder {
             Event::End(TagEnd::Item) => self.ensure_newline(),
             Event::Start(Tag::CodeBlock(kind)) => {
                 self.ensure_newline();
+                self.in_code = true;
                 if let CodeBlockKind::Fenced(lang) = kind {
                     if !lang.is_empty() {
                         self.text.push_str(&format!("({lang})\n"));
@@ -226,6 +229,7 @@ impl Builder {
                 }
             }
             Event::End(TagEnd::CodeBlock) => {
+                self.in_code = false;
                 self.ensure_newline();
                 self.text.push('\n');
             }
@@ -258,6 +262,15 @@ impl Builder {
             Event::End(TagEnd::Image) => self.images = self.images.saturating_sub(1),
             Event::Text(_) | Event::Code(_) if self.images > 0 => {}
             Event::Start(Tag::Link { dest_url, .. }) => self.links.push(dest_url.to_string()),
+            // A blank line ends a block in the chunk text: none inside code.
+            Event::Text(t) if self.in_code => {
+                let lines: Vec<&str> = t.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+                if !lines.is_empty() {
+                    self.ensure_newline();
+                    self.text.push_str(&lines.join("\n"));
+                    self.text.push('\n');
+                }
+            }
             Event::Text(t) => self.sink().push_str(&t),
             Event::Code(t) => self.sink().push_str(&t),
             Event::Html(t) | Event::InlineHtml(t) => {
@@ -426,6 +439,17 @@ Reconnect the app. See [webhooks](/docs/webhooks).
         assert!(d.sections[3].text.starts_with("Alerts stopped?"), "{}", d.sections[3].text);
         assert!(d.sections[3].text.contains("Reconnect the app."));
         assert_eq!(d.links, vec!["/docs/webhooks".to_string()]);
+    }
+
+    #[test]
+    fn a_code_block_with_blank_lines_stays_one_block() {
+        let d = parse_markdown(
+            "1. Install the SDK:\n\n    ```shell\n    mkdir demo\n\n    # then\n    pip install demo\n    ```\n\nAfter the code.",
+            "a.md",
+        );
+        let text = &d.sections[0].text;
+        assert!(text.contains("(shell)\nmkdir demo\n# then\npip install demo\n"), "{text:?}");
+        assert!(text.contains("After the code."), "{text:?}");
     }
 
     #[test]
