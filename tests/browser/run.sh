@@ -18,7 +18,8 @@ PORT="${THROUGHLINE_TEST_PORT:-$(python3 -c 'import socket; s=socket.socket(); s
 export THROUGHLINE_ADMIN_TOKEN="tla_browser_test_$(date +%s)_$RANDOM"
 LOG="$HERE/artifacts/server.log"
 cd "$ROOT"
-"$BIN" --data-dir "$DATA" serve --addr "127.0.0.1:$PORT" >"$LOG" 2>&1 &
+# --allow-private-network: the server-level setting that lets site sources reach 127.0.0.1 (the crawl test).
+"$BIN" --data-dir "$DATA" serve --addr "127.0.0.1:$PORT" --allow-private-network >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() {
   kill "$SERVER" 2>/dev/null || true

@@ -7,6 +7,7 @@ import agent from "./screens/agent.js";
 import playground from "./screens/playground.js";
 import publish from "./screens/publish.js";
 import audit from "./screens/audit.js";
+import leads from "./screens/leads.js";
 
 const SCREENS = {
   overview: { title: "Overview", render: overview },
@@ -15,6 +16,7 @@ const SCREENS = {
   playground: { title: "Playground", render: playground },
   publish: { title: "Publish", render: publish },
   audit: { title: "Audit", render: audit },
+  leads: { title: "Leads", render: leads },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -29,7 +31,10 @@ export const ctx = {
   params: new URLSearchParams(),
   go(screen, params) {
     const q = params ? "?" + new URLSearchParams(params).toString() : "";
-    location.hash = "#/" + screen + q;
+    const hash = "#/" + screen + q;
+    // Going to the screen already shown renders it again (no hashchange fires for the same hash): a
+    // new knowledge base or agent must show up at once.
+    if (location.hash === hash) route(); else location.hash = hash;
   },
   setKb(name) { ctx.kb = name; localStorage.setItem("throughline.kb", name); fillSelects(); },
   setAgent(name) { ctx.agent = name; localStorage.setItem("throughline.agent", name); fillSelects(); },

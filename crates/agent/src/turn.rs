@@ -174,7 +174,7 @@ pub struct StageAudit {
     pub conversations: usize,
     /// Answers given in this stage.
     pub answers: usize,
-    /// Handoffs from conversations whose last answer was in this stage.
+    /// Conversations handed off whose last answer was in this stage (each counted once).
     pub handoffs: usize,
     /// "I don't know" answers.
     pub idk: usize,

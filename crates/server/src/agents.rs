@@ -248,7 +248,13 @@ pub fn audit_json(state: &AppState, a: &Audit) -> Value {
                 "idk": s.idk,
                 "handoff_rate": if s.conversations == 0 { 0.0 } else { handoff_rate },
                 "idk_rate": if s.answers == 0 { 0.0 } else { idk_rate },
+                // A count, and the share of conversations it is (what the UI shows as a rate).
                 "resolved_without_handoff": s.conversations.saturating_sub(s.handoffs),
+                "resolved_rate": if s.conversations == 0 {
+                    0.0
+                } else {
+                    s.conversations.saturating_sub(s.handoffs) as f64 / conversations
+                },
                 "median_response_ms": s.response_p50_ms,
                 "p90_response_ms": s.response_p90_ms,
                 "unanswered": s.unanswered,

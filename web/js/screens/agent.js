@@ -11,16 +11,19 @@ export default async function agentScreen(ctx) {
     root.append(notice("Agents are not available on this server yet (GET /v1/agents does not exist). Knowledge and Search work already.", "unavailable"));
     return root;
   }
+  if (ctx.params.get("deleted")) root.append(notice(`Agent “${ctx.params.get("deleted")}” deleted.`, "info"));
   root.append(createCard(ctx));
   if (!ctx.agent) return root;
   let agent;
   try { agent = await api(`/v1/agents/${enc(ctx.agent)}`); } catch (e) { root.append(errorBox(e, "Agent")); return root; }
   const config = structuredClone(agent.config || {});
+  // Saves go to the agent this screen shows, never to whatever the context names later.
+  const name = agent.name || ctx.agent;
   const saveMsg = el("div");
   const save = async (body) => {
     saveMsg.replaceChildren(notice("Saving…", "info"));
     try {
-      const r = await api(`/v1/agents/${enc(ctx.agent)}`, { method: "PUT", body });
+      const r = await api(`/v1/agents/${enc(name)}`, { method: "PUT", body });
       await ctx.refresh();
       ctx.go("agent", { saved: String(r.version ?? "?") });
     } catch (e) { saveMsg.replaceChildren(errorBox(e, "Save")); }
@@ -29,7 +32,15 @@ export default async function agentScreen(ctx) {
   const head = card(null, el("div.row",
     el("div.grow", el("h2", { style: { margin: 0 } }, `${agent.name} · version ${agent.version ?? "?"}`),
       el("div.muted.small", `knowledge: ${(config.knowledge_bases || agent.kbs || []).join(", ") || "–"} · ${agent.published ? "published" : "not published"}`)),
-    el("button.primary#save-agent", { type: "button", on: { click: () => save({ config, base_version: agent.version }) } }, "Save as new version")), saveMsg);
+    el("button.primary#save-agent", { type: "button", on: { click: () => save({ config, base_version: agent.version }) } }, "Save as new version"),
+    el("button.danger#delete-agent", { type: "button", on: { click: async () => {
+      if (!confirm(`Delete the agent “${name}”? Every version, its publication (the widget stops answering) and its contacts' memory are deleted. This cannot be undone.`)) return;
+      try {
+        await api(`/v1/agents/${enc(name)}`, { method: "DELETE" });
+        await ctx.refresh();
+        ctx.go("agent", { deleted: name });
+      } catch (e) { saveMsg.replaceChildren(errorBox(e, "Delete")); }
+    } } }, "Delete agent")), saveMsg);
   root.append(head);
   if (ctx.params.get("saved")) saveMsg.append(notice(`Saved as version ${ctx.params.get("saved")}.`, "info"));
 
@@ -66,8 +77,8 @@ export default async function agentScreen(ctx) {
         msg.replaceChildren(notice(n.length ? `Plans saved. New versions quoting them: ${n.join(", ")}.` : "Plans saved.", "info"));
         // The plan edit made a new version of this agent: take its plans and version, so "Save as new
         // version" builds on it instead of writing the old plans back.
-        if ((r.agents_updated || []).some((a) => a.name === ctx.agent)) {
-          api(`/v1/agents/${enc(ctx.agent)}`).then((fresh) => {
+        if ((r.agents_updated || []).some((a) => a.name === name)) {
+          api(`/v1/agents/${enc(name)}`).then((fresh) => {
             config.expansion = (fresh.config || {}).expansion || config.expansion;
             agent.version = fresh.version;
           }).catch(() => {});

@@ -20,7 +20,8 @@ export default async function audit(ctx) {
     card("Conversations per stage", funnel(STAGES.map((s) => ({ s, n: get(s).conversations || 0 })), a.leaking_stage)),
     card("Resolution and handoff",
       STAGES.map((s) => el("div", { style: { marginBottom: "8px" } }, el("b.small", STAGE_INFO[s].label),
-        bar("resolved", get(s).resolved_without_handoff ?? 0, fmtPct(get(s).resolved_without_handoff), "ok"),
+        // resolved_without_handoff is a count; the bar shows its share of the stage's conversations.
+        bar("resolved", resolvedRate(get(s)), fmtPct(resolvedRate(get(s))) + ` (${get(s).resolved_without_handoff ?? 0} of ${get(s).conversations ?? 0})`, "ok"),
         bar("handoff", get(s).handoff_rate ?? 0, fmtPct(get(s).handoff_rate), "bad"),
         bar("“I don't know”", get(s).idk_rate ?? 0, fmtPct(get(s).idk_rate)))))));
 
@@ -44,6 +45,13 @@ export default async function audit(ctx) {
     for (const h of handoffs || []) hand.append(handoffView(ctx, h));
   } catch (e) { hand.append(errorBox(e, "Handoffs")); }
   return root;
+}
+
+/** The share of a stage's conversations resolved without a handoff (0..1). */
+export function resolvedRate(a) {
+  if (Number.isFinite(a.resolved_rate)) return a.resolved_rate;
+  const c = a.conversations || 0;
+  return c ? Math.min(1, (a.resolved_without_handoff || 0) / c) : 0;
 }
 
 function funnel(rows, leak) {

@@ -243,9 +243,10 @@ export function jobView(job, onFinished, signal) {
   const issues = el("ul.issues");
   const pages = el("div.row.small.pages");
   const label = (job.spec && (job.spec.label || (job.spec.url && "crawl of " + job.spec.url))) || job.kind || "job";
+  const failure = el("div.job-error");
   const root = el("div.job", { dataset: { job: job.id } },
     el("div.row", el("b", label), status, el("span.muted.small.mono", job.id), el("span.spacer"), summary),
-    pages, bars, issues);
+    failure, pages, bars, issues);
   /** Takes the stored progress of a job (snapshot, final event): stages, pages, failed and skipped items. */
   function absorb(progress) {
     if (!progress) return;
@@ -269,7 +270,9 @@ export function jobView(job, onFinished, signal) {
     root.dataset.status = s;
     status.textContent = s;
     status.className = "pill " + (s === "succeeded" ? "ok" : s === "failed" || s === "cancelled" ? "bad" : "run");
-    if (err) summary.textContent = err;
+    // A failed job (a crawl that indexed nothing among them) says why in a red box, not only in a pill.
+    failure.replaceChildren(...(err && s === "failed" ? [notice(err, "error")] : []));
+    if (err && s !== "failed") summary.textContent = err;
   }
   function draw() {
     // A finished job shows the stages it went through (a pipeline may skip one, e.g. chunking inline).
@@ -282,7 +285,9 @@ export function jobView(job, onFinished, signal) {
       const done = st.done || 0;
       const finished = st.elapsed_ms !== undefined && st.elapsed_ms !== null;
       const frac = total ? done / total : finished ? 1 : 0;
-      return bar(name, frac, total ? `${done}/${total}` : finished ? "done" : "–", finished ? "done" : "");
+      // Bars of a failed job are red: its stages ran, but the job did not deliver.
+      const cls = root.dataset.status === "failed" ? "bad" : finished ? "done" : "";
+      return bar(name, frac, total ? `${done}/${total}` : finished ? "done" : "–", cls);
     }));
   }
   setStatus(job.status, job.error);

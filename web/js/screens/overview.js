@@ -1,22 +1,38 @@
 // Overview: the knowledge at a glance, the four stages with their audit numbers, the way into the playground.
 import { api, enc } from "../api.js";
 import { el, card, bar, errorBox, notice, fmtPct, fmtMs, STAGES, STAGE_INFO } from "../ui.js";
+import { resolvedRate } from "./audit.js";
 
 export default async function overview(ctx) {
   const root = el("div.stack");
+  // Counts change with every job and chat: read them fresh.
+  await ctx.refresh().catch(() => {});
   const kbs = ctx.kbs;
-  const docs = kbs.reduce((s, k) => s + (k.documents || 0), 0);
-  const chunks = kbs.reduce((s, k) => s + (k.chunks || 0), 0);
+  // The agent's card counts what belongs to the agent: its knowledge bases, their documents and
+  // chunks, its contacts and leads. Server-wide totals are a separate, labelled line.
+  const agentInfo = ctx.agent ? ctx.agents.find((a) => a.name === ctx.agent) : null;
+  const agentKbs = agentInfo ? kbs.filter((k) => (agentInfo.kbs || []).includes(k.name)) : kbs;
+  const docs = agentKbs.reduce((s, k) => s + (k.documents || 0), 0);
+  const chunks = agentKbs.reduce((s, k) => s + (k.chunks || 0), 0);
+  let audit = null, auditErr = null;
+  if (ctx.agent) {
+    try { audit = await api(`/v1/agents/${enc(ctx.agent)}/audit`); } catch (e) { auditErr = e; }
+  }
+  const stat = (id, value, label) => el("div", { dataset: { kpi: id } }, el("div.stat", String(value)), el("div.statlabel", label));
+  const serverKbs = kbs.length, serverDocs = kbs.reduce((s, k) => s + (k.documents || 0), 0);
 
   const hero = card(null,
     el("div.row",
       el("div.grow",
         el("h2", ctx.agent ? `Agent “${ctx.agent}”` : "Your customer agent"),
-        el("div.kpis",
-          el("div", el("div.stat", String(kbs.length)), el("div.statlabel", "knowledge bases")),
-          el("div", el("div.stat", String(docs)), el("div.statlabel", "documents")),
-          el("div", el("div.stat", String(chunks)), el("div.statlabel", "chunks indexed")),
-          el("div", el("div.stat", String(ctx.agents.length || (ctx.agentsAvailable ? 0 : "–"))), el("div.statlabel", "agents")))),
+        el("div.kpis#agent-kpis",
+          stat("kbs", agentKbs.length, agentInfo ? `knowledge base${agentKbs.length === 1 ? "" : "s"} of this agent` : "knowledge bases"),
+          stat("documents", docs, "documents"),
+          stat("chunks", chunks, "chunks indexed"),
+          agentInfo ? stat("contacts", audit ? audit.contacts ?? 0 : "–", "contacts") : null,
+          agentInfo ? stat("leads", audit ? audit.leads ?? 0 : "–", "leads") : null),
+        el("div.muted.small#server-totals",
+          `Server: ${serverKbs} knowledge base${serverKbs === 1 ? "" : "s"}, ${serverDocs} documents, ${ctx.agentsAvailable ? ctx.agents.length : "–"} agent${ctx.agents.length === 1 ? "" : "s"}.`)),
       el("div.row",
         el("button.primary#open-playground", { type: "button", on: { click: () => ctx.go("playground") } }, "Open the playground →"),
         el("button", { type: "button", on: { click: () => ctx.go("knowledge") } }, "Add knowledge"))));
@@ -50,10 +66,6 @@ export default async function overview(ctx) {
   // The four stages with their audit numbers.
   const stagesWrap = el("div.grid.cols-4");
   root.append(el("div", el("h3", "The four stages"), stagesWrap));
-  let audit = null, auditErr = null;
-  if (ctx.agent) {
-    try { audit = await api(`/v1/agents/${enc(ctx.agent)}/audit`); } catch (e) { auditErr = e; }
-  }
   for (const s of STAGES) {
     const info = STAGE_INFO[s];
     const a = audit && audit.stages ? audit.stages[s] || {} : null;
@@ -63,7 +75,7 @@ export default async function overview(ctx) {
     if (a) {
       c.append(el("div.stat", String(a.conversations ?? 0)), el("div.statlabel", "conversations"),
         el("div.kv",
-          el("span", "resolved w/o handoff"), el("span", fmtPct(a.resolved_without_handoff)),
+          el("span", "resolved w/o handoff"), el("span", fmtPct(resolvedRate(a))),
           el("span", "handoff rate"), el("span", fmtPct(a.handoff_rate)),
           el("span", "“I don't know”"), el("span", fmtPct(a.idk_rate)),
           el("span", "median response"), el("span", fmtMs(a.median_response_ms))));

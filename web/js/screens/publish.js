@@ -43,23 +43,27 @@ export default async function publish(ctx) {
   const copy = (text) => el("button.small", { type: "button", on: { click: (e) => { navigator.clipboard && navigator.clipboard.writeText(text); e.target.textContent = "Copied"; } } }, "Copy");
   root.append(card("Embed on your site", el("p.muted.small", "Paste before </body> on any page of an allowed origin:"), el("pre#snippet", snippet), copy(snippet)));
 
+  // The examples ask about this agent's own product (its configuration names it), not the demo's.
+  const product = String((agent.config || {}).product || agent.name).replace(/["'\\$`]/g, "");
+  const askPrice = `How much does ${product} cost?`;
+  const askStart = `How do I get started with ${product}?`;
   const curl = `# A visitor session (the server mints it), then a question, streamed
 SES=$(curl -s ${origin}/v1/agents/${agent.name}/sessions -H 'X-Throughline-Key: ${key}' \\
   -H 'Origin: ${(agent.allowed_origins || [])[0] || origin}' -H 'content-type: application/json' -d '{}' | jq -r .session)
 curl -sN ${origin}/v1/agents/${agent.name}/chat -H 'X-Throughline-Key: ${key}' -H "X-Throughline-Session: $SES" \\
   -H 'Origin: ${(agent.allowed_origins || [])[0] || origin}' -H 'content-type: application/json' \\
-  -d '{"message": "How much does the Team plan cost?", "stream": true}'`;
+  -d '{"message": "${askPrice}", "stream": true}'`;
   const py = `from openai import OpenAI
 
 client = OpenAI(base_url="${origin}/v1", api_key="YOUR_ADMIN_TOKEN")
 reply = client.chat.completions.create(
     model="${agent.name}",
-    messages=[{"role": "user", "content": "How do I invite a teammate?"}],
+    messages=[{"role": "user", "content": "${askStart}"}],
 )
 print(reply.choices[0].message.content)`;
   root.append(el("div.grid.cols-2",
-    card("curl", el("pre.small", curl), copy(curl)),
-    card("OpenAI client (Python)", el("pre.small", py), copy(py))));
+    card("curl", el("pre.small#example-curl", curl), copy(curl)),
+    card("OpenAI client (Python)", el("pre.small#example-openai", py), copy(py))));
   const src = `/preview.html?agent=${enc(agent.name)}&key=${enc(key)}`;
   root.append(card("Preview", el("p.muted.small", "A page with the widget on it, as a visitor sees it. ", el("a", { href: src, target: "_blank", rel: "noopener" }, "Open in a new tab ↗")),
     el("iframe.preview-frame#preview", { src, title: "widget preview" })));

@@ -35,6 +35,8 @@ impl Agent {
             }
             unanswered.reverse();
             unanswered.truncate(20);
+            // Conversations handed off (each once, however many handoffs it had), so the handoff and
+            // resolution rates are shares of the stage's conversations.
             let handoff_count = handoffs
                 .iter()
                 .filter(|h| {
@@ -45,7 +47,9 @@ impl Agent {
                         .and_then(|m| m.stage)
                         == Some(stage)
                 })
-                .count();
+                .map(|h| h.conversation)
+                .collect::<HashSet<_>>()
+                .len();
             stages.push(StageAudit {
                 stage,
                 conversations: conversations.len(),

@@ -36,7 +36,12 @@ pub async fn openapi() -> ApiJson<Value> {
 /// `index.html` so client-side routes work.
 pub async fn web(State(state): State<AppState>, uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    // Browsers ask for /favicon.ico whatever the page links: answer with the UI's icon.
+    let path = match path {
+        "" => "index.html",
+        "favicon.ico" => "favicon.svg",
+        p => p,
+    };
     let fallback = if path.contains('.') { None } else { Some("index.html") };
     let file: Option<(String, Vec<u8>)> = match &state.config().web_dir {
         Some(dir) => {
