@@ -2,7 +2,7 @@
 
 #[path = "../../../ingest/tests/it/site.rs"]
 #[allow(dead_code)]
-mod site;
+pub(crate) mod site;
 
 use serde_json::json;
 use site::{Route, Site};

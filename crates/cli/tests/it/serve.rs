@@ -2,18 +2,14 @@
 //! `throughline.toml`): site sources on 127.0.0.1 are crawled; without it the crawl job fails and its
 //! reason names the setting.
 
-#[path = "../../../ingest/tests/it/site.rs"]
-#[allow(dead_code)]
-mod site;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use site::{Route, Site};
 
+use crate::crawl::site::{Route, Site};
 use crate::harness::Env;
 
 const TOKEN: &str = "tla_serve_test_token";
