@@ -22,7 +22,7 @@ export default async function leads(ctx) {
       ...keys.map((k) => el("td", fact(l, k) ?? "–")),
       el("td.hide-narrow.small", fmtDate(l.created_at)),
       el("td", el("button.small.open-conversation", { type: "button", on: { click: () => showConversation(ctx, l, conversation) } }, "Conversation")))))))
-    : el("p.muted", "No lead yet. A prospect becomes a lead once they give an email in the chat (the agent asks for it after answering); what else they say — team size, use case — is added to the lead.");
+    : el("p.muted", "No lead yet. A prospect becomes a lead once they give an email and one more detail — a team size, a use case — in the chat (the agent asks for them after answering); what they say later is added to the lead.");
   root.append(card(`Leads of “${ctx.agent}”`,
     el("div.row", el("span.pill", `${list.length} lead${list.length === 1 ? "" : "s"}`), el("span.spacer"), exportButton),
     table), conversation);

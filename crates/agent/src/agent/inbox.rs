@@ -1,19 +1,21 @@
-//! What humans act on: leads (captured once the contact can be followed up — an email — or, when the
-//! agent asks for no email, once every qualification field is known; the lead's facts grow as the
-//! contact gives more), handoffs with the whole context, human replies and resolutions, and everything
-//! remembered about a contact.
+//! What humans act on: leads (captured once the contact can be followed up — an email — and has said
+//! one more thing the agent qualifies on, such as a team size; or, when the agent asks for no email, once
+//! every qualification field is known; the lead's facts grow as the contact gives more), handoffs with the
+//! whole context, human replies and resolutions, and everything remembered about a contact.
 
 use super::*;
 
-/// The qualification fields that make a contact reachable: once one is known, the contact is a lead.
+/// The qualification fields that make a contact reachable.
 const CONTACT_FIELDS: [&str; 2] = ["email", "phone"];
 
-/// Whether the known qualification facts make a lead: a way to follow up when the agent asks for one,
+/// Whether the known qualification facts (`known` ⊆ `fields`) make a lead: a way to follow up plus one
+/// more fact (or every field, when there is no other) when the agent asks for a way to follow up;
 /// otherwise every field.
 fn qualifies(fields: &[QualificationField], known: &[(String, String)]) -> bool {
     let asks_contact = fields.iter().any(|f| CONTACT_FIELDS.contains(&f.key.as_str()));
+    let reachable = known.iter().any(|(k, _)| CONTACT_FIELDS.contains(&k.as_str()));
     if asks_contact {
-        known.iter().any(|(k, _)| CONTACT_FIELDS.contains(&k.as_str()))
+        reachable && (known.len() >= 2 || known.len() == fields.len())
     } else {
         known.len() == fields.len()
     }
@@ -210,11 +212,13 @@ mod tests {
     }
 
     #[test]
-    fn an_email_makes_a_lead_and_without_an_email_field_every_field_does() {
+    fn an_email_and_one_more_fact_make_a_lead_and_without_an_email_field_every_field_does() {
         let with_email = [field("email"), field("company_size"), field("use_case")];
         assert!(qualifies(&with_email, &known(&[("email", "dana@acme.io"), ("company_size", "12")])));
-        assert!(qualifies(&with_email, &known(&[("email", "dana@acme.io")])));
+        assert!(qualifies(&with_email, &known(&[("email", "dana@acme.io"), ("use_case", "status pages")])));
+        assert!(!qualifies(&with_email, &known(&[("email", "dana@acme.io")])), "an email alone is a contact");
         assert!(!qualifies(&with_email, &known(&[("company_size", "12"), ("use_case", "status pages")])));
+        assert!(qualifies(&[field("email")], &known(&[("email", "dana@acme.io")])));
         let without = [field("company_size"), field("use_case")];
         assert!(!qualifies(&without, &known(&[("company_size", "12")])));
         assert!(qualifies(&without, &known(&[("company_size", "12"), ("use_case", "status pages")])));

@@ -87,7 +87,15 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limited() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = throughline_server::ServerConfig { public_burst: 80.0, public_rate_per_sec: 0.01, ..Default::default() };
+    // A burst that outlasts two wrong attempts per admin route, however many routes there are.
+    let admin_routes =
+        throughline_server::ROUTES.iter().filter(|(_, p)| !throughline_server::PUBLIC_ROUTES.contains(p)).count();
+    let burst = 2 * admin_routes + 20;
+    let cfg = throughline_server::ServerConfig {
+        public_burst: burst as f64,
+        public_rate_per_sec: 0.01,
+        ..Default::default()
+    };
     let server = TestServer::start_with(dir.path(), cfg).await;
     for (method, path) in throughline_server::ROUTES {
         let path =
@@ -108,12 +116,10 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limite
             }
         }
     }
-    // Two wrong attempts per admin route so far (the public chat counts its own); the burst of 80 runs out and guessing gets 429.
+    // Two wrong attempts per admin route so far (the public chat counts its own); the burst runs out and guessing gets 429.
     // (A wrong API key on the OpenAI-compatible endpoint counts once too; the public chat counts in
     // its own bucket.)
-    let admin_routes =
-        throughline_server::ROUTES.iter().filter(|(_, p)| !throughline_server::PUBLIC_ROUTES.contains(p)).count();
-    let left = 80 - 2 * admin_routes - 1;
+    let left = burst - 2 * admin_routes - 1;
     let mut statuses = Vec::new();
     for _ in 0..left + 2 {
         statuses.push(
