@@ -393,7 +393,9 @@ fn verified_identity(state: &AppState, agent: &str, body: &NewSession) -> ApiRes
     };
     let secret = crate::identity::secret(state.0.jobs.as_ref(), agent, false)?;
     if !crate::identity::verify(&secret, value, hash) {
-        return Err(ApiError::unauthorized("user_hash does not sign this user_id (or email) with the agent's identity secret"));
+        return Err(ApiError::unauthorized(
+            "user_hash does not sign this user_id (or email) with the agent's identity secret",
+        ));
     }
     Ok(Some(signed))
 }

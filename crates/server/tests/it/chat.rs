@@ -363,7 +363,12 @@ async fn issue_15_claimed_email_is_not_an_identity_but_a_signed_one_is() {
     let server = TestServer::start(dir.path()).await;
     sample_agent(&server).await;
     let (_, p) = json_of(
-        server.post("/v1/agents/demo/publish").json(&json!({"allowed_origins": ["https://a.example"]})).send().await.unwrap(),
+        server
+            .post("/v1/agents/demo/publish")
+            .json(&json!({"allowed_origins": ["https://a.example"]}))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     let key = p["public_key"].as_str().unwrap().to_string();
