@@ -1,8 +1,9 @@
 //! The default answerer, no LLM: it picks the sentences and list items of the retrieved chunks that best
 //! answer the question — cosine similarity of their embeddings to the question, overlap with the
-//! question's terms, the retrieval rank of their chunk — then removes near-duplicates with maximal
-//! marginal relevance, and composes them with numbered citations. Every sentence of an answer is a
-//! sentence of a cited source. Units that read as instructions to an AI ("ignore previous
+//! question's terms, the retrieval rank of their chunk — leads with the best one in its passage (its
+//! paragraph, the list it belongs to or introduces, the command a ":" sentence introduces), adds other
+//! units of the same page without near-duplicates (maximal marginal relevance), and composes them with
+//! numbered citations. Every sentence of an answer is a sentence of a cited source. Units that read as instructions to an AI ("ignore previous
 //! instructions") are data, never followed, and never quoted.
 
 use std::collections::{HashMap, HashSet};
@@ -342,6 +343,9 @@ pub fn select(
                 dropped.push(u.text);
                 continue;
             }
+            if u.snippet {
+                continue;
+            }
             if !quotable(&u.text) {
                 continue;
             }
@@ -439,7 +443,9 @@ pub fn select(
             } else {
                 0.0
             };
-            0.55 * s + 0.35 * c.overlap + 0.10 / (1.0 + c.hit as f32) - length_penalty + kind_bonus + page_bonus
+            SIMILARITY_WEIGHT * s + OVERLAP_WEIGHT * c.overlap + RANK_WEIGHT / (1.0 + c.hit as f32) - length_penalty
+                + kind_bonus
+                + page_bonus
         })
         .collect();
     // The lead: the best unit that stands on its own.
@@ -475,13 +481,40 @@ pub fn select(
     } else {
         // A sentence answers with the sentences that follow it in its paragraph (up to the unit budget),
         // and a sentence ending with ":" with the list or table it introduces.
+        // When the paragraph ends first, the next paragraph of the chunk continues it (once): docs often
+        // put the rule and the how ("set a variable named X") in two short paragraphs.
         let mut p = cands[lead].pos + 1;
-        while p < units.len() && passage.len() < cfg.max_units && units[p].block == lead_unit.block {
-            if !quotable_unit(&units[p]) || passage_chars(units, &passage) > MAX_PASSAGE_CHARS {
+        let mut block = lead_unit.block;
+        let mut crossed = false;
+        while p < units.len() && passage.len() < cfg.max_units {
+            let u = &units[p];
+            if u.block != block {
+                if crossed || u.list_item || u.code || introduces_list(&units[p - 1].text) {
+                    break;
+                }
+                crossed = true;
+                block = u.block;
+            }
+            if !quotable_unit(u) || passage_chars(units, &passage) > MAX_PASSAGE_CHARS {
                 break;
             }
             passage.push(p);
             p += 1;
+        }
+        // …and with the sentences before it in its paragraph, when they fit: the answer reads as the
+        // paragraph it comes from, not from the middle of a thought.
+        if !is_dependent(&units[cands[lead].pos].text) {
+            let mut p = cands[lead].pos;
+            while p > 0
+                && passage.len() < cfg.max_units
+                && units[p - 1].block == lead_unit.block
+                && quotable_unit(&units[p - 1])
+                && !is_dependent(&units[p - 1].text)
+                && passage_chars(units, &passage) + units[p - 1].text.len() <= MAX_PASSAGE_CHARS
+            {
+                p -= 1;
+                passage.insert(0, p);
+            }
         }
         if let Some(&last) = passage.last() {
             if introduces_list(&units[last].text) {
@@ -497,6 +530,30 @@ pub fn select(
             }
         }
     }
+    // A sentence or step ending with ":" right before a shell command or a short snippet ("Install the
+    // SDK:", "…set this variable:") carries it.
+    for at in (0..passage.len()).rev() {
+        let p = passage[at];
+        if !units[p].text.trim_end().ends_with(':') || units.get(p + 1).is_none_or(|u| !u.code) {
+            continue;
+        }
+        let block = units[p + 1].block;
+        let commands: Vec<usize> = (p + 1..units.len())
+            .take_while(|&q| units[q].code && units[q].block == block)
+            .filter(|q| !passage.contains(q))
+            .take(MAX_COMMANDS)
+            .collect();
+        extra_units += commands.len();
+        for (k, q) in commands.into_iter().enumerate() {
+            passage.insert(at + 1 + k, q);
+        }
+    }
+    // A passage never ends on a sentence introducing what it does not quote ("To purchase it:").
+    while passage.len() > 1
+        && passage.last().is_some_and(|&p| p != cands[lead].pos && units[p].text.trim_end().ends_with(':'))
+    {
+        passage.pop();
+    }
     // An error question wants the fix: the best unit of the lead's chunk that gives one joins the passage.
     if kind == QuestionKind::Fix && !passage.iter().any(|&p| gives_fix(&units[p].text)) {
         let fix = (0..cands.len())
@@ -508,28 +565,20 @@ pub fn select(
         }
     }
     let in_passage = |c: &Candidate| c.hit == lead_hit && passage.contains(&c.pos);
-    // Room left for other evidence: of the lead's chunk, then its page, then at most one other page
-    // that is about as good as the lead.
+    // Room left for other evidence of the lead's page (its chunk first): one page answers, the way a
+    // support engineer sends the one best section rather than sentences from three pages.
     let mut chosen: Vec<usize> = vec![lead];
     let budget = cfg.max_units.saturating_sub(passage.len() - extra_units);
     while chosen.len() <= budget && !(lead_unit.list_item && whole_list) {
         let mut pick: Option<(usize, f32)> = None;
         for i in 0..cands.len() {
             let c = &cands[i];
-            if chosen.contains(&i) || in_passage(c) {
+            if chosen.contains(&i) || in_passage(c) || &hits[c.hit].path != lead_path {
                 continue;
             }
-            let floor = if c.hit == lead_hit {
-                0.8
-            } else if &hits[c.hit].path == lead_path {
-                0.9
-            } else {
-                0.95
-            };
-            let other_pages: HashSet<&String> =
-                chosen.iter().map(|&j| &hits[cands[j].hit].path).filter(|p| *p != lead_path).collect();
-            let new_page = &hits[c.hit].path != lead_path && !other_pages.contains(&hits[c.hit].path);
-            if scores[i] < best * floor || (new_page && !other_pages.is_empty()) || c.dependent || c.list_item {
+            let floor = if c.hit == lead_hit { 0.8 } else { 0.9 };
+            // A sentence introducing what follows it ("…like this:") is quoted only with it, in a passage.
+            if scores[i] < best * floor || c.dependent || c.list_item || c.text.trim_end().ends_with(':') {
                 continue;
             }
             let redundancy = chosen.iter().map(|&j| dot(&vecs[i], &vecs[j])).fold(0.0f32, f32::max);
@@ -591,7 +640,16 @@ fn passage_chars(units: &[Unit], passage: &[usize]) -> usize {
 }
 
 /// Characters of a passage after which no further sentence is added.
-const MAX_PASSAGE_CHARS: usize = 320;
+const MAX_PASSAGE_CHARS: usize = 450;
+
+/// Weights of a unit's score: cosine similarity to the question, share of the question's terms, and the
+/// retrieval rank of its chunk (measured on the real-docs question sets, see BENCHMARKS.md).
+const SIMILARITY_WEIGHT: f32 = 0.75;
+const OVERLAP_WEIGHT: f32 = 0.15;
+const RANK_WEIGHT: f32 = 0.10;
+
+/// Most shell commands quoted after the sentence that introduces them.
+const MAX_COMMANDS: usize = 6;
 
 /// Most list items (steps) in an answer.
 const MAX_LIST_ITEMS: usize = 8;

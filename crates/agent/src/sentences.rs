@@ -59,9 +59,15 @@ pub struct Unit {
     pub block: usize,
     /// The previous sentence of the same paragraph, when there is one.
     pub previous: Option<String>,
-    /// A shell command from a code block (quoted as code).
+    /// A shell command from a code block, or a line of a short snippet (quoted as code).
     pub code: bool,
+    /// A line of a short non-shell code block (a variable, a config line): never an answer of its own,
+    /// only quoted after the sentence that introduces it ("…set this variable:").
+    pub snippet: bool,
 }
+
+/// Most lines of a non-shell code block quoted as a snippet.
+const MAX_SNIPPET_LINES: usize = 3;
 
 /// Words that open a sentence leaning on the one before it ("Similarly, …", "This means …").
 const DEPENDENT_OPENERS: &[&str] = &[
@@ -151,9 +157,24 @@ pub fn split_units(text: &str) -> Vec<Unit> {
     let mut in_list = false;
     // Inside a code block: Some(true) for a shell block, whose short lines are commands worth quoting.
     let mut in_code: Option<bool> = None;
+    // Lines of the non-shell code block being read: a snippet if it stays short.
+    let mut snippet: Vec<String> = Vec::new();
+    let flush = |snippet: &mut Vec<String>, out: &mut Vec<Unit>, block: usize| {
+        if !snippet.is_empty() && snippet.len() <= MAX_SNIPPET_LINES && snippet.iter().all(|l| l.len() <= 120) {
+            out.extend(snippet.drain(..).map(|text| Unit {
+                text,
+                block,
+                code: true,
+                snippet: true,
+                ..Unit::default()
+            }));
+        }
+        snippet.clear();
+    };
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() {
+            flush(&mut snippet, &mut out, block);
             block += 1;
             in_list = false;
             in_code = None;
@@ -163,6 +184,8 @@ pub fn split_units(text: &str) -> Vec<Unit> {
             if shell && line.len() <= 100 && !line.starts_with('#') && line.chars().any(char::is_alphabetic) {
                 let text = line.trim_start_matches("$ ").to_string();
                 out.push(Unit { text, block, code: true, ..Unit::default() });
+            } else if !shell {
+                snippet.push(line.to_string());
             }
             continue;
         }
@@ -178,7 +201,7 @@ pub fn split_units(text: &str) -> Vec<Unit> {
                 in_list = true;
             }
             if item.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
-                out.push(Unit { text: item.to_string(), list_item: true, number, block, previous: None, code: false });
+                out.push(Unit { text: item.to_string(), list_item: true, number, block, ..Unit::default() });
             }
             continue;
         }
@@ -199,6 +222,7 @@ pub fn split_units(text: &str) -> Vec<Unit> {
         }
         block += 1;
     }
+    flush(&mut snippet, &mut out, block);
     out
 }
 
@@ -294,10 +318,17 @@ mod tests {
         assert_eq!((u[2].number, u[3].number), (Some(1), Some(2)));
         assert_eq!(u[2].block, u[3].block);
         assert_ne!(u[1].block, u[2].block);
-        let u = split_units("Install it:\n(bash)\nnpm install ably\n\n(js)\nconst x = 1;\n\nThen run it.");
+        let u = split_units(
+            "Install it:\n(bash)\nnpm install ably\n\nSet:\n(env)\nKEY=1\n\n(js)\na();\nb();\nc();\nd();\n\nThen run it.",
+        );
         let texts: Vec<&str> = u.iter().map(|u| u.text.as_str()).collect();
-        assert_eq!(texts, vec!["Install it:", "npm install ably", "Then run it."]);
-        assert!(u[1].code && !u[0].code);
+        assert_eq!(
+            texts,
+            vec!["Install it:", "npm install ably", "Set:", "KEY=1", "Then run it."],
+            "a long snippet is dropped"
+        );
+        assert!(u[1].code && !u[1].snippet && !u[0].code);
+        assert!(u[3].code && u[3].snippet);
     }
 
     #[test]

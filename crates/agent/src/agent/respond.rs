@@ -188,7 +188,7 @@ impl Agent {
             answer.push_str(&format!("\n\n{step}"));
         }
 
-        // 7. A lead, once every qualification field is known.
+        // 7. A lead: an email and one more qualification fact (or every field when no email is asked).
         let lead = self.maybe_lead(&contact)?;
         if let Some(l) = &lead {
             events.push(format!(
