@@ -71,6 +71,8 @@
     ".m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".u{align-self:flex-end;background:#3b5bdb;color:#fff}",
     ".a{align-self:flex-start;background:#fff;border:1px solid #e4e7ec}",
+    ".h{align-self:flex-start;background:#fff8e1;border:1px solid #f5d98b}",
+    ".h::before{content:'Team';display:block;font-size:11px;font-weight:600;color:#8a6d1d}",
     ".s{align-self:center;font-size:12px;color:#667085;text-align:center}",
     ".src{margin:6px 0 0;padding-left:18px;font-size:12px;white-space:normal}",
     ".src a{color:#3b5bdb}",
@@ -188,11 +190,36 @@
       .then(function (j) {
         (j && j.messages || []).forEach(function (m) {
           if (m.role === "user") say("u", m.text);
+          else if (m.role === "human") say("h", m.text);
           else renderAnswer(say("a", ""), m.text, m.citations);
         });
       })
-      .catch(function () { /* history is optional */ });
+      .catch(function () { /* history is optional */ })
+      .then(function () { listen(); });
   }
+
+  /* Live events of the session (a human's reply from the handoff screen), read while the panel is
+   * open: fetch + the SSE reader, because EventSource cannot send the key header. */
+  var listening = null;
+  function listen() {
+    if (listening || !session || !wrap.classList.contains("open") || !window.AbortController) return;
+    var ctrl = new AbortController();
+    listening = ctrl;
+    fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/sessions/" + encodeURIComponent(session) + "/events", {
+      headers: headers({ Accept: "text/event-stream" }), signal: ctrl.signal,
+    }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return readStream(r, function (ev, d) {
+        if (ev === "reply" && d && d.text) say("h", d.text);
+        else if (ev === "server_stopping") return false;
+      });
+    }).catch(function () { /* closed, or the server stopped */ }).then(function () {
+      if (listening !== ctrl) return;
+      listening = null;
+      if (!ctrl.signal.aborted) setTimeout(listen, 3000);
+    });
+  }
+  function unlisten() { if (listening) { var c = listening; listening = null; c.abort(); } }
 
   function readStream(res, onEvent) {
     var reader = res.body.getReader();
@@ -226,7 +253,7 @@
     say("u", text);
     var out = say("a", "\u2026");
     send.disabled = true;
-    var ensure = session ? Promise.resolve(session) : newSession();
+    var ensure = session ? Promise.resolve(session) : newSession().then(function (s) { listen(); return s; });
     return ensure.then(function () {
       return fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/chat", {
         method: "POST",
@@ -267,7 +294,7 @@
     wrap.classList.toggle("open", willOpen);
     setIcon(bubble, willOpen ? "close" : "chat");
     bubble.setAttribute("aria-label", willOpen ? "Close chat" : "Open chat");
-    if (willOpen) { loadHistory(); input.focus(); }
+    if (willOpen) { loadHistory(); listen(); input.focus(); } else unlisten();
   }
   bubble.addEventListener("click", function () { toggle(); });
   closeBtn.addEventListener("click", function () { toggle(false); });

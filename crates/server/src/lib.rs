@@ -12,6 +12,7 @@ pub mod auth;
 pub mod error;
 pub mod identity;
 pub mod jobs;
+pub mod live;
 pub mod mcp;
 pub mod metrics;
 pub mod openapi;
@@ -74,6 +75,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/agents/{agent}/sessions"),
     ("post", "/v1/agents/{agent}/chat"),
     ("get", "/v1/agents/{agent}/sessions/{session}/messages"),
+    ("get", "/v1/agents/{agent}/sessions/{session}/events"),
     ("get", "/v1/agents/{agent}/contacts"),
     ("get", "/v1/agents/{agent}/contacts/{contact}"),
     ("delete", "/v1/agents/{agent}/contacts/{contact}"),
@@ -94,6 +96,7 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/v1/agents/{agent}/sessions",
     "/v1/agents/{agent}/chat",
     "/v1/agents/{agent}/sessions/{session}/messages",
+    "/v1/agents/{agent}/sessions/{session}/events",
     "/v1/chat/completions",
 ];
 
@@ -148,6 +151,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/agents/{agent}/sessions/{session}/messages",
             get(agent_routes::session_messages).options(agent_routes::preflight),
+        )
+        .route(
+            "/v1/agents/{agent}/sessions/{session}/events",
+            get(agent_routes::session_events).options(agent_routes::preflight),
         )
         .route("/v1/chat/completions", post(openai::completions))
         .route("/health", get(system::health))

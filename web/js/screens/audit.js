@@ -73,13 +73,21 @@ function funnel(rows, leak) {
 function handoffView(ctx, h) {
   const msg = el("div");
   const reply = el("input.grow", { placeholder: "Reply to the visitor…", "aria-label": "reply" });
+  const line = (m) => el("div.hmsg", { dataset: { role: m.role || "" } }, el("b", ({ user: "visitor", assistant: "agent", human: "team" }[m.role] || m.role || "") + ": "), m.text || "");
+  const conversation = el("div.small.handoff-conversation", { "aria-label": "conversation" }, (h.messages || []).map(line));
   const post = async (path, body, label) => {
-    try { await api(`/v1/agents/${enc(ctx.agent)}/handoffs/${enc(h.id)}/${path}`, { method: "POST", body }); msg.replaceChildren(notice(label, "info")); }
+    try {
+      await api(`/v1/agents/${enc(ctx.agent)}/handoffs/${enc(h.id)}/${path}`, { method: "POST", body });
+      msg.replaceChildren(notice(label, "info"));
+      if (path === "reply") { conversation.append(line({ role: "human", text: body.message })); reply.value = ""; }
+    }
     catch (e) { msg.replaceChildren(errorBox(e, label)); }
   };
   return el("div.job.handoff", { dataset: { handoff: h.id } },
     el("div.row", el("b", h.reason || "handoff"), el("span.pill" + (h.status === "resolved" ? ".ok" : ".bad"), h.status || "open"), el("span.muted.small.mono", h.contact_id || "")),
     h.summary ? el("p.small", h.summary) : null,
+    // The conversation as it stands (what an anonymous visitor asked, the agent's answers, replies sent).
+    conversation,
     h.transcript && h.transcript.length ? el("details", el("summary.muted.small", "transcript"),
       typeof h.transcript === "string" ? el("pre.small", h.transcript)
         : el("div.small", [].concat(h.transcript).map((m) => el("div", el("b", (m.role || "") + ": "), m.text || "")))) : null,

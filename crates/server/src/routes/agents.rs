@@ -584,6 +584,54 @@ pub async fn session_messages(
     Ok(with_cors(ApiJson(json!({ "messages": messages })).into_response(), &who))
 }
 
+/// `GET /v1/agents/{agent}/sessions/{session}/events`: the session's live events as Server-Sent Events
+/// (authenticated like the session's other public routes: the public key from an allowed origin, or the
+/// admin token). First `ready`, then a `reply` for every message a human sends from the handoff screen
+/// into the visitor's conversation, and `server_stopping` when the server shuts down.
+pub async fn session_events(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiPath((agent, session)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let who = caller(&state, &headers, &addr, &agent)?;
+    let key = session_contact(&state, &agent, &session)?;
+    let st = state.clone();
+    let a = agent.clone();
+    let contact = blocking(move || Ok(open_agent(&st, &a)?.contact(&key)?.id)).await?;
+    // Subscribed before the response starts, so no reply sent after this request is missed.
+    let mut rx = state.0.live.subscribe(&agent, contact);
+    let mut shutdown = state.shutdown_signal();
+    let stream = async_stream(move |tx| async move {
+        let ready = json!({"type": "ready", "contact_id": contact.to_string()});
+        if tx.send(Event::default().event("ready").data(ready.to_string())).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Ok(v) => {
+                        let name = v["type"].as_str().unwrap_or("message").to_string();
+                        if tx.send(Event::default().event(name).data(v.to_string())).await.is_err() { return; }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let v = json!({"type": "lagged", "missed": n});
+                        if tx.send(Event::default().event("lagged").data(v.to_string())).await.is_err() { return; }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = shutdown.changed() => {
+                    let v = json!({"type": "server_stopping"});
+                    let _ = tx.send(Event::default().event("server_stopping").data(v.to_string())).await;
+                    return;
+                }
+            }
+        }
+    });
+    let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok(with_cors(sse.into_response(), &who))
+}
+
 fn parse_handoff(id: &str) -> ApiResult<HandoffId> {
     id.parse().map_err(|e: throughline_core::IdParseError| ApiError::invalid("handoff", e.to_string()))
 }
@@ -701,8 +749,30 @@ pub async fn leads(State(state): State<AppState>, ApiPath(agent): ApiPath<String
 /// `GET /v1/agents/{agent}/handoffs`
 pub async fn handoffs(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
     let st = state.clone();
-    let list = blocking(move || Ok(open_agent(&st, &agent)?.handoffs()?)).await?;
-    Ok(ApiJson(json!({ "handoffs": list.iter().map(handoff_json).collect::<Vec<_>>() })))
+    let list = blocking(move || {
+        let a = open_agent(&st, &agent)?;
+        let mut out = Vec::new();
+        // Each handoff with its conversation as it stands now (the visitor's messages, the agent's
+        // answers and the humans' replies), so an anonymous visitor — no facts, no email — can still
+        // be followed up from what they asked.
+        for h in a.handoffs()? {
+            let mut v = handoff_json(&h);
+            let contact = st.0.memory.contact(a.id(), h.contact)?;
+            v["contact_key"] = json!(contact.as_ref().map(|c| c.key.clone()));
+            v["lifecycle"] = json!(contact.as_ref().map(|c| c.lifecycle.as_str()));
+            v["messages"] = json!(st
+                .0
+                .memory
+                .messages(h.conversation)?
+                .iter()
+                .map(|m| json!({"role": m.role.as_str(), "text": m.text, "created_at": m.created_at}))
+                .collect::<Vec<_>>());
+            out.push(v);
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(ApiJson(json!({ "handoffs": list })))
 }
 
 /// Body of a handoff reply.
@@ -718,10 +788,23 @@ pub async fn reply(
     ApiPath((agent, handoff)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> ApiResult<ApiJson<Value>> {
+    let agent_name = agent.clone();
     let id = parse_handoff(&handoff)?;
     let st = state.clone();
-    let msg = blocking(move || Ok(open_agent(&st, &agent)?.reply_to_handoff(id, &body.message)?)).await?;
-    Ok(ApiJson(json!({ "message_id": msg })))
+    let (msg, contact, text) = blocking(move || {
+        let a = open_agent(&st, &agent)?;
+        let msg = a.reply_to_handoff(id, &body.message)?;
+        let h = st.0.memory.handoff(a.id(), id)?.ok_or_else(|| ApiError::not_found("handoff", &id.to_string()))?;
+        Ok((msg, h.contact, body.message.trim().to_string()))
+    })
+    .await?;
+    // Live to the visitor's open widget (every open event stream of the contact's sessions).
+    let delivered = state.0.live.publish(
+        &agent_name,
+        contact,
+        json!({"type": "reply", "role": "human", "text": text, "message_id": msg, "handoff_id": id.to_string()}),
+    );
+    Ok(ApiJson(json!({ "message_id": msg, "delivered_live": delivered })))
 }
 
 /// Body of a handoff resolution.

@@ -7,3 +7,4 @@ mod freshness;
 mod harness;
 mod issue13;
 mod jobs;
+mod live;

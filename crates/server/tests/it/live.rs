@@ -1,0 +1,148 @@
+//! The visitor's side of issue 13: live handoff replies on the session's event stream, the handoff
+//! screen's conversation of an anonymous visitor, widget settings served to the widget, upload sources
+//! named after what was uploaded, and playground test contacts in their lifecycle from the first message.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{parse_sse, sample_files, TestServer};
+
+const ORIGIN: &str = "https://shop.example";
+
+async fn json_of(res: reqwest::Response) -> (u16, Value) {
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap_or(Value::Null))
+}
+
+/// A knowledge base of three sample pages, the agent `demo` over it, published for [`ORIGIN`]: its key.
+async fn published_agent(server: &TestServer) -> String {
+    let (status, body) = server.upload("sample", &sample_files()).await;
+    assert_eq!(status, 202, "{body}");
+    let job = server.wait_job(body["job"]["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let (s, a) =
+        json_of(server.post("/v1/agents").json(&json!({"name": "demo", "kb": "sample"})).send().await.unwrap()).await;
+    assert_eq!(s, 201, "{a}");
+    let (s, p) = json_of(
+        server.post("/v1/agents/demo/publish").json(&json!({"allowed_origins": [ORIGIN]})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    p["public_key"].as_str().unwrap().to_string()
+}
+
+/// Reads an open SSE response until an event named `name` arrives (or panics after 20 s).
+async fn next_event(res: &mut reqwest::Response, buf: &mut String, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(at) = buf.rfind("\n\n") {
+            let done: String = buf.drain(..at + 2).collect();
+            if let Some((_, v)) = parse_sse(&done).into_iter().find(|(n, _)| n == name) {
+                return v;
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no `{name}` event within 20 s (read so far: {buf})"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the stream ended before a `{name}` event"));
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_human_reply_reaches_the_visitors_open_event_stream_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let key = published_agent(&server).await;
+    let (s, ses) = json_of(
+        server
+            .client
+            .post(server.url("/v1/agents/demo/sessions"))
+            .header("x-throughline-key", &key)
+            .header("origin", ORIGIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 201, "{ses}");
+    let session = ses["session"].as_str().unwrap().to_string();
+    let events = |origin: &str, session: &str| {
+        server
+            .client
+            .get(server.url(&format!("/v1/agents/demo/sessions/{session}/events")))
+            .header("x-throughline-key", &key)
+            .header("origin", origin)
+    };
+
+    // Authenticated like the session's other public routes.
+    assert_eq!(events("https://evil.example", &session).send().await.unwrap().status(), 403);
+    assert_eq!(events(ORIGIN, "ses_made_up").send().await.unwrap().status(), 401);
+    let preflight = server
+        .client
+        .request(reqwest::Method::OPTIONS, server.url(&format!("/v1/agents/demo/sessions/{session}/events")))
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+
+    let mut stream = events(ORIGIN, &session).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    assert_eq!(stream.headers()["access-control-allow-origin"], ORIGIN);
+    let mut buf = String::new();
+    next_event(&mut stream, &mut buf, "ready").await;
+
+    // An anonymous visitor (no email, no facts) asks for a human.
+    let (s, turn) = json_of(
+        server
+            .client
+            .post(server.url("/v1/agents/demo/chat"))
+            .header("x-throughline-key", &key)
+            .header("origin", ORIGIN)
+            .header("x-throughline-session", &session)
+            .json(&json!({"message": "Our Slack alerts stopped arriving. I would like to talk to a human, please."}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{turn}");
+    let handoff = turn["handoff"]["id"].as_str().unwrap_or_else(|| panic!("a handoff: {turn}")).to_string();
+
+    // The handoff screen has the conversation to follow up from, not only "no facts known".
+    let (_, list) = json_of(server.get("/v1/agents/demo/handoffs").send().await.unwrap()).await;
+    let h = list["handoffs"].as_array().unwrap().iter().find(|h| h["id"] == handoff.as_str()).unwrap().clone();
+    let msgs = h["messages"].as_array().unwrap_or_else(|| panic!("messages in {h}"));
+    assert!(msgs.iter().any(|m| m["role"] == "user" && m["text"].as_str().unwrap().contains("Slack alerts")), "{h}");
+    assert!(msgs.iter().any(|m| m["role"] == "assistant"), "{h}");
+    assert!(h["contact_key"].as_str().unwrap().starts_with("visitor-"), "{h}");
+
+    // The human answers from the handoff screen: the open stream gets it without a reload.
+    let (s, r) = json_of(
+        server
+            .post(&format!("/v1/agents/demo/handoffs/{handoff}/reply"))
+            .json(&json!({"message": "Hi, Sam from support: re-connect Slack under Settings > Alerts."}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["delivered_live"], 1, "{r}");
+    let live = next_event(&mut stream, &mut buf, "reply").await;
+    assert_eq!(live["role"], "human", "{live}");
+    assert_eq!(live["text"], "Hi, Sam from support: re-connect Slack under Settings > Alerts.", "{live}");
+    assert_eq!(live["handoff_id"], handoff.as_str());
+
+    // And it is in the handoff's conversation and the visitor's history.
+    let (_, list) = json_of(server.get("/v1/agents/demo/handoffs").send().await.unwrap()).await;
+    let h = list["handoffs"].as_array().unwrap().iter().find(|h| h["id"] == handoff.as_str()).unwrap().clone();
+    assert!(h["messages"].as_array().unwrap().iter().any(|m| m["role"] == "human"), "{h}");
+    drop(stream);
+    server.stop().await;
+}
