@@ -61,27 +61,37 @@
   style.textContent = [
     ":host{all:initial}",
     ".tl{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d2330}",
-    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#3b5bdb;color:#fff;display:flex;align-items:center;justify-content:center;margin-left:auto;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25);float:right}",
+    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:var(--tl-accent,#3b5bdb);color:#fff;display:flex;align-items:center;justify-content:center;margin-left:auto;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25);float:right}",
     ".panel{display:none;flex-direction:column;width:min(370px,calc(100vw - 24px));height:min(540px,calc(100vh - 110px));background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);margin-bottom:12px;overflow:hidden}",
     ".open .panel{display:flex}",
-    ".head{background:#3b5bdb;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}",
+    ".head{background:var(--tl-accent,#3b5bdb);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}",
     ".head b{flex:1}",
     ".head button{background:rgba(255,255,255,.18);border:0;color:#fff;border-radius:6px;padding:4px 8px;cursor:pointer;font:inherit;font-size:12px}",
     ".msgs{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f7f8fa}",
     ".m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}",
-    ".u{align-self:flex-end;background:#3b5bdb;color:#fff}",
+    ".u{align-self:flex-end;background:var(--tl-accent,#3b5bdb);color:#fff}",
     ".a{align-self:flex-start;background:#fff;border:1px solid #e4e7ec}",
     ".h{align-self:flex-start;background:#fff8e1;border:1px solid #f5d98b}",
     ".h::before{content:'Team';display:block;font-size:11px;font-weight:600;color:#8a6d1d}",
     ".s{align-self:center;font-size:12px;color:#667085;text-align:center}",
     ".src{margin:6px 0 0;padding-left:18px;font-size:12px;white-space:normal}",
-    ".src a{color:#3b5bdb}",
+    ".src a{color:var(--tl-accent,#3b5bdb)}",
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e4e7ec}",
     "input{flex:1;min-width:0;padding:8px 10px;border:1px solid #d0d5dd;border-radius:8px;font:inherit}",
-    "form button{border:0;background:#3b5bdb;color:#fff;border-radius:8px;padding:0 12px;cursor:pointer;font:inherit}",
+    "form button{border:0;background:var(--tl-accent,#3b5bdb);color:#fff;border-radius:8px;padding:0 12px;cursor:pointer;font:inherit}",
     "form button.mic{background:#eef0f3;color:#1d2330;display:flex;align-items:center}",
     "form button.mic.on{background:#e03131;color:#fff}",
-    ".human{font-size:12px;border:0;background:none;color:#3b5bdb;cursor:pointer;padding:0 12px 8px;text-align:left}",
+    ".tl.left{right:auto;left:20px}",
+    ".tl.left .bubble{float:left;margin-left:0}",
+    ".launch{display:flex;align-items:center;gap:8px;justify-content:flex-end;clear:both}",
+    ".tl.left .launch{justify-content:flex-start;flex-direction:row-reverse}",
+    ".ltext{background:#fff;color:#1d2330;border-radius:16px;padding:6px 12px;box-shadow:0 4px 14px rgba(0,0,0,.18);cursor:pointer;border:0;font:inherit}",
+    ".ltext:empty{display:none}",
+    ".av{width:28px;height:28px;border-radius:50%;object-fit:cover;background:#fff}",
+    ".sugg{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px;background:#f7f8fa}",
+    ".sugg button{border:1px solid var(--tl-accent,#3b5bdb);color:var(--tl-accent,#3b5bdb);background:#fff;border-radius:14px;padding:4px 10px;cursor:pointer;font:inherit;font-size:12px}",
+    ".hint{align-self:stretch;background:#fff4e5;border:1px solid #f5b971;color:#7a4b00}",
+    ".human{font-size:12px;border:0;background:none;color:var(--tl-accent,#3b5bdb);cursor:pointer;padding:0 12px 8px;text-align:left}",
   ].join("\n");
   var wrap = h("div", "tl");
   var panel = h("div", "panel");
@@ -122,13 +132,75 @@
   setIcon(bubble, "chat");
   bubble.type = "button";
   bubble.setAttribute("aria-label", "Open chat");
+  var launcherText = h("button", "ltext");
+  launcherText.type = "button";
+  var launch = h("div", "launch");
+  launch.appendChild(launcherText);
+  launch.appendChild(bubble);
+  var sugg = h("div", "sugg");
+  panel.insertBefore(sugg, humanBtn);
   wrap.appendChild(panel);
-  wrap.appendChild(bubble);
+  wrap.appendChild(launch);
   root.appendChild(style);
   root.appendChild(wrap);
 
   var session = null;
   try { session = localStorage.getItem(storeKey); } catch (e) { /* storage blocked */ }
+  var settings = {};
+  var originProblem = null; // why this page may not use the chat (a wrong origin, a wrong key), from the server
+
+  /* The widget settings of the Publish screen (greeting, suggestions, colour, position, avatar,
+   * launcher text). The key goes in the query: a simple request, so a refusal is readable here. */
+  var configLoaded = fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/widget-config?key=" + encodeURIComponent(key))
+    .then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) {
+          var e = j && j.error || {};
+          if (e.code === "origin_not_allowed" || r.status === 401) originProblem = e.message || ("HTTP " + r.status);
+          return;
+        }
+        apply(j.widget || {});
+      });
+    })
+    .catch(function () { /* unreachable: reported when the visitor asks */ });
+
+  function apply(w) {
+    settings = w;
+    if (/^#[0-9a-f]{6}$/i.test(w.color || "")) wrap.style.setProperty("--tl-accent", w.color);
+    wrap.classList.toggle("left", w.position === "left");
+    if (w.title && !script.getAttribute("data-title")) {
+      head.querySelector("b").textContent = w.title;
+      panel.setAttribute("aria-label", w.title);
+    }
+    launcherText.textContent = w.launcher_text || "";
+    var avatar = safeUrl(w.avatar_url);
+    if (avatar && !head.querySelector("img")) {
+      var img = h("img", "av");
+      img.src = avatar;
+      img.alt = "";
+      img.referrerPolicy = "no-referrer";
+      head.insertBefore(img, head.firstChild);
+    }
+    renderSuggestions();
+  }
+  function renderSuggestions() {
+    sugg.textContent = "";
+    if (msgs.querySelector(".u")) return; // only before the first question
+    (settings.suggestions || []).forEach(function (q) {
+      var b = h("button", null, q);
+      b.type = "button";
+      b.addEventListener("click", function () { ask(q); });
+      sugg.appendChild(b);
+    });
+  }
+  function greet() {
+    if (originProblem && !msgs.querySelector(".hint")) {
+      var m = say("s hint", "This chat cannot run on " + location.origin + ": " + originProblem);
+      m.setAttribute("role", "alert");
+    }
+    if (settings.greeting && !msgs.querySelector(".m")) say("a greet", settings.greeting);
+    renderSuggestions();
+  }
   var loaded = false;
   var voice = false;
   if (!("speechSynthesis" in window)) voiceBtn.style.display = "none";
@@ -250,6 +322,7 @@
   }
 
   function ask(text) {
+    sugg.textContent = "";
     say("u", text);
     var out = say("a", "\u2026");
     send.disabled = true;
@@ -285,7 +358,15 @@
     }).catch(function (e) {
       out.className = "m s";
       out.setAttribute("data-done", "1");
-      out.textContent = "Sorry, " + (e && e.message ? e.message : "something went wrong") + ".";
+      if (originProblem) { out.className = "m s hint"; out.textContent = "This chat cannot run on " + location.origin + ": " + originProblem; return; }
+      var msg = e && e.message ? e.message : "something went wrong";
+      // A network error (no answer, or one the browser hid because CORS refused this origin).
+      if (e instanceof TypeError) {
+        out.className = "m s hint";
+        msg = "the chat server " + base + " could not be reached from " + location.origin +
+          " (it is down, or this origin is not among the agent's allowed origins on the Publish screen)";
+      }
+      out.textContent = "Sorry, " + msg + ".";
     }).then(function () { send.disabled = false; scroll(); });
   }
 
@@ -294,9 +375,14 @@
     wrap.classList.toggle("open", willOpen);
     setIcon(bubble, willOpen ? "close" : "chat");
     bubble.setAttribute("aria-label", willOpen ? "Close chat" : "Open chat");
-    if (willOpen) { loadHistory(); listen(); input.focus(); } else unlisten();
+    if (willOpen) {
+      configLoaded.then(function () { return loadHistory(); }).then(greet);
+      listen();
+      input.focus();
+    } else unlisten();
   }
   bubble.addEventListener("click", function () { toggle(); });
+  launcherText.addEventListener("click", function () { toggle(true); });
   closeBtn.addEventListener("click", function () { toggle(false); });
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();

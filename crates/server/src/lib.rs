@@ -20,6 +20,7 @@ pub mod ratelimit;
 pub mod routes;
 mod state;
 pub mod upload;
+pub mod widget;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -71,6 +72,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/agents/{agent}/publish"),
     ("post", "/v1/agents/{agent}/unpublish"),
     ("get", "/v1/agents/{agent}/identity"),
+    ("get", "/v1/agents/{agent}/widget"),
+    ("put", "/v1/agents/{agent}/widget"),
+    ("get", "/v1/agents/{agent}/widget-config"),
     ("post", "/v1/agents/{agent}/identity/rotate"),
     ("post", "/v1/agents/{agent}/sessions"),
     ("post", "/v1/agents/{agent}/chat"),
@@ -97,6 +101,7 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/v1/agents/{agent}/chat",
     "/v1/agents/{agent}/sessions/{session}/messages",
     "/v1/agents/{agent}/sessions/{session}/events",
+    "/v1/agents/{agent}/widget-config",
     "/v1/chat/completions",
 ];
 
@@ -126,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/agents/{agent}/publish", post(agent_routes::publish))
         .route("/v1/agents/{agent}/unpublish", post(agent_routes::unpublish))
         .route("/v1/agents/{agent}/identity", get(agent_routes::identity))
+        .route("/v1/agents/{agent}/widget", get(agent_routes::widget_settings).put(agent_routes::put_widget_settings))
         .route("/v1/agents/{agent}/identity/rotate", post(agent_routes::rotate_identity))
         .route("/v1/agents/{agent}/contacts", get(agent_routes::contacts))
         .route("/v1/agents/{agent}/contacts/{contact}", get(agent_routes::contact).delete(agent_routes::delete_contact))
@@ -156,6 +162,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/agents/{agent}/sessions/{session}/events",
             get(agent_routes::session_events).options(agent_routes::preflight),
         )
+        .route("/v1/agents/{agent}/widget-config", get(agent_routes::widget_config))
         .route("/v1/chat/completions", post(openai::completions))
         .route("/health", get(system::health))
         .route("/v1/health", get(system::health))

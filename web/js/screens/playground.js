@@ -3,9 +3,9 @@ import { api, readSSE, enc } from "../api.js";
 import { el, card, bar, errorBox, notice, tabs, fmtPct, fmtMs, safeUrl, textWithCitations, STAGE_INFO } from "../ui.js";
 
 const PRESETS = [
-  { key: "playground-prospect", label: "Prospect (new visitor)" },
-  { key: "playground-onboarding", label: "Onboarding user" },
-  { key: "playground-customer", label: "Customer" },
+  { key: "playground-prospect", label: "Prospect (new visitor)", lifecycle: "prospect" },
+  { key: "playground-onboarding", label: "Onboarding user", lifecycle: "onboarding" },
+  { key: "playground-customer", label: "Customer", lifecycle: "customer" },
 ];
 const EVENTS = ["limit_reached", "signed_up", "onboarding_step_completed", "upgraded", "subscription_cancelled"];
 const sessions = new Map(); // contact key -> session id (for this page's life)
@@ -47,7 +47,9 @@ function chatPane(ctx) {
   async function session(contact) {
     if (sessions.has(agent + "/" + contact)) return sessions.get(agent + "/" + contact);
     try {
-      const r = await api(`/v1/agents/${enc(agent)}/sessions`, { method: "POST", body: { contact } });
+      // A preset test contact starts in its lifecycle (customer, onboarding) from the first message.
+      const preset = PRESETS.find((p) => p.key === contact);
+      const r = await api(`/v1/agents/${enc(agent)}/sessions`, { method: "POST", body: preset ? { contact, lifecycle: preset.lifecycle } : { contact } });
       sessions.set(agent + "/" + contact, r.session);
       return r.session;
     } catch (e) {

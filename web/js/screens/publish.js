@@ -43,6 +43,8 @@ export default async function publish(ctx) {
   const copy = (text) => el("button.small", { type: "button", on: { click: (e) => { navigator.clipboard && navigator.clipboard.writeText(text); e.target.textContent = "Copied"; } } }, "Copy");
   root.append(card("Embed on your site", el("p.muted.small", "Paste before </body> on any page of an allowed origin:"), el("pre#snippet", snippet), copy(snippet)));
 
+  root.append(await widgetCard(ctx));
+
   // The examples ask about this agent's own product (its configuration names it), not the demo's.
   const product = String((agent.config || {}).product || agent.name).replace(/["'\\$`]/g, "");
   const askPrice = `How much does ${product} cost?`;
@@ -68,4 +70,40 @@ print(reply.choices[0].message.content)`;
   root.append(card("Preview", el("p.muted.small", "A page with the widget on it, as a visitor sees it. ", el("a", { href: src, target: "_blank", rel: "noopener" }, "Open in a new tab ↗")),
     el("iframe.preview-frame#preview", { src, title: "widget preview" })));
   return root;
+}
+
+/** Widget customisation: greeting, suggested questions, colour, position, avatar and launcher text,
+ * saved with PUT /v1/agents/{agent}/widget and read by widget.js from /widget-config. */
+async function widgetCard(ctx) {
+  let w = {};
+  try { w = await api(`/v1/agents/${enc(ctx.agent)}/widget`); } catch (e) { return card("Widget", errorBox(e, "Widget settings")); }
+  const field = (label, input) => el("label.field", label, input);
+  const title = el("input#widget-title", { value: w.title || "", placeholder: "Ask us anything", maxlength: 80 });
+  const greeting = el("textarea#widget-greeting", { rows: 2, value: w.greeting || "", placeholder: "Hi! How can we help?", maxlength: 500 });
+  const suggestions = el("textarea#widget-suggestions", { rows: 3, value: (w.suggestions || []).join("\n"), placeholder: "One question per line (up to 6)" });
+  const color = el("input#widget-color", { type: "color", value: w.color || "#3b5bdb" });
+  const position = el("select#widget-position", el("option", { value: "right" }, "Bottom right"), el("option", { value: "left" }, "Bottom left"));
+  position.value = w.position === "left" ? "left" : "right";
+  const avatar = el("input#widget-avatar", { value: w.avatar_url || "", placeholder: "https://…/avatar.png", type: "url" });
+  const launcher = el("input#widget-launcher", { value: w.launcher_text || "", placeholder: "e.g. Chat with us", maxlength: 40 });
+  const msg = el("div");
+  const save = async () => {
+    const body = {
+      title: title.value, greeting: greeting.value,
+      suggestions: suggestions.value.split("\n").map((x) => x.trim()).filter(Boolean),
+      color: color.value, position: position.value, avatar_url: avatar.value.trim(), launcher_text: launcher.value,
+    };
+    try {
+      await api(`/v1/agents/${enc(ctx.agent)}/widget`, { method: "PUT", body });
+      msg.replaceChildren(notice("Widget saved: pages with the widget show it on their next load.", "info"));
+      const frame = document.getElementById("preview");
+      if (frame) frame.src = frame.src;
+    } catch (e) { msg.replaceChildren(errorBox(e, "Widget settings")); }
+  };
+  return card("Widget",
+    el("p.muted.small", "What visitors see before they ask: the widget reads these settings when a page loads."),
+    el("div.grid.cols-2", field("Title", title), field("Launcher text (beside the bubble)", launcher),
+      field("Colour", color), field("Position", position)),
+    field("Greeting", greeting), field("Suggested questions", suggestions), field("Avatar URL", avatar),
+    el("div.row", el("button.primary#widget-save", { type: "button", on: { click: save } }, "Save widget")), msg);
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use throughline_agent::{Agent, AgentConfig};
-use throughline_core::{ContactId, HandoffId, Publication};
+use throughline_core::{ContactId, HandoffId, Lifecycle, Publication};
 
 use crate::agents::{
     agent_json, audit_json, blocking, handoff_json, lead_json, memory_json, message_citations_json, open_agent,
@@ -153,6 +153,7 @@ pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String
         let was_published = st.0.access.delete_publication(&n)?;
         st.0.memory.delete_agent(&n)?;
         st.0.agents.write().unwrap_or_else(|p| p.into_inner()).remove(&n);
+        crate::widget::forget(st.0.jobs.as_ref(), &n)?;
         Ok((was_published, contacts))
     })
     .await?;
@@ -230,6 +231,75 @@ pub async fn publish(
         if raw.iter().all(u8::is_ascii_whitespace) { Publish::default() } else { crate::error::parse_json(&raw)? };
     let p = publish_agent(&state, &name, &body.allowed_origins)?;
     Ok(ApiJson(json!({"published": true, "public_key": p.public_key, "allowed_origins": p.allowed_origins})))
+}
+
+/// `GET /v1/agents/{agent}/widget`: the widget settings set on the Publish screen.
+pub async fn widget_settings(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<ApiJson<Value>> {
+    state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+    Ok(ApiJson(json!(crate::widget::load(state.0.jobs.as_ref(), &name)?)))
+}
+
+/// `PUT /v1/agents/{agent}/widget`: saves the widget settings (greeting, suggestions, color,
+/// position, avatar_url, launcher_text, title); errors name the field.
+pub async fn put_widget_settings(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<crate::widget::WidgetSettings>,
+) -> ApiResult<ApiJson<Value>> {
+    state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+    Ok(ApiJson(json!(crate::widget::save(state.0.jobs.as_ref(), &name, body)?)))
+}
+
+/// Query of the public widget configuration.
+#[derive(Deserialize, Default)]
+pub struct WidgetQuery {
+    /// The agent's public key (also accepted in `X-Throughline-Key`): in the query, the request needs
+    /// no CORS preflight, so a page on a wrong origin still reads why it is refused.
+    key: Option<String>,
+}
+
+/// `GET /v1/agents/{agent}/widget-config?key=pk_…`: what the widget shows before the first message
+/// (its settings), for a page of an allowed origin. Refusals carry CORS headers for the asking origin
+/// so the widget can show their reason (`origin_not_allowed` names the origin) instead of a bare
+/// network error.
+pub async fn widget_config(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    mut headers: HeaderMap,
+    ApiPath(agent): ApiPath<String>,
+    axum::extract::Query(q): axum::extract::Query<WidgetQuery>,
+) -> Response {
+    let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(k) = q.key.as_deref().and_then(|k| axum::http::HeaderValue::from_str(k).ok()) {
+        if !headers.contains_key(KEY_HEADER) {
+            headers.insert(KEY_HEADER, k);
+        }
+    }
+    let result = (|| -> ApiResult<Response> {
+        let who = caller(&state, &headers, &addr, &agent).map_err(|e| {
+            if e.code == "origin_not_allowed" {
+                ApiError {
+                    message: format!(
+                        "{}: add it to the agent's allowed origins on the Publish screen (or POST /v1/agents/{agent}/publish)",
+                        e.message
+                    ),
+                    ..e
+                }
+            } else {
+                e
+            }
+        })?;
+        state.0.memory.agent(&agent, None)?.ok_or_else(|| ApiError::not_found("agent", &agent))?;
+        let settings = crate::widget::load(state.0.jobs.as_ref(), &agent)?;
+        Ok(with_cors(ApiJson(json!({"agent": agent, "widget": settings})).into_response(), &who))
+    })();
+    match result {
+        Ok(r) => r,
+        Err(e) => with_cors(e.into_response(), &Caller::Visitor { origin }),
+    }
 }
 
 /// `GET /v1/agents/{agent}/identity`: the agent's identity secret (created on first use), with which the
@@ -359,6 +429,10 @@ pub async fn preflight(
 pub struct NewSession {
     /// Admin only: chat as this contact key (a test contact in the playground, an email…).
     contact: Option<String>,
+    /// Admin only: the lifecycle (`prospect`, `onboarding`, `customer`) of the contact while it is
+    /// still at the default — a new contact, or one no product event has moved yet — so the
+    /// playground's "Customer" and "Onboarding user" behave as such from the first message.
+    lifecycle: Option<String>,
     /// The signed-in user's id on the host site, signed in `user_hash` (see [`crate::identity`]).
     user_id: Option<String>,
     /// The signed-in user's email: signed in `user_hash` when there is no `user_id`.
@@ -414,6 +488,15 @@ pub async fn create_session(
     let body: NewSession =
         if raw.iter().all(u8::is_ascii_whitespace) { NewSession::default() } else { crate::error::parse_json(&raw)? };
     let identity = verified_identity(&state, &agent, &body)?;
+    let lifecycle = match (&who, body.lifecycle.as_deref()) {
+        (_, None) => None,
+        (Caller::Visitor { .. }, Some(_)) => {
+            return Err(ApiError::invalid("lifecycle", "only the admin may choose the contact's lifecycle"))
+        }
+        (Caller::Admin, Some(l)) => Some(Lifecycle::parse(l).ok_or_else(|| {
+            ApiError::invalid("lifecycle", format!("`{l}` is not a lifecycle: prospect, onboarding or customer"))
+        })?),
+    };
     let key = match (&who, body.contact, identity) {
         (Caller::Admin, Some(c), _) => c,
         (Caller::Visitor { .. }, Some(_), _) => {
@@ -426,11 +509,25 @@ pub async fn create_session(
     state.0.access.create_session(&session_hash(&token), &agent, &key)?;
     let st = state.clone();
     let (a, k) = (agent.clone(), key.clone());
-    let contact = blocking(move || Ok(open_agent(&st, &a)?.contact(&k)?)).await?;
+    let contact = blocking(move || {
+        let mut contact = open_agent(&st, &a)?.contact(&k)?;
+        if let Some(l) = lifecycle {
+            let untouched = contact.lifecycle == Lifecycle::Prospect && st.0.memory.events(contact.id)?.is_empty();
+            if untouched && l != contact.lifecycle {
+                contact.lifecycle = l;
+                st.0.memory.update_contact(&contact)?;
+            }
+        }
+        Ok(contact)
+    })
+    .await?;
     Ok(with_cors(
         (
             StatusCode::CREATED,
-            ApiJson(json!({"session": token, "contact_id": contact.id.to_string(), "contact_key": key})),
+            ApiJson(json!({
+                "session": token, "contact_id": contact.id.to_string(), "contact_key": key,
+                "lifecycle": contact.lifecycle.as_str(),
+            })),
         )
             .into_response(),
         &who,

@@ -146,3 +146,136 @@ async fn a_human_reply_reaches_the_visitors_open_event_stream_live() {
     drop(stream);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_settings_are_saved_validated_and_served_to_the_widget_with_an_origin_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let key = published_agent(&server).await;
+    let settings = json!({
+        "title": "Uptrail help", "greeting": "Hi! Ask me about monitors and alerts.",
+        "suggestions": ["How do I invite a teammate?", "Why did my Slack alerts stop?"],
+        "color": "#0B7A75", "position": "left", "avatar_url": "https://cdn.shop.example/sam.png",
+        "launcher_text": "Chat with us"
+    });
+    let (s, saved) = json_of(server.put("/v1/agents/demo/widget").json(&settings).send().await.unwrap()).await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["color"], "#0b7a75");
+    assert_eq!(saved["position"], "left");
+
+    // Bad input names the field.
+    for (bad, field) in [
+        (json!({"color": "red; background:url(x)"}), "color"),
+        (json!({"position": "top"}), "position"),
+        (json!({"avatar_url": "javascript:alert(1)"}), "avatar_url"),
+        (json!({"suggestions": ["a", "b", "c", "d", "e", "f", "g"]}), "suggestions"),
+        (json!({"launcher_text": "x".repeat(41)}), "launcher_text"),
+    ] {
+        let (s, e) = json_of(server.put("/v1/agents/demo/widget").json(&bad).send().await.unwrap()).await;
+        assert_eq!(s, 400, "{bad}: {e}");
+        assert_eq!(e["error"]["field"], field, "{e}");
+    }
+    let (s, e) = json_of(server.put("/v1/agents/ghost/widget").json(&settings).send().await.unwrap()).await;
+    assert_eq!(s, 404, "{e}");
+    // Settings are the admin's: no token, no change.
+    let res = server.client.put(server.url("/v1/agents/demo/widget")).json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    // The widget reads them from an allowed origin with the key in the query (no preflight needed).
+    let config = |origin: &str, key: &str| {
+        server.client.get(server.url(&format!("/v1/agents/demo/widget-config?key={key}"))).header("origin", origin)
+    };
+    let res = config(ORIGIN, &key).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], ORIGIN);
+    let (_, c) = json_of(res).await;
+    assert_eq!(c["widget"]["greeting"], "Hi! Ask me about monitors and alerts.", "{c}");
+    assert_eq!(c["widget"]["suggestions"][1], "Why did my Slack alerts stop?", "{c}");
+    assert_eq!(c["widget"]["launcher_text"], "Chat with us", "{c}");
+    assert_eq!(c["widget"]["avatar_url"], "https://cdn.shop.example/sam.png", "{c}");
+
+    // A page on another origin is refused with a reason it can read (CORS headers on the refusal).
+    let res = config("https://other.example", &key).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://other.example");
+    let (_, e) = json_of(res).await;
+    assert_eq!(e["error"]["code"], "origin_not_allowed", "{e}");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("https://other.example") && msg.contains("allowed origins"), "{msg}");
+    // A wrong key is a 401.
+    assert_eq!(config(ORIGIN, "pk_wrong").send().await.unwrap().status(), 401);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_test_contacts_start_in_their_lifecycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    published_agent(&server).await;
+    for (contact, lifecycle) in [
+        ("playground-customer", "customer"),
+        ("playground-onboarding", "onboarding"),
+        ("playground-prospect", "prospect"),
+    ] {
+        let (s, ses) = json_of(
+            server
+                .post("/v1/agents/demo/sessions")
+                .json(&json!({"contact": contact, "lifecycle": lifecycle}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 201, "{ses}");
+        assert_eq!(ses["lifecycle"], lifecycle, "{ses}");
+        // The first message is answered as that lifecycle, before any event was sent.
+        let (s, turn) = json_of(
+            server
+                .post("/v1/agents/demo/chat")
+                .json(&json!({"session": ses["session"], "message": "How do I invite users?"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 200, "{turn}");
+        let (_, memory) =
+            json_of(server.get(&format!("/v1/agents/demo/contacts/{contact}")).send().await.unwrap()).await;
+        assert_eq!(memory["lifecycle"], lifecycle, "{memory}");
+    }
+    // A lifecycle an event gave is not reset by the next session.
+    let (s, _) = json_of(
+        server
+            .post("/v1/events")
+            .json(&json!({"agent": "demo", "contact": "playground-onboarding", "name": "upgraded"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, before) = json_of(server.get("/v1/agents/demo/contacts/playground-onboarding").send().await.unwrap()).await;
+    let (_, ses) = json_of(
+        server
+            .post("/v1/agents/demo/sessions")
+            .json(&json!({"contact": "playground-onboarding", "lifecycle": "onboarding"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ses["lifecycle"], before["lifecycle"], "{ses} {before}");
+    // Bad input: an unknown lifecycle names the field.
+    let (s, e) = json_of(
+        server
+            .post("/v1/agents/demo/sessions")
+            .json(&json!({"contact": "x", "lifecycle": "vip"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["error"]["field"], "lifecycle");
+    server.stop().await;
+}
