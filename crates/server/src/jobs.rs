@@ -105,6 +105,13 @@ pub struct PageCounts {
     pub unchanged: u64,
 }
 
+impl PageCounts {
+    /// No page counted (every job but a crawl).
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A job's progress, folded from its events (persisted as the job's checkpoint).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobProgress {
@@ -124,7 +131,9 @@ pub struct JobProgress {
     pub failed: Vec<ItemIssue>,
     /// Items skipped on purpose (first 500).
     pub skipped: Vec<ItemIssue>,
-    /// Pages a crawl discovered, fetched and put in the knowledge base (indexed or unchanged).
+    /// Pages a crawl discovered, fetched and put in the knowledge base (indexed or unchanged); left
+    /// out for uploads and folders, whose counters are files (see [`files_json`]).
+    #[serde(default, skip_serializing_if = "PageCounts::is_zero")]
     pub pages: PageCounts,
     /// Failed items in all.
     pub failed_count: u64,
@@ -293,10 +302,35 @@ impl JobHub {
     }
 }
 
+/// The file counters of an upload or folder job, from its progress: files found (supported ones
+/// plus the skipped), read, committed (documents written by committed batches), failed, skipped.
+pub fn files_json(progress: &Value) -> Value {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let extract = &progress["stages"]["extract"];
+    json!({
+        "found": n(&extract["total"]) + n(&progress["skipped_count"]),
+        "read": n(&extract["done"]),
+        "committed": n(&progress["documents_committed"]),
+        "failed": n(&progress["failed_count"]),
+        "skipped": n(&progress["skipped_count"]),
+    })
+}
+
+/// A job's progress as JSON: crawls count pages, uploads and folders count files.
+fn progress_json(kind: &str, mut progress: Value) -> Value {
+    if kind == "ingest" && progress.is_object() {
+        if let Some(o) = progress.as_object_mut() {
+            o.remove("pages");
+        }
+        progress["files"] = files_json(&progress);
+    }
+    progress
+}
+
 /// The JSON form of a job for the API.
 pub fn job_json(job: &JobRecord) -> Value {
     let spec: Value = serde_json::from_str(&job.spec).unwrap_or(Value::Null);
-    let progress: Value = serde_json::from_str(&job.progress).unwrap_or_else(|_| json!({}));
+    let progress: Value = progress_json(&job.kind, serde_json::from_str(&job.progress).unwrap_or_else(|_| json!({})));
     json!({
         "id": job.id.to_string(),
         "kind": job.kind,
@@ -447,7 +481,8 @@ fn run_job(state: &AppState, job: JobRecord) {
     }
     tracing::info!(job = %id, status = %status, error = ?error, "job finished");
     let _ = tx.send(HubMessage::Finished(json!({
-        "type": "job_finished", "status": status.as_str(), "error": error, "progress": progress,
+        "type": "job_finished", "status": status.as_str(), "error": error,
+        "progress": progress_json(&job.kind, serde_json::to_value(&progress).unwrap_or_else(|_| json!({}))),
     })));
     state.0.hub.close(id);
 }

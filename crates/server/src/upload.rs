@@ -53,6 +53,29 @@ pub struct Uploaded {
     pub files: usize,
     /// Bytes written.
     pub bytes: u64,
+    /// The names the client gave its parts (a zip's own name, a file's folder-relative name), in order.
+    pub names: Vec<String>,
+}
+
+impl Uploaded {
+    /// What the user uploaded, as they would name it: the file or zip's name (`docs.zip`), the folder
+    /// all parts share (`docs/`), or the first name and how many more (`guide.md + 2 more`).
+    pub fn display_name(&self) -> String {
+        match self.names.as_slice() {
+            [] => "upload".to_string(),
+            [one] => one.clone(),
+            [first, rest @ ..] => {
+                let top = |n: &str| n.replace('\\', "/").split('/').next().map(str::to_string);
+                let folder = top(first).filter(|t| {
+                    first.replace('\\', "/").contains('/') && rest.iter().all(|n| top(n).as_deref() == Some(t.as_str()))
+                });
+                match folder {
+                    Some(f) => format!("{f}/"),
+                    None => format!("{first} + {} more", rest.len()),
+                }
+            }
+        }
+    }
 }
 
 /// Writes every file part of `multipart` under `dest` (zip archives unpacked). On error nothing is
@@ -67,6 +90,7 @@ pub async fn receive(mut multipart: Multipart, dest: &Path, cfg: &ServerConfig) 
     {
         let Some(name) = field.file_name().map(str::to_string) else { continue };
         let rel = safe_relative_path(&name).map_err(|r| bad_file(&name, r))?;
+        up.names.push(rel.to_string_lossy().replace('\\', "/"));
         let is_zip = rel.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
         let target = if is_zip { dest.join(".archives").join(&rel) } else { dest.join(&rel) };
         if let Some(parent) = target.parent() {

@@ -170,7 +170,7 @@ export default async function knowledge(ctx) {
       sourcesBox.replaceChildren(el("div.tablewrap", el("table",
         el("thead", el("tr", el("th", "Source"), el("th", "Kind"), el("th.num", "Docs"), el("th.hide-narrow", "Last sync"), el("th", ""))),
         el("tbody", (sources || []).map((s) => el("tr",
-          el("td.mono", s.location || s.id), el("td", el("span.pill", s.kind)), el("td.num", String(s.documents ?? "–")),
+          el("td", { title: s.location || "" }, el("span" + (s.kind === "upload" ? "" : ".mono"), s.name || s.location || s.id)), el("td", el("span.pill", s.kind)), el("td.num", String(s.documents ?? "–")),
           el("td.hide-narrow", fmtDate(s.last_synced_at)),
           el("td", el("div.row",
             s.kind === "site" ? el("button.small", { type: "button", on: { click: () => showReport(s) } }, "Report") : null,
@@ -179,7 +179,7 @@ export default async function knowledge(ctx) {
               catch (e) { sourcesBox.prepend(errorBox(e, "Re-sync")); }
             } } }, "Re-sync"),
             el("button.small.danger", { type: "button", on: { click: async () => {
-              if (!confirm(`Delete the source ${s.location}? Its documents leave both indexes.`)) return;
+              if (!confirm(`Delete the source ${s.name || s.location}? Its documents leave both indexes.`)) return;
               try { await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}`, { method: "DELETE" }); await ctx.refresh(); refreshTables(); }
               catch (e) { sourcesBox.prepend(errorBox(e, "Delete")); }
             } } }, "Delete")))))))));
@@ -244,6 +244,14 @@ export function jobView(job, onFinished, signal) {
   const pages = el("div.row.small.pages");
   const label = (job.spec && (job.spec.label || (job.spec.url && "crawl of " + job.spec.url))) || job.kind || "job";
   const failure = el("div.job-error");
+  // An upload or folder counts files (found, read, committed), live from the stream; a crawl counts pages.
+  const isIngest = job.kind === "ingest";
+  const files = { found: 0, read: 0, committed: 0, failed: 0, skipped: 0 };
+  function drawFiles() {
+    if (!isIngest) return;
+    pages.replaceChildren(...["found", "read", "committed", "failed", "skipped"].filter((k) => k !== "failed" && k !== "skipped" || files[k] > 0)
+      .map((k) => el("span.pill" + (k === "failed" ? ".bad" : ""), { dataset: { count: k } }, `${files[k]} ${k === "found" ? "files found" : k}`)));
+  }
   const root = el("div.job", { dataset: { job: job.id } },
     el("div.row", el("b", label), status, el("span.muted.small.mono", job.id), el("span.spacer"), summary),
     failure, pages, bars, issues);
@@ -251,9 +259,10 @@ export function jobView(job, onFinished, signal) {
   function absorb(progress) {
     if (!progress) return;
     for (const [k, v] of Object.entries(progress.stages || {})) stages[k] = Object.assign({}, v);
-    if (progress.pages) {
+    if (progress.pages && Object.values(progress.pages).some((n) => n > 0)) {
       pages.replaceChildren(...Object.entries(progress.pages).map(([k, n]) => el("span.pill", `${n} ${k}`)));
     }
+    if (progress.files) { Object.assign(files, progress.files); drawFiles(); }
     if (progress.failed || progress.skipped) {
       issues.replaceChildren(
         ...(progress.failed || []).map((it) => el("li", `${it.item}: ${it.reason}`)),
@@ -299,12 +308,21 @@ export function jobView(job, onFinished, signal) {
       for await (const { event, data } of readSSE(res)) {
         const d = typeof data === "object" && data ? data : {};
         if (event === "snapshot") { setStatus(d.status, d.error); absorb(d.progress); }
-        else if (event === "stage_started") { setStatus("running"); (stages[d.stage] ||= {}).total = d.total; }
-        else if (event === "advanced") { const s = (stages[d.stage] ||= {}); s.done = (s.done || 0) + (d.done || 0); }
+        else if (event === "stage_started") {
+          setStatus("running"); (stages[d.stage] ||= {}).total = d.total;
+          if (d.stage === "extract") { files.found = (d.total || 0) + files.skipped; drawFiles(); }
+        }
+        else if (event === "advanced") {
+          const s = (stages[d.stage] ||= {}); s.done = (s.done || 0) + (d.done || 0);
+          if (d.stage === "extract") { files.read += d.done || 0; drawFiles(); }
+        }
         else if (event === "stage_finished") { (stages[d.stage] ||= {}).elapsed_ms = d.elapsed_ms ?? 0; }
-        else if (event === "item_failed") issues.append(el("li", `${d.item}: ${d.reason}`));
-        else if (event === "item_skipped") issues.append(el("li", { style: { color: "var(--muted)" } }, `skipped ${d.item}: ${d.reason}`));
-        else if (event === "batch_committed") summary.textContent = `committed ${d.documents} documents, ${d.chunks} chunks`;
+        else if (event === "item_failed") { issues.append(el("li", `${d.item}: ${d.reason}`)); files.failed++; drawFiles(); }
+        else if (event === "item_skipped") { issues.append(el("li", { style: { color: "var(--muted)" } }, `skipped ${d.item}: ${d.reason}`)); files.skipped++; drawFiles(); }
+        else if (event === "batch_committed") {
+          summary.textContent = `committed ${d.documents} documents, ${d.chunks} chunks`;
+          files.committed += d.documents || 0; drawFiles();
+        }
         else if (event === "job_finished") {
           absorb(d.progress);
           setStatus(d.status, d.error); draw();

@@ -23,14 +23,35 @@ pub(crate) fn kb_json(kb: &KbInfo) -> Value {
     })
 }
 
-fn source_json(s: &SourceInfo, documents: usize) -> Value {
-    json!({
+/// The settings key holding the name of what an upload sent (`docs.zip`, `guide.md`, `docs/`).
+fn upload_name_key(kb: &str, upload_id: &str) -> String {
+    format!("upload_name/{kb}/{upload_id}")
+}
+
+fn source_json(state: &AppState, kb: &str, s: &SourceInfo, documents: usize) -> ApiResult<Value> {
+    let mut v = json!({
         "id": s.id.to_string(),
         "kind": s.kind.as_str(),
+        "name": s.location,
         "location": s.location,
         "documents": documents,
         "last_synced_at": s.last_synced_at,
-    })
+    });
+    // An upload lives in a server folder named by a random id: list it under the uploaded name.
+    let location = std::path::Path::new(&s.location);
+    if matches!(s.kind, SourceKind::Folder | SourceKind::File) && state.is_upload(location) {
+        // `…/uploads/<kb>/<upload id>[/file]`: the id is the folder after the knowledge base's.
+        let parts: Vec<String> = location.components().map(|c| c.as_os_str().to_string_lossy().to_string()).collect();
+        let id = parts
+            .windows(3)
+            .find(|w| w[0] == "uploads" && w[1] == kb)
+            .map(|w| w[2].clone())
+            .unwrap_or_else(|| location.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
+        let name = state.0.jobs.setting(&upload_name_key(kb, &id))?.unwrap_or_else(|| format!("upload {id}"));
+        v["kind"] = json!("upload");
+        v["name"] = json!(name);
+    }
+    Ok(v)
 }
 
 fn doc_json(d: &DocumentMeta) -> Value {
@@ -94,8 +115,8 @@ pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) 
     let mut body = kb_json(&kb);
     body["sources"] = sources
         .iter()
-        .map(|s| source_json(s, docs.iter().filter(|d| d.source_id == s.id).count()))
-        .collect::<Vec<_>>()
+        .map(|s| source_json(&state, &name, s, docs.iter().filter(|d| d.source_id == s.id).count()))
+        .collect::<ApiResult<Vec<_>>>()?
         .into();
     let mut by_type = serde_json::Map::new();
     for d in &docs {
@@ -132,7 +153,10 @@ pub async fn sources(State(state): State<AppState>, ApiPath(name): ApiPath<Strin
     let docs = state.0.store.documents(kb.id, None)?;
     let sources = state.0.store.sources(kb.id)?;
     Ok(ApiJson(json!({
-        "sources": sources.iter().map(|s| source_json(s, docs.iter().filter(|d| d.source_id == s.id).count())).collect::<Vec<_>>()
+        "sources": sources
+            .iter()
+            .map(|s| source_json(&state, &name, s, docs.iter().filter(|d| d.source_id == s.id).count()))
+            .collect::<ApiResult<Vec<_>>>()?
     })))
 }
 
@@ -159,7 +183,10 @@ pub async fn upload(
             return Err(e);
         }
     };
-    let label = format!("upload of {} file{}", received.files, if received.files == 1 { "" } else { "s" });
+    let display = received.display_name();
+    // The source is listed under what the user uploaded, not the server's folder for it.
+    state.0.jobs.set_setting(&upload_name_key(&name, &upload_id), &display)?;
+    let label = format!("upload of {display} ({} file{})", received.files, if received.files == 1 { "" } else { "s" });
     let job = enqueue(&state, &name, &JobSpec::IngestPath { path: dest, label })?;
     Ok((
         StatusCode::ACCEPTED,

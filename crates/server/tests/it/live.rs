@@ -279,3 +279,59 @@ async fn playground_test_contacts_start_in_their_lifecycle() {
     assert_eq!(e["error"]["field"], "lifecycle");
     server.stop().await;
 }
+
+fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_sources_are_named_after_the_upload_and_their_jobs_count_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut entries: Vec<(&str, Vec<u8>)> = sample_files();
+    entries.push(("notes/readme.bin", vec![0u8, 159, 146, 150]));
+    let (s, body) = server.upload("acme", &[("uptrail-docs.zip", zip_of(&entries))]).await;
+    assert_eq!(s, 202, "{body}");
+    let id = body["job"]["id"].as_str().unwrap().to_string();
+    assert!(body["job"]["spec"]["label"].as_str().unwrap().contains("uptrail-docs.zip"), "{body}");
+    let job = server.wait_job(&id).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // An upload counts files, not crawl pages ("0 discovered · 0 fetched · 0 indexed").
+    let p = &job["progress"];
+    assert!(p.get("pages").is_none(), "{p}");
+    assert_eq!(p["files"]["found"], 4, "{p}");
+    assert_eq!(p["files"]["read"], 3, "{p}");
+    assert_eq!(p["files"]["committed"], 3, "{p}");
+    assert_eq!(p["files"]["skipped"], 1, "{p}");
+    // The job's final event carries the same counters.
+    let events = server.job_events(&id).await;
+    let fin = events.iter().find(|(n, _)| n == "job_finished").map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(fin["status"], "succeeded", "{fin}");
+
+    // A single file is listed by its name too.
+    let (s, body) =
+        server.upload("acme", &[("pricing-notes.md", b"# Pricing notes\n\nThe Team plan has SSO.\n".to_vec())]).await;
+    assert_eq!(s, 202, "{body}");
+    server.wait_job(body["job"]["id"].as_str().unwrap()).await;
+
+    let (_, list) = json_of(server.get("/v1/kbs/acme/sources").send().await.unwrap()).await;
+    let sources = list["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2, "{list}");
+    let names: Vec<&str> = sources.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"uptrail-docs.zip") && names.contains(&"pricing-notes.md"), "{names:?}");
+    for s in sources {
+        assert_eq!(s["kind"], "upload", "{s}");
+    }
+    let zip = sources.iter().find(|s| s["name"] == "uptrail-docs.zip").unwrap();
+    assert_eq!(zip["documents"], 3, "{zip}");
+    // The knowledge base's own view names them the same way.
+    let (_, kb) = json_of(server.get("/v1/kbs/acme").send().await.unwrap()).await;
+    assert!(kb["sources"].as_array().unwrap().iter().any(|s| s["name"] == "uptrail-docs.zip"), "{kb}");
+    server.stop().await;
+}
