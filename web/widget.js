@@ -90,7 +90,7 @@
     ".av{width:28px;height:28px;border-radius:50%;object-fit:cover;background:#fff}",
     ".sugg{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px;background:#f7f8fa}",
     ".sugg button{border:1px solid var(--tl-accent,#3b5bdb);color:var(--tl-accent,#3b5bdb);background:#fff;border-radius:14px;padding:4px 10px;cursor:pointer;font:inherit;font-size:12px}",
-    ".hint{align-self:stretch;background:#fff4e5;border:1px solid #f5b971;color:#7a4b00}",
+    ".hint{align-self:stretch;background:#fff4e5;border:1px solid #f5b971;color:#7a4b00;border-radius:10px;padding:8px 11px;font-size:12px}",
     ".human{font-size:12px;border:0;background:none;color:var(--tl-accent,#3b5bdb);cursor:pointer;padding:0 12px 8px;text-align:left}",
   ].join("\n");
   var wrap = h("div", "tl");
@@ -195,8 +195,10 @@
   }
   function greet() {
     if (originProblem && !msgs.querySelector(".hint")) {
-      var m = say("s hint", "This chat cannot run on " + location.origin + ": " + originProblem);
+      // Not a message (.m): a banner above them, naming the origin problem.
+      var m = h("div", "hint", "This chat cannot run on " + location.origin + ": " + originProblem);
       m.setAttribute("role", "alert");
+      msgs.insertBefore(m, msgs.firstChild);
     }
     if (settings.greeting && !msgs.querySelector(".m")) say("a greet", settings.greeting);
     renderSuggestions();
@@ -358,7 +360,7 @@
     }).catch(function (e) {
       out.className = "m s";
       out.setAttribute("data-done", "1");
-      if (originProblem) { out.className = "m s hint"; out.textContent = "This chat cannot run on " + location.origin + ": " + originProblem; return; }
+      if (originProblem) { out.className = "m s hint"; out.textContent = "Sorry, this chat cannot run on " + location.origin + ": " + originProblem; return; }
       var msg = e && e.message ? e.message : "something went wrong";
       // A network error (no answer, or one the browser hid because CORS refused this origin).
       if (e instanceof TypeError) {

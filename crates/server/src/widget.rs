@@ -68,9 +68,8 @@ impl WidgetSettings {
             }
         }
         let color = self.color.trim().to_ascii_lowercase();
-        if !color.is_empty()
-            && !(color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit()))
-        {
+        let hex = color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if !color.is_empty() && !hex {
             return Err(ApiError::invalid("color", format!("`{}` is not a colour like #3b5bdb", self.color.trim())));
         }
         let position = match self.position.trim() {
