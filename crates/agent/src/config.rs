@@ -31,7 +31,7 @@ pub struct AgentConfig {
     pub knowledge_bases: Vec<String>,
     /// A floor on the evidence: answers whose confidence (similarity of the best sentence, coverage of
     /// the question's terms, similarity of the best chunk) is below this get an honest "I don't know"
-    /// (0..1). Default 0.30. The main gate is calibrated per knowledge base (see `calibrate`).
+    /// (0..1). Default 0.27. The main gate is calibrated per knowledge base (see `calibrate`).
     #[serde(default = "default_threshold", serialize_with = "short_float")]
     pub confidence_threshold: f32,
     /// Most sentences or list items in an answer. Default 3.
@@ -111,7 +111,7 @@ fn short_float<S: serde::Serializer>(v: &f32, s: S) -> std::result::Result<S::Ok
 }
 
 fn default_threshold() -> f32 {
-    0.30
+    0.27
 }
 
 fn default_max_sentences() -> usize {

@@ -629,7 +629,9 @@ pub fn select(
     } else {
         qterms.iter().filter(|t| chosen_terms.contains(*t)).count() as f32 / qterms.len() as f32
     };
-    let top_sim = sims[lead];
+    // How close the best unit of the retrieved text comes to the question (not only the lead: a
+    // passage chosen for its paragraph should not make the agent less sure the docs cover it).
+    let top_sim = sims.iter().copied().fold(sims[lead], f32::max);
     let top_hit_vector = hits.first().and_then(|h| h.vector.map(|v| v.score)).unwrap_or(0.0);
     let confidence = (0.45 * top_sim + 0.35 * coverage + 0.20 * top_hit_vector).clamp(0.0, 1.0);
     Ok(Selection { evidence: picks, confidence, coverage, dropped_instructions: dropped, kind: Some(kind) })

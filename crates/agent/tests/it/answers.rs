@@ -179,3 +179,19 @@ fn issue_12_qualification_only_for_prospects_and_not_every_turn() {
         t.next_step
     );
 }
+
+#[test]
+fn issue_12_a_colon_sentence_carries_its_snippet_and_one_page_answers() {
+    let a = agent_over("snippets", answers_kb(), |_| {}, None);
+    let t = ask(&a, "snip", "my build file has a different name, ci/lumen.prod.build - how do i make lumen use it");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(
+        t.answer.contains("LUMEN_BUILD_FILE=ci/lumen.prod.build"),
+        "the snippet the ':' sentence introduces: {}",
+        t.answer
+    );
+    assert_eq!(t.citations.len(), 1, "one page answers: {:?}", t.citations);
+    assert_eq!(t.citations[0].path, "docs/build-settings.md");
+    let body = t.answer.split("\n\n").next().unwrap();
+    assert!(!body.trim_end().trim_end_matches(" [1]").ends_with(':'), "never ends on a ':' sentence: {}", t.answer);
+}

@@ -45,7 +45,7 @@ fn plans_agent_chat_event_and_eval() {
     // Export, edit, import: a new version.
     let exported = env.run(&["agent", "export", "uptrail"]);
     let toml = String::from_utf8_lossy(&exported.stdout)
-        .replace("confidence_threshold = 0.3\n", "confidence_threshold = 0.4\n");
+        .replace("confidence_threshold = 0.27\n", "confidence_threshold = 0.4\n");
     let file = env.dir.path().join("agent.toml");
     std::fs::write(&file, toml).unwrap();
     let imported = env.run(&["agent", "import", "uptrail", file.to_str().unwrap()]);
