@@ -282,6 +282,8 @@
     fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/sessions/" + encodeURIComponent(session) + "/events", {
       headers: headers({ Accept: "text/event-stream" }), signal: ctrl.signal,
     }).then(function (r) {
+      // A refused session (forgotten, foreign, or this origin no longer allowed): stop listening.
+      if (r.status === 401 || r.status === 403 || r.status === 404) { ctrl.abort(); return; }
       if (!r.ok) throw new Error("HTTP " + r.status);
       return readStream(r, function (ev, d) {
         if (ev === "reply" && d && d.text) say("h", d.text);
