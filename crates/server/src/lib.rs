@@ -90,6 +90,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/agents/{agent}/handoffs/{handoff}/resolve"),
     ("get", "/v1/agents/{agent}/audit"),
     ("post", "/v1/chat/completions"),
+    ("get", "/v1/models"),
+    ("get", "/v1/models/{model}"),
 ];
 
 /// Routes that answer without the admin token (health, documents, and the public chat, which checks
@@ -103,6 +105,8 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/v1/agents/{agent}/sessions/{session}/events",
     "/v1/agents/{agent}/widget-config",
     "/v1/chat/completions",
+    "/v1/models",
+    "/v1/models/{model}",
 ];
 
 /// The router with every route and layer.
@@ -164,6 +168,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/agents/{agent}/widget-config", get(agent_routes::widget_config))
         .route("/v1/chat/completions", post(openai::completions))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/models/{model}", get(openai::model))
         .route("/health", get(system::health))
         .route("/v1/health", get(system::health))
         .route("/v1/openapi.json", get(system::openapi));
@@ -171,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin)
         .merge(public)
         .fallback(system::web)
+        .method_not_allowed_fallback(system::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(cfg.max_json_bytes))
         .with_state(state)

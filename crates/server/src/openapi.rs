@@ -417,6 +417,8 @@ pub fn document() -> Value {
         ("/v1/agents/{agent}/handoffs/{handoff}/resolve", "post", "Resolve a handoff {resolution}: written into the contact's memory; the agent takes over again", "memory", false, "200", vec![agent(), path_param("handoff", "Handoff id")], body_any()),
         ("/v1/agents/{agent}/audit", "get", "The conversation audit: per stage conversations, handoff and I-don't-know rates, response times; the leaking stage; knowledge gaps", "audit", false, "200", vec![agent()], None),
         ("/v1/chat/completions", "post", "OpenAI-compatible chat completions (model = agent name; API key = admin token or the agent's public key; streaming and non-streaming)", "chat", true, "200", none(), body_any()),
+        ("/v1/models", "get", "OpenAI-compatible model list: the agents this API key may use as `model` (all for the admin token, the published agent for its public key)", "chat", true, "200", none(), None),
+        ("/v1/models/{model}", "get", "One agent as an OpenAI model object; 404 with code model_not_found otherwise", "chat", true, "200", vec![path_param("model", "Agent name")], None),
     ];
     for (path, method, summary, tag, public, code, params, body) in table {
         add(

@@ -157,3 +157,77 @@ fn sources_of(turn: &throughline_agent::Turn) -> String {
 fn answer_with_sources(turn: &throughline_agent::Turn) -> String {
     format!("{}{}", turn.answer, sources_of(turn))
 }
+
+/// An OpenAI-style error (`{"error": {message, type, param, code}}`), what OpenAI client libraries parse.
+fn openai_error(status: axum::http::StatusCode, message: String, param: Option<&str>, code: &str) -> Response {
+    let kind =
+        if status == axum::http::StatusCode::UNAUTHORIZED { "authentication_error" } else { "invalid_request_error" };
+    (status, ApiJson(json!({"error": {"message": message, "type": kind, "param": param, "code": code}})))
+        .into_response()
+}
+
+/// The agents a caller may talk to through this endpoint: every agent for the admin token, the agent a
+/// published public key opens otherwise.
+fn visible_models(state: &AppState, headers: &HeaderMap, addr: &SocketAddr) -> Result<Vec<(String, i64)>, Response> {
+    let agents = state.0.memory.agents().map_err(|e| ApiError::from(e).into_response())?;
+    if is_admin(state, headers) {
+        return Ok(agents.into_iter().map(|a| (a.name, a.created_at)).collect());
+    }
+    let unauthorized =
+        |m: &str| openai_error(axum::http::StatusCode::UNAUTHORIZED, m.to_string(), None, "unauthorized");
+    let Some(key) = bearer(headers) else {
+        return Err(unauthorized("send the admin token or the agent's public key as the API key"));
+    };
+    match state.0.access.publication_by_key(key).map_err(|e| ApiError::from(e).into_response())? {
+        Some(p) if p.published => {
+            Ok(agents.into_iter().filter(|a| a.name == p.agent).map(|a| (a.name, a.created_at)).collect())
+        }
+        _ => {
+            if let Err(e) = state.0.limiter.check(&format!("auth:{}", addr.ip())) {
+                return Err(e.into_response());
+            }
+            Err(unauthorized("the API key is neither the admin token nor a published agent's key"))
+        }
+    }
+}
+
+fn model_json(name: &str, created: i64) -> Value {
+    json!({"id": name, "object": "model", "created": created, "owned_by": "throughline"})
+}
+
+/// `GET /v1/models`: the agents this API key may use as `model`, in OpenAI's list shape.
+pub async fn models(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    match visible_models(&state, &headers, &addr) {
+        Ok(list) => ApiJson(json!({
+            "object": "list",
+            "data": list.iter().map(|(n, c)| model_json(n, *c)).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `GET /v1/models/{model}`: one agent as a model; 404 `model_not_found` for any other name.
+pub async fn model(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    axum::extract::Path(model): axum::extract::Path<String>,
+) -> Response {
+    match visible_models(&state, &headers, &addr) {
+        Ok(list) => match list.iter().find(|(n, _)| *n == model) {
+            Some((n, c)) => ApiJson(model_json(n, *c)).into_response(),
+            None => openai_error(
+                axum::http::StatusCode::NOT_FOUND,
+                format!("The model `{model}` does not exist or this API key cannot use it (models are agent names)"),
+                Some("model"),
+                "model_not_found",
+            ),
+        },
+        Err(r) => r,
+    }
+}

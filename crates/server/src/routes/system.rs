@@ -1,7 +1,7 @@
 //! Health, Prometheus metrics, the OpenAPI document and the web UI's static files.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use include_dir::{include_dir, Dir};
 use serde_json::{json, Value};
@@ -32,9 +32,35 @@ pub async fn openapi() -> ApiJson<Value> {
     ApiJson(crate::openapi::document())
 }
 
+/// A known path asked with a method it does not serve: 405 with a JSON error naming the method and path.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    crate::error::ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {} (see /v1/openapi.json)", uri.path()),
+    )
+    .into_response()
+}
+
 /// Static files of the web UI (`web/`, embedded in the binary); unknown paths under the UI get
-/// `index.html` so client-side routes work.
-pub async fn web(State(state): State<AppState>, uri: Uri) -> Response {
+/// `index.html` so client-side routes work. The API's namespaces (`/v1`, `/mcp`) never fall back to
+/// the UI: an unknown API path is a JSON 404, so a typo or an unsupported route never looks like
+/// success; and the UI answers only GET and HEAD.
+pub async fn web(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+    let raw = uri.path();
+    if raw == "/v1" || raw.starts_with("/v1/") || raw == "/mcp" || raw.starts_with("/mcp/") {
+        return crate::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "route_not_found",
+            format!("no route {method} {raw} (see /v1/openapi.json)"),
+        )
+        .into_response();
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let mut res = method_not_allowed(method, uri.clone()).await;
+        res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        return res;
+    }
     let path = uri.path().trim_start_matches('/');
     // Browsers ask for /favicon.ico whatever the page links: answer with the UI's icon.
     let path = match path {

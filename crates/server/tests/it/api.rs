@@ -117,9 +117,13 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limite
         }
     }
     // Two wrong attempts per admin route so far (the public chat counts its own); the burst runs out and guessing gets 429.
-    // (A wrong API key on the OpenAI-compatible endpoint counts once too; the public chat counts in
-    // its own bucket.)
-    let left = burst - 2 * admin_routes - 1;
+    // (A wrong API key on each OpenAI-compatible route counts once too; the public chat counts in its
+    // own bucket.)
+    let openai_routes = throughline_server::ROUTES
+        .iter()
+        .filter(|(_, p)| p.starts_with("/v1/chat/completions") || p.starts_with("/v1/models"))
+        .count();
+    let left = burst - 2 * admin_routes - openai_routes;
     let mut statuses = Vec::new();
     for _ in 0..left + 2 {
         statuses.push(

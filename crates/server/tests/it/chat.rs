@@ -346,6 +346,43 @@ async fn admin_playground_handoff_event_audit_and_openai_endpoint() {
     .await;
     assert_eq!(s, 401);
 
+    // Issue 14: the model list names the agents the key may use; an unknown model is OpenAI's
+    // model_not_found; unknown API paths and wrong methods are JSON errors, never the UI's HTML.
+    let (s, m) = json_of(server.client.get(server.url("/v1/models")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["object"], "list");
+    let ids: Vec<&str> = m["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["demo"], "{m}");
+    let (s, m) =
+        json_of(server.client.get(server.url("/v1/models/demo")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!((s, m["object"].as_str(), m["id"].as_str()), (200, Some("model"), Some("demo")), "{m}");
+    let (s, e) =
+        json_of(server.client.get(server.url("/v1/models/gpt-4o")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(s, 404, "{e}");
+    assert_eq!(e["error"]["code"], "model_not_found", "{e}");
+    assert_eq!(e["error"]["param"], "model", "{e}");
+    let (s, e) =
+        json_of(server.client.get(server.url("/v1/models")).bearer_auth("pk_wrong").send().await.unwrap()).await;
+    assert_eq!((s, e["error"]["type"].as_str()), (401, Some("authentication_error")), "{e}");
+    for (method, path) in [("POST", "/v1/responses"), ("GET", "/v1/kbz"), ("DELETE", "/v1/agents/demo/nope")] {
+        let res = server
+            .client
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), server.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{method} {path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{method} {path}");
+        let e: Value = res.json().await.unwrap();
+        assert!(e.to_string().contains(path), "{e}");
+    }
+    let res = server.client.delete(server.url("/v1/health")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    let e: Value = res.json().await.unwrap();
+    assert!(e.to_string().contains("DELETE is not allowed on /v1/health"), "{e}");
+    let res = server.client.post(server.url("/knowledge")).send().await.unwrap();
+    assert_eq!(res.status(), 405, "the UI answers only GET and HEAD");
+
     // Deleting the contact removes its memory.
     let id = memory["id"].as_str().unwrap();
     let res = server.delete(&format!("/v1/agents/demo/contacts/{id}")).send().await.unwrap();
