@@ -168,23 +168,27 @@ fn openai_error(status: axum::http::StatusCode, message: String, param: Option<&
 
 /// The agents a caller may talk to through this endpoint: every agent for the admin token, the agent a
 /// published public key opens otherwise.
-fn visible_models(state: &AppState, headers: &HeaderMap, addr: &SocketAddr) -> Result<Vec<(String, i64)>, Response> {
-    let agents = state.0.memory.agents().map_err(|e| ApiError::from(e).into_response())?;
+fn visible_models(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: &SocketAddr,
+) -> Result<Vec<(String, i64)>, Box<Response>> {
+    let agents = state.0.memory.agents().map_err(|e| Box::new(ApiError::from(e).into_response()))?;
     if is_admin(state, headers) {
         return Ok(agents.into_iter().map(|a| (a.name, a.created_at)).collect());
     }
     let unauthorized =
-        |m: &str| openai_error(axum::http::StatusCode::UNAUTHORIZED, m.to_string(), None, "unauthorized");
+        |m: &str| Box::new(openai_error(axum::http::StatusCode::UNAUTHORIZED, m.to_string(), None, "unauthorized"));
     let Some(key) = bearer(headers) else {
         return Err(unauthorized("send the admin token or the agent's public key as the API key"));
     };
-    match state.0.access.publication_by_key(key).map_err(|e| ApiError::from(e).into_response())? {
+    match state.0.access.publication_by_key(key).map_err(|e| Box::new(ApiError::from(e).into_response()))? {
         Some(p) if p.published => {
             Ok(agents.into_iter().filter(|a| a.name == p.agent).map(|a| (a.name, a.created_at)).collect())
         }
         _ => {
             if let Err(e) = state.0.limiter.check(&format!("auth:{}", addr.ip())) {
-                return Err(e.into_response());
+                return Err(Box::new(e.into_response()));
             }
             Err(unauthorized("the API key is neither the admin token nor a published agent's key"))
         }
@@ -207,7 +211,7 @@ pub async fn models(
             "data": list.iter().map(|(n, c)| model_json(n, *c)).collect::<Vec<_>>(),
         }))
         .into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -228,6 +232,6 @@ pub async fn model(
                 "model_not_found",
             ),
         },
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
