@@ -233,6 +233,114 @@ test("knowledge: a crawl that indexes nothing shows as failed with its reason, n
   } finally { gone.close(); }
 });
 
+test("knowledge: the crawl report lists every row with paging, filters by status, shows full reasons, fits a phone", async (t) => {
+  if (pending(t, ["post", "/v1/kbs/{kb}/sources/site"], ["get", "/v1/kbs/{kb}/sources/{source}/report"])) return;
+  // A start page linking to a missing page and to 260 others; with max pages 3 most of them are skipped
+  // ("page limit"), so the report has far more than 200 rows, of three statuses.
+  const N = 260;
+  const site = await new Promise((resolve) => {
+    const srv = http.createServer((req, res) => {
+      if (req.url === "/") {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(`<!doctype html><html><head><title>Report start</title></head><body><main><h1>Report start</h1>
+<p>The start page of the crawl report test links to many pages about pairing widgets with the app.</p>
+<a href="/missing-page-that-answers-404">missing</a>
+${Array.from({ length: N }, (_, i) => `<a href="/guide/page-${i}">page ${i}</a>`).join("\n")}</main></body></html>`);
+      } else if (req.url.startsWith("/guide/")) {
+        const n = req.url.replace(/[^0-9]/g, "");
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(`<!doctype html><html><head><title>Guide ${n}</title></head><body><main><h1>Guide ${n}</h1>
+<p>Guide number ${n} of the report test explains step ${n} of pairing a widget, in enough words to count as content.</p></main></body></html>`);
+      } else { res.writeHead(404, { "content-type": "text/html" }); res.end("<h1>Not here</h1>"); }
+    });
+    srv.listen(0, "127.0.0.1", () => resolve(srv));
+  });
+  const before = await page.inputValue("#ctx-kb").catch(() => "");
+  try {
+    await screen("knowledge");
+    await page.fill("#upload-kb", "e2e-report");
+    const start = `http://127.0.0.1:${site.address().port}/`;
+    await page.fill("#site-url", start);
+    await page.fill("#site-max", "3");
+    await page.click("form.row:has(#site-url) button[type=submit]");
+    await page.waitForSelector("#screen .notice:has-text('Crawl of')");
+    const jobId = await page.locator(".job").first().getAttribute("data-job");
+    await page.waitForSelector(`.job[data-job="${jobId}"]:is([data-status="succeeded"], [data-status="failed"])`, { timeout: 120_000 });
+    const sources = (await apiJson("/v1/kbs/e2e-report/sources")).body.sources;
+    const source = sources.find((s) => s.kind === "site");
+    assert.ok(source, JSON.stringify(sources));
+    const api = (await apiJson(`/v1/kbs/e2e-report/sources/${source.id}/report`)).body;
+    assert.ok(api.pages.length > 200, `more than 200 rows to show: ${api.pages.length}`);
+    const byStatus = {};
+    for (const p of api.pages) (byStatus[p.status] ||= []).push(p);
+    assert.ok(byStatus.indexed && byStatus.skipped && byStatus.failed, Object.keys(byStatus).join(","));
+
+    await page.selectOption("#ctx-kb", "e2e-report");
+    await page.waitForSelector('#screen[data-screen="knowledge"][data-ready="1"]');
+    const row = page.locator("section.card:has(> h2:text-is('Sources')) tr", { hasText: "127.0.0.1" });
+    await row.locator("button", { hasText: "Report" }).click();
+    await page.waitForSelector("#report-table");
+
+    // Every row, page after page, with its full reason.
+    const readPages = async () => {
+      const seen = [];
+      for (let i = 0; i < 50; i++) {
+        seen.push(...await page.$$eval("#report-table tbody tr", (trs) => trs.map((tr) => ({
+          url: tr.querySelector("td.url").textContent, status: tr.dataset.status, reason: tr.querySelector("td.reason").textContent,
+        }))));
+        if (await page.locator("#report-next").isDisabled()) break;
+        await page.click("#report-next");
+      }
+      return seen;
+    };
+    const shown = await readPages();
+    assert.equal(shown.length, api.pages.length, "every row of the report, not the first 200");
+    const want = new Map(api.pages.map((p) => [p.url, p]));
+    for (const r of shown) {
+      const p = want.get(r.url);
+      assert.ok(p, "a row of the report: " + r.url);
+      assert.equal(r.status, p.status);
+      if (p.reason) assert.equal(r.reason, p.reason, "the full reason");
+    }
+    assert.equal(new Set(shown.map((r) => r.url)).size, api.pages.length, "no row twice");
+
+    // The status filter shows the rows of one status, all of them.
+    for (const status of ["failed", "skipped", "indexed"]) {
+      await page.selectOption("#report-status", status);
+      const rows = await readPages();
+      assert.equal(rows.length, byStatus[status].length, `${status}: ${rows.length} rows`);
+      assert.ok(rows.every((r) => r.status === status), status);
+    }
+    const failed = await page.selectOption("#report-status", "failed").then(() => page.locator("#report-table tbody tr").first());
+    assert.match(await failed.locator("td.reason").textContent(), /404/);
+
+    // On a phone, the status and the reason of a row are on the screen, wrapped, not scrolled away.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.waitForTimeout(150);
+      for (const status of ["failed", "skipped"]) {
+        await page.selectOption("#report-status", status);
+        const first = page.locator("#report-table tbody tr").first();
+        await first.scrollIntoViewIfNeeded();
+        for (const cell of ["td.status", "td.reason", "td.url"]) {
+          const box = await first.locator(cell).boundingBox();
+          assert.ok(box && box.width > 0 && box.height > 0, `${status} ${cell} is shown on a phone`);
+          assert.ok(box.x >= 0 && box.x + box.width <= 390 + 0.5, `${status} ${cell} within the screen: ${JSON.stringify(box)}`);
+        }
+        const over = await page.$eval(".report-wrap", (w) => w.scrollWidth - w.clientWidth);
+        assert.ok(over <= 1, "the report does not scroll sideways on a phone: " + over);
+      }
+      await page.selectOption("#report-status", "all");
+      await page.screenshot({ path: join(ART, "1-knowledge-report-390.png") });
+    } finally { await page.setViewportSize({ width: 1280, height: 800 }); }
+    await page.screenshot({ path: join(ART, "1-knowledge-report-1280.png") });
+  } finally {
+    site.close();
+    if (before) await page.selectOption("#ctx-kb", before).catch(() => {});
+    await apiJson("/v1/kbs/e2e-report", { method: "DELETE" });
+  }
+});
+
 test("knowledge: creating a knowledge base shows it at once and selects it in the Into box", async () => {
   await screen("overview");
   await page.click('#nav a[data-screen="knowledge"]');

@@ -149,15 +149,11 @@ export default async function knowledge(ctx) {
   }
   async function showReport(src) {
     reportBox.replaceChildren(el("p.muted", "Loading the crawl report…"));
-    try {
-      const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(src.id)}/report`);
-      const pages = r.pages || [];
-      const notIndexed = pages.filter((p) => p.status !== "indexed" && p.status !== "unchanged");
-      reportBox.replaceChildren(el("h3", `Crawl report: ${src.location}`),
-        el("div.row", Object.entries(r.counts || {}).map(([k, n]) => el("span.pill" + (k === "failed" ? ".bad" : k === "indexed" ? ".ok" : ""), `${k}: ${n}`))),
-        notIndexed.length ? el("div.tablewrap", el("table", el("thead", el("tr", el("th", "URL"), el("th", "Status"), el("th", "Reason"))),
-          el("tbody", notIndexed.slice(0, 200).map((p) => el("tr", el("td.mono.small", p.url), el("td", p.status), el("td.small", p.reason || "")))))) : el("p.muted.small", "Every discovered page was indexed."));
-    } catch (e) { reportBox.replaceChildren(errorBox(e, "Crawl report")); }
+    let r;
+    try { r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(src.id)}/report`); }
+    catch (e) { reportBox.replaceChildren(errorBox(e, "Crawl report")); return; }
+    reportBox.replaceChildren(crawlReport(src, r));
+    reportBox.scrollIntoView({ block: "nearest" });
   }
   async function afterJob() {
     await ctx.refresh().catch(() => {});
@@ -200,6 +196,52 @@ export default async function knowledge(ctx) {
   }
   refreshTables();
   return root;
+}
+
+const REPORT_PAGE = 50;
+const REPORT_STATUSES = ["indexed", "unchanged", "skipped", "failed"];
+
+/** The crawl report of a site source: every discovered URL with its status and full reason, filtered by
+ * status and paged (REPORT_PAGE rows a page). `r` is the answer of GET …/sources/{source}/report. */
+function crawlReport(src, r) {
+  const all = r.pages || [];
+  const counts = {};
+  for (const p of all) counts[p.status] = (counts[p.status] || 0) + 1;
+  // The statuses the report knows, then any other the server returns.
+  const statuses = REPORT_STATUSES.concat(Object.keys(counts).filter((s) => !REPORT_STATUSES.includes(s)));
+  let filter = "all";
+  let page = 0;
+  const select = el("select#report-status", { "aria-label": "show pages with status",
+    on: { change: () => { filter = select.value; page = 0; draw(); } } },
+    el("option", { value: "all" }, `all (${all.length})`),
+    statuses.map((s) => el("option", { value: s, disabled: !counts[s] }, `${s} (${counts[s] || 0})`)));
+  const range = el("span.muted.small#report-range");
+  const prev = el("button.small#report-prev", { type: "button", on: { click: () => { page--; draw(); } } }, "‹ Previous");
+  const next = el("button.small#report-next", { type: "button", on: { click: () => { page++; draw(); } } }, "Next ›");
+  const body = el("tbody");
+  const empty = el("p.muted.small");
+  function draw() {
+    const rows = filter === "all" ? all : all.filter((p) => p.status === filter);
+    const pages = Math.max(1, Math.ceil(rows.length / REPORT_PAGE));
+    page = Math.max(0, Math.min(page, pages - 1));
+    const shown = rows.slice(page * REPORT_PAGE, (page + 1) * REPORT_PAGE);
+    body.replaceChildren(...shown.map((p) => el("tr", { dataset: { status: p.status } },
+      el("td.url.mono.small", p.url),
+      el("td.status", el("span.pill" + (p.status === "failed" ? ".bad" : p.status === "skipped" ? ".warn" : p.status === "indexed" ? ".ok" : ""), p.status)),
+      el("td.reason.small", p.reason || (p.status === "indexed" || p.status === "unchanged" ? "" : "–")))));
+    range.textContent = rows.length ? `rows ${page * REPORT_PAGE + 1}–${page * REPORT_PAGE + shown.length} of ${rows.length}` : "no rows";
+    prev.disabled = page === 0;
+    next.disabled = page >= pages - 1;
+    empty.textContent = rows.length ? "" : filter === "all" ? "The crawl discovered no page." : `No page is ${filter}.`;
+  }
+  draw();
+  return el("div.crawl-report",
+    el("h3", `Crawl report: ${src.name || src.location}`),
+    el("div.row", statuses.filter((s) => counts[s]).map((k) => el("span.pill" + (k === "failed" ? ".bad" : k === "indexed" ? ".ok" : ""), { dataset: { count: k } }, `${k}: ${counts[k]}`))),
+    el("div.row.report-controls", el("label.ctx", "Status", select), el("span.spacer"), prev, range, next),
+    el("div.report-wrap", el("table.report#report-table",
+      el("thead", el("tr", el("th.url", "URL"), el("th.status", "Status"), el("th.reason", "Reason"))), body)),
+    empty);
 }
 
 let openapiPaths = null;
