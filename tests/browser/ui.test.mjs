@@ -512,6 +512,44 @@ test("publish: allowed origins, public key, snippet, examples, preview", async (
   await shoot("4-publish");
 });
 
+test("phone: the nav shows every screen (Publish and Audit too), the public key fits the screen", async (t) => {
+  if (pending(t, AGENTS, PUBLISH, AGENT_GET) || !publicKey) { if (!t.skipped && !publicKey) t.skip("PENDING: publish did not run"); return; }
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.selectOption("#ctx-agent", "demo");
+    await screen("publish");
+    await page.waitForSelector("#public-key");
+    const vw = await page.evaluate(() => window.innerWidth);
+    assert.equal(vw, 390);
+    // Every screen's link is on the screen as the page opens, without scrolling the nav.
+    const links = page.locator("#nav a[data-screen]");
+    const n = await links.count();
+    assert.ok(n >= 7, "one link per screen: " + n);
+    for (let i = 0; i < n; i++) {
+      const a = links.nth(i);
+      const name = await a.getAttribute("data-screen");
+      assert.ok(await a.isVisible(), name + " is shown");
+      const box = await a.boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= vw + 0.5 && box.y >= 0 && box.y + box.height <= 844, `${name} within the screen: ${JSON.stringify(box)}`);
+      const hit = await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.closest("a")?.dataset.screen, [box.x + box.width / 2, box.y + box.height / 2]);
+      assert.equal(hit, name, `${name} is not covered by something else`);
+    }
+    // The public key breaks inside the card instead of widening the page.
+    const key = page.locator("#public-key");
+    const kbox = await key.boundingBox();
+    assert.ok(kbox.x >= 0 && kbox.x + kbox.width <= vw + 0.5, "the public key within the screen: " + JSON.stringify(kbox));
+    assert.equal((await key.textContent()).trim(), publicKey, "the whole key is shown");
+    const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(pageWidth <= vw, `the Publish screen does not scroll sideways: ${pageWidth} > ${vw}`);
+    await page.screenshot({ path: join(ART, "4-publish-phone-390.png") });
+    // Publish and Audit are one tap away.
+    await page.click('#nav a[data-screen="audit"]');
+    await page.waitForSelector('#screen[data-screen="audit"][data-ready="1"]');
+    await page.click('#nav a[data-screen="publish"]');
+    await page.waitForSelector('#screen[data-screen="publish"][data-ready="1"]');
+  } finally { await page.setViewportSize({ width: 1280, height: 800 }); }
+});
+
 /** Asks in the widget of page `w`; returns {cls, text, hrefs} of the reply bubble. */
 async function widgetAsk(w, text, { viaHuman = false } = {}) {
   const shadow = w.locator("#throughline-widget");

@@ -26,7 +26,7 @@ export default async function publish(ctx) {
     catch (e) { msg.replaceChildren(errorBox(e, "Unpublish")); }
   };
   root.append(card("Status",
-    el("div.row", el("span.pill" + (agent.published ? ".ok" : ""), { id: "publish-status" }, agent.published ? "published" : "not published"),
+    el("div.row.key-row", el("span.pill" + (agent.published ? ".ok" : ""), { id: "publish-status" }, agent.published ? "published" : "not published"),
       agent.public_key ? el("span", "public key ", el("code#public-key", agent.public_key)) : null),
     el("label.field", { style: { marginTop: "12px" } }, "Allowed origins (sites that may embed the widget; one per line)", origins),
     el("p.muted.small", `The preview below runs on ${origin}: keep it in the list to try the widget here.`),
