@@ -13,7 +13,7 @@
 //! ```
 //! use throughline_agent::AgentConfig;
 //! let cfg = AgentConfig::from_toml("product = \"Uptrail\"\nknowledge_bases = [\"sample\"]\n", "inline").unwrap();
-//! assert_eq!(cfg.confidence_threshold, 0.30);
+//! assert_eq!(cfg.confidence_threshold, 0.27);
 //! assert!(AgentConfig::from_toml("product = 1", "inline").unwrap_err().to_string().starts_with("inline: "));
 //! ```
 #![warn(missing_docs)]
