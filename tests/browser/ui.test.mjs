@@ -163,6 +163,8 @@ test("knowledge: upload files into a new knowledge base, watch the job finish, s
   assert.doesNotMatch(counters, /discovered|fetched/, counters);
   await page.waitForSelector("#documents tbody tr");
   await screen("knowledge");
+  // The documents table fills in after the screen is ready: wait for it, then read it.
+  await page.waitForSelector("#documents tbody tr");
   const rows = await page.locator("#documents tbody tr").allTextContents();
   assert.equal(rows.length, 4, rows.join("|"));
   assert.ok(rows.some((r) => r.includes("Zephyr refund policy")));
@@ -353,6 +355,64 @@ test("knowledge: creating a knowledge base shows it at once and selects it in th
   assert.equal(await page.inputValue("#ctx-kb"), "e2e-fresh");
   assert.match(await page.locator('tr[data-kb="e2e-fresh"]').textContent(), /in use/);
   await apiJson("/v1/kbs/e2e-fresh", { method: "DELETE" });
+});
+
+test("knowledge: an upload's embed bar counts chunks while the job runs; no \"No job yet\" under a job card", async () => {
+  const KBE = "e2e-embed";
+  const before = await page.inputValue("#ctx-kb").catch(() => "");
+  try {
+    await screen("knowledge");
+    await page.fill("#new-kb", KBE);
+    await page.click("form.row:has(#new-kb) button[type=submit]");
+    await page.waitForSelector(`#screen[data-ready="1"] tr[data-kb="${KBE}"]`, { timeout: 10_000 });
+    assert.equal(await page.inputValue("#upload-kb"), KBE);
+    // A knowledge base without jobs says so…
+    assert.equal(await page.locator("#jobs :text('No job yet for this knowledge base.')").count(), 1);
+    // Everything the embed bar shows, with the job's status at that moment.
+    await page.evaluate(() => {
+      window.__embedSeen = [];
+      const box = document.getElementById("jobs");
+      new MutationObserver(() => {
+        for (const job of box.querySelectorAll(".job")) {
+          // (Found by its label: the old markup has no data-stage.)
+          const row = [...job.querySelectorAll(".barrow")].find((r) => r.querySelector(".barlabel")?.textContent === "embed");
+          if (!row) continue;
+          const value = row.querySelector(".barvalue").textContent;
+          const last = window.__embedSeen[window.__embedSeen.length - 1];
+          if (!last || last.value !== value || last.status !== job.dataset.status) window.__embedSeen.push({ status: job.dataset.status, value });
+        }
+      }).observe(box, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    // Enough documents for several batches (32 documents each), so embedding takes a while.
+    const files = Array.from({ length: 96 }, (_, i) => ({
+      name: `guide-${String(i).padStart(3, "0")}.md`, mimeType: "text/markdown",
+      buffer: Buffer.from(`# Guide ${i}: pairing widget model ${i}\n\n` + Array.from({ length: 4 }, (_, j) =>
+        `## Step ${j + 1}\n\nFor widget model ${i}, step ${j + 1} is to hold the pair button for ${i % 7 + j + 2} seconds until ` +
+        `the light blinks ${["green", "blue", "amber", "white"][(i + j) % 4]}; then open the app, choose model ${i} from the list ` +
+        `and confirm the code shown on the widget. If the light turns red, restart the widget and repeat step ${j + 1}.\n`).join("\n")),
+    }));
+    await page.locator('#dropzone input[type=file]:not([webkitdirectory])').setInputFiles(files);
+    await page.waitForSelector("#jobs .job");
+    const jobId = await page.locator("#jobs .job").first().getAttribute("data-job");
+    // …but not once a job card is shown.
+    assert.equal(await page.locator("#jobs :text('No job yet')").count(), 0, "no \"No job yet\" under a job card");
+    await page.waitForSelector(`.job[data-job="${jobId}"]:is([data-status="succeeded"], [data-status="failed"])`, { timeout: 300_000 });
+    assert.equal(await page.locator(`.job[data-job="${jobId}"]`).getAttribute("data-status"), "succeeded");
+    assert.equal(await page.locator("#jobs :text('No job yet')").count(), 0);
+    const seen = await page.evaluate(() => window.__embedSeen);
+    const live = seen.filter((s) => !["succeeded", "failed", "cancelled"].includes(s.status));
+    console.log(`# the embed bar while the job ran: ${live.map((s) => s.value).join(", ")}`);
+    const counts = live.map((s) => /^(\d+) chunks$/.exec(s.value)).filter(Boolean).map((m) => Number(m[1]));
+    assert.ok(counts.length >= 2 && counts.some((n) => n > 0), "the embed bar counted chunks while the job ran: " + JSON.stringify(seen));
+    for (let i = 1; i < counts.length; i++) assert.ok(counts[i] >= counts[i - 1], "the count only grows: " + counts.join(","));
+    const final = (await page.locator(`.job[data-job="${jobId}"] .barrow[data-stage="embed"] .barvalue`).textContent()).trim();
+    const kbInfo = (await apiJson("/v1/kbs")).body.kbs.find((k) => k.name === KBE);
+    assert.equal(final, `${kbInfo.chunks} chunks`, "the finished bar counts every chunk embedded");
+    await shoot("1-knowledge-embed");
+  } finally {
+    await apiJson(`/v1/kbs/${KBE}`, { method: "DELETE" });
+    if (before) await page.selectOption("#ctx-kb", before).catch(() => {});
+  }
 });
 
 test("playground search tab: hits with snippets and score bars, hostile text stays text", async () => {

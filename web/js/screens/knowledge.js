@@ -5,6 +5,8 @@ import { el, card, bar, errorBox, notice, fmtDate, fmtBytes } from "../ui.js";
 const INGEST_STAGES = ["discover", "extract", "chunk", "embed", "index"];
 const STAGE_ORDER = ["discover", "fetch", "extract", "chunk", "embed", "index"];
 const FINAL = new Set(["succeeded", "failed", "cancelled"]);
+/** What a stage counts, for stages that report no total up front. */
+const STAGE_UNITS = { embed: "chunks" };
 
 export default async function knowledge(ctx) {
   const root = el("div.stack");
@@ -43,6 +45,9 @@ export default async function knowledge(ctx) {
   // --- upload
   const kb = ctx.kb;
   const jobsBox = el("div#jobs");
+  const noJobs = el("p.muted.no-jobs", "No job yet for this knowledge base.");
+  // A new job card replaces the "no job yet" line: the two never show together.
+  const showJob = (job) => { noJobs.remove(); jobsBox.prepend(jobView(job, afterJob, ctx.signal)); };
   const uploadMsg = el("div");
   const fileInput = el("input", { type: "file", multiple: true, hidden: true, "aria-label": "choose files" });
   const dirInput = el("input", { type: "file", multiple: true, hidden: true, webkitdirectory: true, "aria-label": "choose a folder" });
@@ -65,7 +70,7 @@ export default async function knowledge(ctx) {
       const r = await api(`/v1/kbs/${enc(into)}/sources/upload`, { method: "POST", form });
       uploadMsg.replaceChildren(notice(`Uploaded ${r.files} file(s), ${fmtBytes(r.bytes)}. Ingestion job ${r.job.id} started.`, "info"));
       if (into !== ctx.kb) { await ctx.refresh(); ctx.setKb(into); }
-      jobsBox.prepend(jobView(r.job, afterJob, ctx.signal));
+      showJob(r.job);
     } catch (e) { uploadMsg.replaceChildren(errorBox(e, "Upload")); }
   };
   fileInput.addEventListener("change", () => send([...fileInput.files].map((f) => ({ file: f, name: f.name }))));
@@ -94,7 +99,7 @@ export default async function knowledge(ctx) {
     try {
       const r = await api(path, { method: "POST", body });
       siteMsg.replaceChildren(notice(`Crawl of ${url} queued.`, "info"));
-      if (r.job) jobsBox.prepend(jobView(r.job, afterJob, ctx.signal));
+      if (r.job) showJob(r.job);
     } catch (e) { siteMsg.replaceChildren(errorBox(e, "Add site")); }
   } } },
   el("input.grow#site-url", { type: "url", placeholder: "https://docs.example.com", "aria-label": "site URL", required: true }),
@@ -117,7 +122,7 @@ export default async function knowledge(ctx) {
       const { jobs } = await api(`/v1/jobs?kb=${enc(kb)}`);
       const recent = (jobs || []).slice().sort((a, b) => String(b.created_at).localeCompare(String(a.created_at))).slice(0, 4);
       for (const j of recent) jobsBox.append(jobView(j, afterJob, ctx.signal));
-      if (!recent.length) jobsBox.append(el("p.muted", "No job yet for this knowledge base."));
+      if (!recent.length && !jobsBox.querySelector(".job")) jobsBox.append(noJobs);
     } catch (e) { jobsBox.append(errorBox(e, "Jobs")); }
   }
 
@@ -171,7 +176,7 @@ export default async function knowledge(ctx) {
           el("td", el("div.row",
             s.kind === "site" ? el("button.small", { type: "button", on: { click: () => showReport(s) } }, "Report") : null,
             el("button.small", { type: "button", on: { click: async () => {
-              try { const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}/resync`, { method: "POST" }); jobsBox.prepend(jobView(r.job, afterJob, ctx.signal)); }
+              try { const r = await api(`/v1/kbs/${enc(kb)}/sources/${enc(s.id)}/resync`, { method: "POST" }); showJob(r.job); }
               catch (e) { sourcesBox.prepend(errorBox(e, "Re-sync")); }
             } } }, "Re-sync"),
             el("button.small.danger", { type: "button", on: { click: async () => {
@@ -336,9 +341,16 @@ export function jobView(job, onFinished, signal) {
       const done = st.done || 0;
       const finished = st.elapsed_ms !== undefined && st.elapsed_ms !== null;
       const frac = total ? done / total : finished ? 1 : 0;
+      // A stage without a total (embedding: the chunk count is known only batch by batch) counts what it
+      // has done, live, on a moving bar, instead of "–" until it ends.
+      const busy = !total && done > 0 && !finished && !final;
       // Bars of a failed job are red: its stages ran, but the job did not deliver.
-      const cls = root.dataset.status === "failed" ? "bad" : finished ? "done" : "";
-      return bar(name, frac, total ? `${done}/${total}` : finished ? "done" : "–", cls);
+      const cls = root.dataset.status === "failed" ? "bad" : finished ? "done" : busy ? "busy" : "";
+      const unit = STAGE_UNITS[name];
+      const value = total ? `${done}/${total}` : done > 0 ? (unit ? `${done} ${unit}` : String(done)) : finished ? "done" : "–";
+      const row = bar(name, frac, value, cls);
+      row.dataset.stage = name;
+      return row;
     }));
   }
   setStatus(job.status, job.error);
