@@ -205,7 +205,7 @@ struct Crawl<'a> {
     progress: &'a dyn ProgressSink,
     scope: Arc<Scope>,
     patterns: Patterns,
-    robots: Robots,
+    robots: Arc<Robots>,
     traps: TrapDetector,
     entries: Vec<Entry>,
     index: HashMap<String, usize>,
@@ -281,7 +281,7 @@ pub fn crawl_site(
         progress,
         scope: Arc::new(Scope::of(&start)),
         patterns,
-        robots: Robots::AllowAll,
+        robots: Arc::new(Robots::AllowAll),
         traps: TrapDetector::new(cfg.traps),
         entries: Vec::new(),
         index: HashMap::new(),
@@ -340,9 +340,14 @@ pub fn crawl_site(
 }
 
 impl Crawl<'_> {
+    /// What every redirect hop of a page fetch must pass, like a discovered link: the scope, the
+    /// include/exclude patterns and robots.txt (a redirect from an allowed URL to a disallowed one is
+    /// not followed).
     fn hop_check(&self) -> Arc<HopCheck> {
         let scope = self.scope.clone();
-        Arc::new(move |u: &Url| scope.check(u))
+        let patterns = self.patterns.clone();
+        let robots = self.robots.clone();
+        Arc::new(move |u: &Url| scope.check(u).or_else(|| patterns.check(u)).or_else(|| robots.check(u.as_str())))
     }
 
     async fn read_robots_and_sitemaps(&mut self, fetcher: &Fetcher, start: &Url) {
@@ -354,13 +359,13 @@ impl Crawl<'_> {
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
         let got = fetcher.fetch(robots_url, &Validators::default(), same_host.as_ref(), true).await;
-        self.robots = match got.outcome {
+        self.robots = Arc::new(match got.outcome {
             Outcome::Page(p) => Robots::parse(&self.cfg.user_agent, &p.body),
             // RFC 9309: a server error means "assume everything is disallowed".
             Outcome::Failed { status: Some(s), reason } if s >= 500 => Robots::Unreachable(reason),
             // 4xx: no rules. Network errors: the pages' own fetches fail with the precise reason.
             _ => Robots::AllowAll,
-        };
+        });
         if let Some(d) = self.robots.delay_secs() {
             fetcher.raise_delay(Duration::from_secs_f32(d.clamp(0.0, 30.0)));
         }

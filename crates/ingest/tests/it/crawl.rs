@@ -666,3 +666,20 @@ fn issue_13_a_recrawl_that_would_remove_most_pages_asks_for_confirmation() {
     assert!(done.removal_withheld.is_none());
     assert_eq!(doc_paths(&kb), ["/"]);
 }
+
+#[test]
+fn issue_15_robots_txt_is_checked_on_every_redirect_hop() {
+    let site = Site::start();
+    site.set("/robots.txt", Route::new(200, "text/plain", "User-agent: *\nDisallow: /community/\n"));
+    site.set("/", Route::html(plain("Home", r#"<p>Welcome to the help center.</p><a href="/community">Forum</a>"#)));
+    // `/community` is allowed, but it redirects into the disallowed `/community/`.
+    site.set("/community", Route::redirect("/community/"));
+    site.set("/community/", Route::html(plain("Forum", "<p>Members-only discussion that robots.txt keeps out.</p>")));
+    let dir = tempfile::tempdir().unwrap();
+    let kb = open_kb(dir.path());
+    let summary = crawl_site(&kb, &site.url("/"), &test_config(), &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(doc_paths(&kb), ["/"], "{summary:?}");
+    let fetched: Vec<String> = site.log().into_iter().map(|s| s.path).collect();
+    assert!(fetched.iter().any(|p| p == "/community"), "{fetched:?}");
+    assert!(!fetched.iter().any(|p| p == "/community/"), "the disallowed page is never fetched: {fetched:?}");
+}
