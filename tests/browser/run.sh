@@ -36,3 +36,4 @@ done
 curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null || { echo "the server did not come up" >&2; tail -50 "$LOG" >&2; exit 1; }
 cd "$HERE"
 THROUGHLINE_URL="http://127.0.0.1:$PORT" node --test --test-concurrency=1 --test-reporter=spec ui.test.mjs
+node --test --test-concurrency=1 --test-reporter=spec journey.test.mjs  # the newcomer's journey, on its own server and empty data dir
