@@ -29,19 +29,25 @@ pub fn secret(jobs: &dyn JobStore, agent: &str, rotate: bool) -> ApiResult<Strin
     Ok(s)
 }
 
+/// The HMAC-SHA256 state over `value` under `secret` (`None` only if the MAC refused the key, which
+/// HMAC never does: any key length is valid).
+fn mac(secret: &str, value: &str) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    mac.update(value.as_bytes());
+    Some(mac)
+}
+
 /// The hex HMAC-SHA256 of `value` under `secret` (what the host site's backend computes).
 pub fn sign(secret: &str, value: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(value.as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    mac(secret, value)
+        .map(|m| m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default()
 }
 
 /// Whether `hash` (hex) signs `value` under `secret`, compared in constant time.
 pub fn verify(secret: &str, value: &str, hash: &str) -> bool {
     let Some(bytes) = decode_hex(hash.trim()) else { return false };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(value.as_bytes());
-    mac.verify_slice(&bytes).is_ok()
+    mac(secret, value).is_some_and(|m| m.verify_slice(&bytes).is_ok())
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {

@@ -443,20 +443,17 @@ pub struct NewSession {
 
 /// The contact key of a verified identity in a session request, if it carries one.
 fn verified_identity(state: &AppState, agent: &str, body: &NewSession) -> ApiResult<Option<String>> {
-    let signed = match (&body.user_id, &body.email) {
-        (Some(id), _) => format!("user:{}", id.trim()),
-        (None, Some(email)) => email.trim().to_lowercase(),
+    // The signed value, the field it came from, and the contact key it opens.
+    let (field, value, key) = match (&body.user_id, &body.email) {
+        (Some(id), _) => ("user_id", id.trim(), format!("user:{}", id.trim())),
+        (None, Some(email)) => ("email", email.trim(), email.trim().to_lowercase()),
         (None, None) if body.user_hash.is_some() => {
             return Err(ApiError::invalid("user_hash", "signs `user_id` (or `email`): send the one it signs"))
         }
         (None, None) => return Ok(None),
     };
-    let value = body.user_id.as_deref().or(body.email.as_deref()).unwrap_or_default().trim();
     if value.is_empty() || value.chars().count() > 254 {
-        return Err(ApiError::invalid(
-            if body.user_id.is_some() { "user_id" } else { "email" },
-            "must be 1 to 254 characters",
-        ));
+        return Err(ApiError::invalid(field, "must be 1 to 254 characters"));
     }
     let Some(hash) = body.user_hash.as_deref() else {
         return Err(ApiError::invalid(
@@ -471,7 +468,7 @@ fn verified_identity(state: &AppState, agent: &str, body: &NewSession) -> ApiRes
             "user_hash does not sign this user_id (or email) with the agent's identity secret",
         ));
     }
-    Ok(Some(signed))
+    Ok(Some(key))
 }
 
 /// `POST /v1/agents/{agent}/sessions`: the server mints a visitor session (a random token the visitor
