@@ -141,7 +141,17 @@
   panel.insertBefore(sugg, humanBtn);
   wrap.appendChild(panel);
   wrap.appendChild(launch);
-  root.appendChild(style);
+  // A constructed stylesheet where the browser has them: a page whose Content-Security-Policy forbids
+  // inline styles (no 'unsafe-inline') still styles the widget. A <style> element otherwise.
+  var sheet = null;
+  try {
+    if (root !== host && "adoptedStyleSheets" in root && window.CSSStyleSheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(style.textContent);
+      root.adoptedStyleSheets = [sheet];
+    }
+  } catch (e) { sheet = null; }
+  if (!sheet) root.appendChild(style);
   root.appendChild(wrap);
 
   var session = null;
@@ -331,14 +341,30 @@
     var out = say("a", "\u2026");
     send.disabled = true;
     var ensure = session ? Promise.resolve(session) : newSession().then(function (s) { listen(); return s; });
-    return ensure.then(function () {
+    /* A busy server answers 503 (or 429) with Retry-After: say so, wait, and ask again (a few times). */
+    function post(attempt) {
       return fetch(base + "/v1/agents/" + encodeURIComponent(agent) + "/chat", {
         method: "POST",
         headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
         body: JSON.stringify({ message: text, stream: true }),
+      }).then(function (res) {
+        if ((res.status !== 503 && res.status !== 429) || attempt >= 5) return res;
+        return res.json().catch(function () { return {}; }).then(function (j) {
+          var e = j && j.error || {};
+          var secs = Number(e.retry_after || res.headers.get("Retry-After")) || 2;
+          secs = Math.min(Math.max(secs, 1), 30);
+          out.setAttribute("data-busy", "1");
+          out.textContent = "The assistant is busy, retrying in " + secs + " s\u2026";
+          return new Promise(function (r) { setTimeout(r, secs * 1000); }).then(function () {
+            out.textContent = "\u2026";
+            return post(attempt + 1);
+          });
+        });
       });
-    }).then(function (res) {
+    }
+    return ensure.then(function () { return post(1); }).then(function (res) {
       if (res.status === 401 || res.status === 403) { session = null; try { localStorage.removeItem(storeKey); } catch (e) { /* */ } }
+      if (res.status === 503 || res.status === 429) throw new Error("the assistant is too busy right now; please ask again in a minute");
       if (!res.ok) throw new Error("the agent could not answer (HTTP " + res.status + ")");
       var acc = "", turn = null;
       var type = res.headers.get("content-type") || "";
@@ -346,6 +372,7 @@
         ? readStream(res, function (ev, d) {
           if (ev === "delta") { acc += d.text || ""; out.textContent = acc; scroll(); }
           else if (ev === "turn") turn = d;
+          else if (ev === "server_stopping" && !turn) turn = { answer: acc || "The server is restarting; please ask again in a few seconds.", citations: [] };
           else if (ev === "done") return false;
         })
         : res.json().then(function (j) { turn = j; });

@@ -194,6 +194,8 @@ pub enum Command {
         #[arg(long)]
         allow_private_network: bool,
     },
+        #[command(flatten)]
+        limits: ServeLimits,
     /// Manage the admin token of the HTTP API.
     AdminToken {
         #[command(subcommand)]
@@ -377,4 +379,37 @@ pub enum AgentCommand {
     },
     /// List agents.
     List,
+}
+
+/// Load limits of `serve` (defaults sized from the machine's cores; see README "Operations").
+#[derive(Debug, Clone, Args)]
+pub struct ServeLimits {
+    /// Public chats computed at once, server-wide. Default: the number of cores.
+    #[arg(long, env = "THROUGHLINE_CHAT_CONCURRENCY")]
+    pub chat_concurrency: Option<usize>,
+    /// Public chats waiting for a slot, server-wide, before new ones get 503 with Retry-After.
+    /// Default: 8 per core.
+    #[arg(long, env = "THROUGHLINE_CHAT_QUEUE")]
+    pub chat_queue: Option<usize>,
+    /// Public chats computed at once for one agent. Default: the server-wide value.
+    #[arg(long, env = "THROUGHLINE_AGENT_CHAT_CONCURRENCY")]
+    pub agent_chat_concurrency: Option<usize>,
+    /// Public chats waiting for one agent. Default: 6 per core.
+    #[arg(long, env = "THROUGHLINE_AGENT_CHAT_QUEUE")]
+    pub agent_chat_queue: Option<usize>,
+    /// Longest wait in the chat queue, in seconds, before a 503. Default 5.
+    #[arg(long, env = "THROUGHLINE_CHAT_MAX_WAIT_SECS")]
+    pub chat_max_wait_secs: Option<f64>,
+    /// Time limit of a public request, queue wait included, in seconds. Default 10.
+    #[arg(long, env = "THROUGHLINE_PUBLIC_TIMEOUT_SECS")]
+    pub public_timeout_secs: Option<f64>,
+    /// Time for a client to send a request's headers (and longest keep-alive pause), in seconds. Default 10.
+    #[arg(long, env = "THROUGHLINE_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<f64>,
+    /// A connection with no byte read or written for this many seconds is closed. Default 60.
+    #[arg(long, env = "THROUGHLINE_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<f64>,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) may take before open connections are dropped. Default 10.
+    #[arg(long, env = "THROUGHLINE_SHUTDOWN_GRACE_SECS", default_value_t = 10.0)]
+    pub shutdown_grace_secs: f64,
 }

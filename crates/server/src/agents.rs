@@ -25,6 +25,13 @@ pub fn open_agent(state: &AppState, name: &str) -> ApiResult<Arc<Agent>> {
             return Ok(a.clone());
         }
     }
+    // One opening at a time: simultaneous first chats wait for it instead of each training the router.
+    let _opening = state.0.opening.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(a) = state.0.agents.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if a.version() == latest.version {
+            return Ok(a.clone());
+        }
+    }
     let config = AgentConfig::from_toml(&latest.config, &format!("agent `{name}`"))?;
     let mut kbs: Vec<Arc<dyn Retriever>> = Vec::new();
     for kb in &config.knowledge_bases {

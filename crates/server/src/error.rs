@@ -18,12 +18,14 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, when one is.
     pub field: Option<String>,
+    /// Seconds after which a retry may succeed (`Retry-After`), for refusals under load.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with this status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self { status, code, message: message.into(), field: None, retry_after: None }
     }
 
     /// 400 naming the bad field.
@@ -39,6 +41,11 @@ impl ApiError {
     /// 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// The same error with a `Retry-After` of `secs` seconds (at least 1).
+    pub fn retry_after(self, secs: u64) -> Self {
+        Self { retry_after: Some(secs.max(1)), ..self }
     }
 
     /// 500 with a message safe to show.
@@ -59,7 +66,14 @@ impl IntoResponse for ApiError {
         if let Some(field) = &self.field {
             body["field"] = json!(field);
         }
-        (self.status, axum::Json(json!({ "error": body }))).into_response()
+        if let Some(secs) = self.retry_after {
+            body["retry_after"] = json!(secs);
+        }
+        let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }
 

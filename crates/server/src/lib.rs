@@ -7,8 +7,11 @@
 //! (`Authorization: Bearer …`). Errors are JSON with a stable code and a message naming the bad field.
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod agents;
+pub mod answering;
 pub mod auth;
+pub mod connection;
 pub mod error;
 pub mod identity;
 pub mod jobs;
@@ -18,12 +21,13 @@ pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod security;
 mod state;
+pub mod timeout;
 pub mod upload;
 pub mod widget;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -172,7 +176,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model}", get(openai::model))
         .route("/health", get(system::health))
         .route("/v1/health", get(system::health))
-        .route("/v1/openapi.json", get(system::openapi));
+        .route("/v1/openapi.json", get(system::openapi))
+        .layer(from_fn_with_state(state.clone(), timeout::public));
     Router::new()
         .merge(admin)
         .merge(public)
@@ -180,12 +185,16 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(system::method_not_allowed)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(cfg.max_json_bytes))
+        .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
 
-/// Serves until `signal` resolves, then shuts down gracefully: new connections stop, in-flight requests
-/// finish, open event streams end with a `server_stopping` event, the running job stops at its next
-/// committed batch (and resumes at the next start); after `grace` the remaining connections are dropped.
+/// Serves until `signal` resolves, then shuts down gracefully: the listener closes, queued chats are
+/// refused with `server_stopping`, open event streams end with a final `server_stopping` event (a chat
+/// stream first gets up to [`answering::DRAIN`] to finish its turn, which is stored when it finishes),
+/// each connection closes after its in-flight response, and the running job stops at its next
+/// committed batch (and resumes at the next start). Whatever is still open `grace` after the signal
+/// is dropped. Connections get the header-read and idle timeouts of the configuration.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -200,25 +209,44 @@ pub async fn serve(
     } else {
         tokio::spawn(async {})
     };
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
     let st = state.clone();
-    let graceful = async move {
-        signal.await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        st.begin_shutdown();
-        let _ = stopping_tx.send(true);
+    tokio::task::spawn_blocking(move || answering::open_published(&st));
+    let app = router(state.clone());
+    let limits = connection::ConnectionLimits {
+        header_read_timeout: state.config().header_read_timeout,
+        idle_timeout: state.config().idle_timeout,
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(graceful);
-    let deadline = async move {
-        let _ = stopping_rx.wait_for(|s| *s).await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        r = server => r?,
-        _ = deadline => tracing::warn!("connections still open after {grace:?}: dropping them"),
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut conns = tokio::task::JoinSet::new();
+    let signal = signal;
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    conns.spawn(connection::serve(stream, peer, app.clone(), limits, stop_rx.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
     }
-    if tokio::time::timeout(grace, worker).await.is_err() {
+    drop(listener);
+    let deadline = tokio::time::Instant::now() + grace;
+    tracing::info!(connections = conns.len(), "shutting down: ending streams, finishing in-flight requests");
+    state.begin_shutdown();
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout_at(deadline, async { while conns.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(connections = conns.len(), "connections still open after {grace:?}: dropping them");
+        conns.shutdown().await;
+    }
+    if tokio::time::timeout_at(deadline, worker).await.is_err() {
         tracing::warn!("the running job did not reach a checkpoint within {grace:?}");
     }
     Ok(())

@@ -43,7 +43,8 @@ impl RateLimiter {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!("too many requests from this client; retry in {wait} s"),
-            ))
+            )
+            .retry_after(wait))
         }
     }
 }

@@ -37,6 +37,18 @@ pub struct ServerConfig {
     pub public_rate_per_sec: f64,
     /// Burst of the public rate limit.
     pub public_burst: f64,
+    /// Time limit of a public request (chat, sessions, widget configuration, OpenAI-compatible), queue
+    /// wait included; over it the visitor gets 503 `timeout` with `Retry-After`. Streams are bound only
+    /// until their first byte. Default 10 s.
+    pub public_timeout: std::time::Duration,
+    /// Concurrency and queue limits of the public chat.
+    pub admission: crate::admission::AdmissionConfig,
+    /// A connection must send a request's complete headers within this time, which also bounds how
+    /// long a kept-alive connection may sit between requests. Default 10 s.
+    pub header_read_timeout: std::time::Duration,
+    /// A connection with no bytes read or written for this long is closed (a client that stopped
+    /// reading its response, a stalled upload). Default 60 s; event streams send a comment every 15 s.
+    pub idle_timeout: std::time::Duration,
     /// Times an interrupted job is started before it is marked failed. Default 3.
     pub job_max_attempts: u32,
     /// Ingestion settings for jobs.
@@ -65,6 +77,10 @@ impl Default for ServerConfig {
             request_timeout: std::time::Duration::from_secs(30),
             public_rate_per_sec: 5.0,
             public_burst: 20.0,
+            public_timeout: std::time::Duration::from_secs(10),
+            admission: crate::admission::AdmissionConfig::default(),
+            header_read_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(60),
             job_max_attempts: 3,
             ingest: IngestConfig::default(),
             crawl: CrawlConfig { private_network_setting: PRIVATE_NETWORK_SETTING, ..CrawlConfig::default() },
@@ -109,6 +125,9 @@ pub(crate) struct Inner {
     pub limiter: RateLimiter,
     pub metrics: Metrics,
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    pub admission: crate::admission::Admission,
+    /// Held while an agent is being opened, so simultaneous first chats open it once.
+    pub opening: std::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -125,6 +144,7 @@ impl AppState {
         let Stores { store, jobs, memory, access } = stores;
         let limiter = RateLimiter::new(config.public_rate_per_sec, config.public_burst);
         let (shutdown, _) = tokio::sync::watch::channel(false);
+        let admission = crate::admission::Admission::new(config.admission.clone());
         Self(Arc::new(Inner {
             config,
             paths: KbPaths::new(data_dir),
@@ -142,6 +162,8 @@ impl AppState {
             limiter,
             metrics: Metrics::default(),
             shutdown,
+            admission,
+            opening: std::sync::Mutex::new(()),
         }))
     }
 
@@ -208,7 +230,18 @@ impl AppState {
     /// Asks long work and open streams to stop (graceful shutdown).
     pub fn begin_shutdown(&self) {
         let _ = self.0.shutdown.send(true);
+        self.0.admission.close();
         self.0.hub.cancel_all();
+    }
+
+    /// Admission control of the public chat.
+    pub fn admission(&self) -> &crate::admission::Admission {
+        &self.0.admission
+    }
+
+    /// Whether shutdown began.
+    pub fn stopping(&self) -> bool {
+        *self.0.shutdown.borrow()
     }
 
     /// A receiver that turns true when shutdown begins.

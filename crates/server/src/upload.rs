@@ -140,6 +140,11 @@ pub async fn receive(mut multipart: Multipart, dest: &Path, cfg: &ServerConfig) 
 pub fn unpack(archive: &Path, dest: &Path, cfg: &ServerConfig, already: usize) -> Result<(usize, u64), String> {
     let file = std::fs::File::open(archive).map_err(|e| format!("cannot reopen the archive: {e}"))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("not a readable zip archive: {e}"))?;
+    // The zip reader keeps one entry per name (the last silently wins): read the names as stored.
+    if let Some(name) = duplicate_entry(archive, zip.central_directory_start())? {
+        return Err(format!("`{name}` is in the archive twice; remove one of the two entries and upload it again"));
+    }
+    let mut unpacked: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut written = 0u64;
     let mut files = 0usize;
     for i in 0..zip.len() {
@@ -158,6 +163,9 @@ pub fn unpack(archive: &Path, dest: &Path, cfg: &ServerConfig, already: usize) -
         files += 1;
         if already + files > cfg.max_upload_files {
             return Err(format!("more than {} files in one upload", cfg.max_upload_files));
+        }
+        if !unpacked.insert(rel.clone()) {
+            return Err(format!("`{name}` is in the archive twice (under another spelling of its path)"));
         }
         let target = dest.join(rel);
         if target.exists() {
@@ -179,6 +187,32 @@ pub fn unpack(archive: &Path, dest: &Path, cfg: &ServerConfig, already: usize) -
         }
     }
     Ok((files, written))
+}
+
+/// The first entry name the archive's central directory holds twice, read record by record from
+/// `start` (the zip reader itself keeps only one entry per name).
+fn duplicate_entry(archive: &Path, start: u64) -> Result<Option<String>, String> {
+    use std::io::{BufReader, Seek, SeekFrom};
+    let file = std::fs::File::open(archive).map_err(|e| format!("cannot reopen the archive: {e}"))?;
+    let mut r = BufReader::new(file);
+    r.seek(SeekFrom::Start(start)).map_err(|e| format!("cannot read the archive's directory: {e}"))?;
+    let mut seen: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    let mut header = [0u8; 46];
+    loop {
+        if r.read_exact(&mut header).is_err() || header[..4] != [0x50, 0x4b, 0x01, 0x02] {
+            return Ok(None);
+        }
+        let len = |at: usize| u16::from_le_bytes([header[at], header[at + 1]]) as usize;
+        let (name_len, extra_len, comment_len) = (len(28), len(30), len(32));
+        let mut name = vec![0u8; name_len];
+        r.read_exact(&mut name).map_err(|e| format!("the archive's directory is cut off: {e}"))?;
+        r.seek_relative((extra_len + comment_len) as i64)
+            .map_err(|e| format!("the archive's directory is cut off: {e}"))?;
+        let is_dir = name.last() == Some(&b'/');
+        if !is_dir && !seen.insert(name.clone()) {
+            return Ok(Some(String::from_utf8_lossy(&name).into_owned()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +246,22 @@ mod tests {
         Ok(file)
     }
 
+    /// A zip holding `site/a.md` twice (zip writers refuse duplicate names: the second entry is renamed
+    /// to a same-length name, then its name bytes are patched in both headers).
+    fn zip_with_duplicate() -> TestResult<tempfile::NamedTempFile> {
+        let file = zip_with(&[("site/a.md", b"first".to_vec()), ("site/b.md", b"second".to_vec())])?;
+        let bytes = std::fs::read(file.path())?;
+        let patched =
+            bytes.windows(9).enumerate().filter(|(_, w)| *w == b"site/b.md").map(|(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(patched.len(), 2, "local and central headers");
+        let mut bytes = bytes;
+        for i in patched {
+            bytes[i..i + 9].copy_from_slice(b"site/a.md");
+        }
+        std::fs::write(file.path(), bytes)?;
+        Ok(file)
+    }
+
     #[test]
     fn archives_unpack_and_bombs_and_traversal_are_refused() -> TestResult {
         let cfg = ServerConfig { max_unzipped_bytes: 1_000_000, ..ServerConfig::default() };
@@ -223,6 +273,10 @@ mod tests {
         let bomb = zip_with(&[("zeros.txt", vec![0u8; 5_000_000])])?;
         let err = unpack(bomb.path(), &dir.path().join("bomb"), &cfg, 0).unwrap_err();
         assert!(err.contains("zip bomb"), "{err}");
+
+        let dup = zip_with_duplicate()?;
+        let err = unpack(dup.path(), &dir.path().join("dup"), &cfg, 0).unwrap_err();
+        assert!(err.contains("`site/a.md` is in the archive twice"), "{err}");
 
         let evil = zip_with(&[("../../escape.md", b"x".to_vec())])?;
         let err = unpack(evil.path(), &dir.path().join("evil"), &cfg, 0).unwrap_err();

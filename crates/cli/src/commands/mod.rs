@@ -108,8 +108,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kbs { json } => kbs::list(&app, json),
         Command::Docs { kb, json } => kbs::docs(&app, &kb, json),
         Command::DeleteKb { name } => kbs::delete(&app, &name),
-        Command::Serve { addr, no_sample, allow_private_network } => {
-            serve::run(app, &addr, no_sample, allow_private_network)
+        Command::Serve { addr, no_sample, allow_private_network, limits } => {
+            serve::run(app, &addr, no_sample, allow_private_network, &limits)
         }
         Command::AdminToken { action: AdminTokenAction::Rotate } => serve::rotate_token(&app),
         Command::Agent { command } => agent::run(&app, command),

@@ -14,6 +14,7 @@ use throughline_server::auth::{AdminAuth, TokenOrigin};
 use throughline_server::{AppState, ServerConfig, Stores};
 
 use super::App;
+use crate::cli::ServeLimits;
 use crate::config::shipped;
 
 /// The environment variable that sets the admin token.
@@ -32,7 +33,46 @@ fn initialise(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(app: App, addr: &str, no_sample: bool, allow_private_network: bool) -> anyhow::Result<ExitCode> {
+/// A duration flag in seconds: positive and finite.
+fn seconds(flag: &str, v: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 && s < 86_400.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => anyhow::bail!("--{flag}: {s} is not a number of seconds between 0 and 86400"),
+    }
+}
+
+/// The server's load limits from the flags (defaults sized from the cores).
+fn apply_limits(config: &mut ServerConfig, l: &ServeLimits) -> anyhow::Result<()> {
+    let a = &mut config.admission;
+    for (flag, v) in [("chat-concurrency", l.chat_concurrency), ("agent-chat-concurrency", l.agent_chat_concurrency)] {
+        if v == Some(0) {
+            anyhow::bail!("--{flag}: must be at least 1");
+        }
+    }
+    if let Some(n) = l.chat_concurrency {
+        a.server_concurrency = n;
+        a.agent_concurrency = n;
+    }
+    a.server_queue = l.chat_queue.unwrap_or(a.server_queue);
+    a.agent_concurrency = l.agent_chat_concurrency.unwrap_or(a.agent_concurrency);
+    a.agent_queue = l.agent_chat_queue.unwrap_or(a.agent_queue);
+    a.max_wait = seconds("chat-max-wait-secs", l.chat_max_wait_secs)?.unwrap_or(a.max_wait);
+    config.public_timeout = seconds("public-timeout-secs", l.public_timeout_secs)?.unwrap_or(config.public_timeout);
+    config.header_read_timeout =
+        seconds("header-read-timeout-secs", l.header_read_timeout_secs)?.unwrap_or(config.header_read_timeout);
+    config.idle_timeout = seconds("idle-timeout-secs", l.idle_timeout_secs)?.unwrap_or(config.idle_timeout);
+    Ok(())
+}
+
+pub fn run(
+    app: App,
+    addr: &str,
+    no_sample: bool,
+    allow_private_network: bool,
+    limits: &ServeLimits,
+) -> anyhow::Result<ExitCode> {
+    let grace = seconds("shutdown-grace-secs", Some(limits.shutdown_grace_secs))?.unwrap_or(Duration::from_secs(10));
     if !no_sample {
         initialise(&app)?;
     }
@@ -55,6 +95,7 @@ pub fn run(app: App, addr: &str, no_sample: bool, allow_private_network: bool) -
     };
     // The server-level private-network setting: every crawl and re-sync of a site source uses it.
     config.crawl.allow_private_network = allow_private_network || app.config.allow_private_network;
+    apply_limits(&mut config, limits)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -83,10 +124,22 @@ pub fn run(app: App, addr: &str, no_sample: bool, allow_private_network: bool) -
             println!("Site sources may reach private and loopback addresses (cloud metadata endpoints stay refused).");
         }
         println!("Data in {}. Stop with Ctrl-C.", app.config.data_dir.display());
-        throughline_server::serve(state, listener, throughline_server::termination(), Duration::from_secs(10)).await?;
-        println!("Stopped.");
+        let a = &state.config().admission;
+        println!(
+            "Public chat: {} at once ({} per agent), {} queued ({} per agent), {:.0} s longest wait; public requests time out after {:.0} s.",
+            a.server_concurrency,
+            a.agent_concurrency,
+            a.server_queue,
+            a.agent_queue,
+            a.max_wait.as_secs_f64(),
+            state.config().public_timeout.as_secs_f64()
+        );
+        throughline_server::serve(state, listener, throughline_server::termination(), grace).await?;
         anyhow::Ok(())
     })?;
+    // Turns still computing are not waited for past a moment: they were not acknowledged to anyone.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    println!("Stopped.");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,6 +17,7 @@ use crate::agents::{
     agent_json, audit_json, blocking, handoff_json, lead_json, memory_json, message_citations_json, open_agent,
     proactive_json, turn_json,
 };
+use crate::answering::Step;
 use crate::auth::{is_admin, random_token};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::jobs::async_stream;
@@ -379,6 +380,10 @@ fn with_cors(mut response: Response, caller: &Caller) -> Response {
         if let Ok(v) = o.parse() {
             response.headers_mut().insert("access-control-allow-origin", v);
             response.headers_mut().insert("vary", axum::http::HeaderValue::from_static("Origin"));
+            // The widget reads a refusal's Retry-After to say when it retries.
+            response
+                .headers_mut()
+                .insert("access-control-expose-headers", axum::http::HeaderValue::from_static("Retry-After"));
         }
     }
     response
@@ -586,6 +591,7 @@ pub async fn chat(
         return Err(ApiError::invalid("message", "the message is empty"));
     }
     let admin = matches!(who, Caller::Admin);
+    let agent_name = agent.clone();
     let stream = body.stream
         || headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
     let st = state.clone();
@@ -599,53 +605,66 @@ pub async fn chat(
         Ok((a, contact.id, conv))
     };
     let message = body.message.clone();
+    // Admission after the cheap checks: a refusal is 503 with Retry-After, readable by the widget.
+    let ticket = match state.admission().admit(&agent_name).await {
+        Ok(t) => t,
+        Err(e) => return Ok(with_cors(e.into_response(), &who)),
+    };
+    let mut steps = crate::answering::spawn_turn(&state, ticket, move |emit| {
+        let (a, contact, conv) = prepare()?;
+        Ok(a.respond(contact, conv, &message, emit)?)
+    });
     if !stream {
-        let turn = blocking(move || {
-            let (a, contact, conv) = prepare()?;
-            Ok(a.respond(contact, conv, &message, &mut |_| {})?)
-        })
-        .await?;
-        return Ok(with_cors(ApiJson(turn_json(&turn, admin)).into_response(), &who));
-    }
-    let (agent_handle, contact, conv) = blocking(prepare).await?;
-    let sse = Sse::new(async_stream(move |tx| async move {
-        let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let work = tokio::task::spawn_blocking(move || {
-            agent_handle.respond(contact, conv, &message, &mut |d| {
-                let _ = dtx.send(d.to_string());
-            })
-        });
-        while let Some(d) = drx.recv().await {
-            if tx.send(Event::default().event("delta").data(json!({"text": d}).to_string())).await.is_err() {
-                return;
+        loop {
+            match steps.recv().await {
+                Some(Step::Delta(_)) => continue,
+                Some(Step::Done(turn)) => {
+                    return Ok(with_cors(ApiJson(turn_json(&turn?, admin)).into_response(), &who));
+                }
+                Some(Step::Stopping) | None => {
+                    return Ok(with_cors(stopping_error().into_response(), &who));
+                }
             }
         }
-        match work.await {
-            Ok(Ok(turn)) => {
-                let _ = tx.send(Event::default().event("turn").data(turn_json(&turn, admin).to_string())).await;
-            }
-            Ok(Err(e)) => {
-                let e = ApiError::from(e);
-                let _ = tx
-                    .send(
-                        Event::default().event("error").data(json!({"code": e.code, "message": e.message}).to_string()),
-                    )
-                    .await;
-            }
-            Err(e) => {
-                let _ = tx
-                    .send(
-                        Event::default()
-                            .event("error")
-                            .data(json!({"code": "internal", "message": e.to_string()}).to_string()),
-                    )
-                    .await;
-            }
+    }
+    let sse = Sse::new(async_stream(move |tx| async move {
+        // Every stream ends with `done`, after `turn`, `error` or `server_stopping`.
+        loop {
+            let event = match steps.recv().await {
+                Some(Step::Delta(d)) => {
+                    if tx.send(Event::default().event("delta").data(json!({"text": d}).to_string())).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Some(Step::Done(Ok(turn))) => Event::default().event("turn").data(turn_json(&turn, admin).to_string()),
+                Some(Step::Done(Err(e))) => {
+                    Event::default().event("error").data(json!({"code": e.code, "message": e.message}).to_string())
+                }
+                Some(Step::Stopping) | None => {
+                    let e = stopping_error();
+                    Event::default()
+                        .event("server_stopping")
+                        .data(json!({"type": "server_stopping", "message": e.message}).to_string())
+                }
+            };
+            let _ = tx.send(event).await;
+            break;
         }
         let _ = tx.send(Event::default().event("done").data("{}")).await;
     }))
     .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
     Ok(with_cors(sse.into_response(), &who))
+}
+
+/// The refusal of a chat that shutdown cut short (its turn is kept if it finishes).
+pub(crate) fn stopping_error() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server_stopping",
+        "the server is restarting; ask again in a few seconds",
+    )
+    .retry_after(5)
 }
 
 /// `GET /v1/agents/{agent}/sessions/{session}/messages`: the visitor's conversation history.

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::agents::{blocking, open_agent, turn_json};
+use crate::agents::{open_agent, turn_json};
+use crate::answering::{spawn_turn, Step};
 use crate::auth::{bearer, is_admin};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::routes::jobs::async_stream;
@@ -82,23 +83,30 @@ pub async fn completions(
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("messages", "no user message with text"))?;
     let contact_key = format!("openai:{}", req.user.clone().unwrap_or_else(|| "default".into()));
+    let ticket = state.admission().admit(&agent).await?;
     let st = state.clone();
     let name = agent.clone();
-    let (a, contact, conv) = blocking(move || {
+    let q = question.clone();
+    let mut steps = spawn_turn(&state, ticket, move |emit| {
         let a = open_agent(&st, &name)?;
         let contact = a.contact(&contact_key)?;
         let conv = match st.0.memory.conversations(contact.id)?.into_iter().max_by_key(|c| c.started_at) {
             Some(c) => c.id,
             None => a.start_conversation(contact.id)?.id,
         };
-        Ok((a, contact.id, conv))
-    })
-    .await?;
+        Ok(a.respond(contact.id, conv, &q, emit)?)
+    });
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let id = format!("chatcmpl-{}", &crate::auth::random_token("")?[..24]);
     let prompt_tokens = question.split_whitespace().count();
     if !req.stream {
-        let turn = blocking(move || Ok(a.respond(contact, conv, &question, &mut |_| {})?)).await?;
+        let turn = loop {
+            match steps.recv().await {
+                Some(Step::Delta(_)) => continue,
+                Some(Step::Done(turn)) => break turn?,
+                Some(Step::Stopping) | None => return Err(crate::routes::agents::stopping_error()),
+            }
+        };
         let content = answer_with_sources(&turn);
         let words = content.split_whitespace().count();
         return Ok(ApiJson(json!({
@@ -119,21 +127,31 @@ pub async fn completions(
     };
     let sse = Sse::new(async_stream(move |tx| async move {
         let _ = tx.send(Event::default().data(chunk(json!({"role": "assistant", "content": ""}), None))).await;
-        let (dtx, mut drx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let work = tokio::task::spawn_blocking(move || {
-            a.respond(contact, conv, &question, &mut |d| {
-                let _ = dtx.send(d.to_string());
-            })
-        });
-        while let Some(d) = drx.recv().await {
-            if tx.send(Event::default().data(chunk(json!({"content": d}), None))).await.is_err() {
-                return;
-            }
-        }
-        if let Ok(Ok(turn)) = work.await {
-            let sources = sources_of(&turn);
-            if !sources.is_empty() {
-                let _ = tx.send(Event::default().data(chunk(json!({"content": sources}), None))).await;
+        // Every stream ends with a `stop` chunk and `[DONE]`, also when the turn failed or shutdown cut
+        // it short (the reason is then the content).
+        loop {
+            match steps.recv().await {
+                Some(Step::Delta(d)) => {
+                    if tx.send(Event::default().data(chunk(json!({"content": d}), None))).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Step::Done(Ok(turn))) => {
+                    let sources = sources_of(&turn);
+                    if !sources.is_empty() {
+                        let _ = tx.send(Event::default().data(chunk(json!({"content": sources}), None))).await;
+                    }
+                    break;
+                }
+                Some(Step::Done(Err(e))) => {
+                    let _ = tx.send(Event::default().data(chunk(json!({"content": e.message}), None))).await;
+                    break;
+                }
+                Some(Step::Stopping) | None => {
+                    let e = crate::routes::agents::stopping_error();
+                    let _ = tx.send(Event::default().data(chunk(json!({"content": e.message}), None))).await;
+                    break;
+                }
             }
         }
         let _ = tx.send(Event::default().data(chunk(json!({}), Some("stop")))).await;

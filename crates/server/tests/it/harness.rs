@@ -25,6 +25,8 @@ fn embedder() -> Arc<BertEmbedder> {
 
 pub struct TestServer {
     pub base: String,
+    /// The server's state (tests hold admission slots through it).
+    pub state: AppState,
     pub client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -45,14 +47,14 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(throughline_server::serve(
-            state,
+            state.clone(),
             listener,
             async move {
                 let _ = rx.await;
             },
             Duration::from_secs(5),
         ));
-        Self { base, client: reqwest::Client::new(), stop: Some(tx), handle: Some(handle) }
+        Self { base, state, client: reqwest::Client::new(), stop: Some(tx), handle: Some(handle) }
     }
 
     pub async fn stop(mut self) {

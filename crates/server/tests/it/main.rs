@@ -8,3 +8,4 @@ mod harness;
 mod issue13;
 mod jobs;
 mod live;
+mod public_load;

@@ -1,0 +1,77 @@
+//! One chat turn computed for a public route: on the blocking pool, under an admission [`Ticket`] that
+//! it holds until the computation ends, not started when the client left before it could start, and
+//! drained on shutdown (a turn still running [`DRAIN`] after shutdown began is reported as
+//! [`Step::Stopping`], so a stream can end with a clean final event instead of being cut).
+
+use std::time::Duration;
+
+use throughline_agent::Turn;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+use crate::admission::Ticket;
+use crate::error::ApiResult;
+use crate::AppState;
+
+/// How long a running turn may go on after shutdown began before its stream is ended.
+pub const DRAIN: Duration = Duration::from_secs(3);
+
+/// What a turn produces, in order: deltas, then `Done` (or `Stopping` when shutdown cut it short).
+pub enum Step {
+    /// A piece of the answer (LLM streaming).
+    Delta(String),
+    /// The turn, or why it failed.
+    Done(ApiResult<Turn>),
+    /// Shutdown began and the turn did not finish within [`DRAIN`].
+    Stopping,
+}
+
+/// Starts `turn` (given a callback for the answer's deltas) on the blocking pool. Dropping the
+/// receiver means the client left: a turn that has not started yet is then not started.
+pub fn spawn_turn<F>(state: &AppState, ticket: Ticket, turn: F) -> UnboundedReceiver<Step>
+where
+    F: FnOnce(&mut dyn FnMut(&str)) -> ApiResult<Turn> + Send + 'static,
+{
+    let (tx, rx) = unbounded_channel();
+    let stop_tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let _ticket = ticket;
+        if tx.is_closed() {
+            return;
+        }
+        let delta_tx = tx.clone();
+        let result = turn(&mut |d| {
+            let _ = delta_tx.send(Step::Delta(d.to_string()));
+        });
+        let _ = tx.send(Step::Done(result));
+    });
+    let mut shutdown = state.shutdown_signal();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => {}
+            _ = stop_tx.closed() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(DRAIN) => {
+                let _ = stop_tx.send(Step::Stopping);
+            }
+            _ = stop_tx.closed() => {}
+        }
+    });
+    rx
+}
+
+/// Opens every published agent (blocking: call from `spawn_blocking` at start), so the first visitors
+/// of a freshly started server do not wait for the router's training inside their request's timeout.
+pub fn open_published(state: &AppState) {
+    let Ok(agents) = state.0.memory.agents() else { return };
+    for a in agents {
+        if state.stopping() {
+            return;
+        }
+        if state.0.access.publication(&a.name).ok().flatten().is_some_and(|p| p.published) {
+            if let Err(e) = crate::agents::open_agent(state, &a.name) {
+                tracing::warn!(agent = a.name, error = %e, "cannot open the published agent at start");
+            }
+        }
+    }
+}
