@@ -113,8 +113,12 @@ async def one(binary, data, n):
     hdr = {"X-Throughline-Key": key}
     sessions = []
     for i in range(n):
-        st, _, b = await request(addr, "POST", "/v1/agents/demo/sessions", hdr, {}, visitor_ip(i))
-        sessions.append(json.loads(b)["session"])
+        for _ in range(60):  # the agent is being opened at start: a session may time out meanwhile
+            st, _, b = await request(addr, "POST", "/v1/agents/demo/sessions", hdr, {}, visitor_ip(i))
+            if st == 201:
+                sessions.append(json.loads(b)["session"])
+                break
+            await asyncio.sleep(0.5)
     # Warm: the agent open and its caches filled, as on a server that has been running.
     await request(addr, "POST", "/v1/agents/demo/chat", dict(hdr, **{"X-Throughline-Session": sessions[0]}),
                   {"message": QUESTIONS[0]}, visitor_ip(0))
@@ -155,8 +159,12 @@ async def one(binary, data, n):
     proc = start(binary, data, port, [])
     kept = 0
     for i, s in enumerate(acknowledged):
-        st, _, b = await request(addr, "GET", "/v1/agents/demo/sessions/%s/messages" % s, hdr, None, visitor_ip(i))
-        kept += any(m["role"] == "assistant" for m in json.loads(b)["messages"])
+        for _ in range(60):  # the agent is being opened at start: the request may time out meanwhile
+            st, _, b = await request(addr, "GET", "/v1/agents/demo/sessions/%s/messages" % s, hdr, None, visitor_ip(i))
+            if st == 200:
+                kept += any(m["role"] == "assistant" for m in json.loads(b)["messages"])
+                break
+            await asyncio.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     proc.wait()
     out["acknowledged_turns_persisted"] = "%d/%d" % (kept, len(acknowledged))

@@ -24,6 +24,7 @@ start   # first start: ingests sample-kb and publishes the demo agent
 KEY="$(curl -fsS -H "Authorization: Bearer $THROUGHLINE_ADMIN_TOKEN" "http://127.0.0.1:$PORT/v1/agents/demo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')"
 stop
 grep -m1 "^Public chat:" "$DATA/server.log" || true
+[ -n "${SKIP_VISITORS:-}" ] && REPEATS=0   # SKIP_VISITORS=1: only the shutdown measurement
 for r in $(seq 1 "$REPEATS"); do
   for n in 50 200 500; do
     start

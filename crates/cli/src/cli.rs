@@ -388,13 +388,13 @@ pub struct ServeLimits {
     #[arg(long, env = "THROUGHLINE_CHAT_CONCURRENCY")]
     pub chat_concurrency: Option<usize>,
     /// Public chats waiting for a slot, server-wide, before new ones get 503 with Retry-After.
-    /// Default: 8 per core.
+    /// Default: 48 per core.
     #[arg(long, env = "THROUGHLINE_CHAT_QUEUE")]
     pub chat_queue: Option<usize>,
     /// Public chats computed at once for one agent. Default: the server-wide value.
     #[arg(long, env = "THROUGHLINE_AGENT_CHAT_CONCURRENCY")]
     pub agent_chat_concurrency: Option<usize>,
-    /// Public chats waiting for one agent. Default: 6 per core.
+    /// Public chats waiting for one agent. Default: 32 per core.
     #[arg(long, env = "THROUGHLINE_AGENT_CHAT_QUEUE")]
     pub agent_chat_queue: Option<usize>,
     /// Longest wait in the chat queue, in seconds, before a 503. Default 5.

@@ -23,11 +23,12 @@ pub struct AdmissionConfig {
     /// Chats computed at once by the whole server. Default: the number of cores (a chat is CPU-bound:
     /// more at once only share the same cores and all finish later).
     pub server_concurrency: usize,
-    /// Chats waiting for a slot, server-wide, before new ones are refused. Default: 8 per core.
+    /// Chats waiting for a slot, server-wide, before new ones are refused. Default: 48 per core (about
+    /// what the cores answer warm within `max_wait`; `max_wait` bounds the wait when they are slower).
     pub server_queue: usize,
     /// Chats computed at once for one agent. Default: the server's concurrency.
     pub agent_concurrency: usize,
-    /// Chats waiting for one agent's slot. Default: 6 per core (so one busy agent leaves room in the
+    /// Chats waiting for one agent's slot. Default: 32 per core (so one busy agent leaves room in the
     /// server queue for the others).
     pub agent_queue: usize,
     /// Longest time a chat waits in the queue before it is refused. Default 5 s.
@@ -40,9 +41,9 @@ impl AdmissionConfig {
         let cores = cores.max(1);
         Self {
             server_concurrency: cores,
-            server_queue: 8 * cores,
+            server_queue: 48 * cores,
             agent_concurrency: cores,
-            agent_queue: 6 * cores,
+            agent_queue: 32 * cores,
             max_wait: Duration::from_secs(5),
         }
     }
