@@ -193,9 +193,9 @@ pub enum Command {
         /// refused. Also THROUGHLINE_ALLOW_PRIVATE_NETWORK=true or `[crawl] allow_private_network = true`.
         #[arg(long)]
         allow_private_network: bool,
-    },
         #[command(flatten)]
         limits: ServeLimits,
+    },
     /// Manage the admin token of the HTTP API.
     AdminToken {
         #[command(subcommand)]
