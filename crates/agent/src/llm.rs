@@ -4,11 +4,20 @@
 //! ignores `stream` and answers with one JSON body is accepted too. The answer's citations are then
 //! checked against the sources: a citation to a source that does not exist, or a sentence whose words
 //! its cited source does not contain, is flagged as unsupported.
+//!
+//! The endpoint goes through the shared outbound policy (`throughline-net`): cloud metadata and
+//! link-local addresses are refused always; an endpoint the operator configured explicitly on this
+//! machine (`localhost` or a loopback address literally in the base URL: Ollama, llama.cpp) is allowed;
+//! any other private, loopback-resolving, unique-local or CGNAT address needs the operator's
+//! private-network setting. DNS answers are checked on the address connected to; redirects are not
+//! followed.
 
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+
+use throughline_net::{guard_blocking, refusal_in, url_refusal, NetworkPolicy};
 
 use crate::sentences::content_terms;
 use crate::{AgentError, Result};
@@ -42,14 +51,26 @@ pub struct ChatBackend {
 }
 
 impl ChatBackend {
-    /// A client for `cfg` (no proxy from the environment: the endpoint is what was configured).
+    /// A client for `cfg` under the default outbound policy (public addresses, plus the machine's own
+    /// loopback when the base URL names it explicitly; no proxy from the environment).
     pub fn new(cfg: LlmConfig) -> Result<Self> {
-        let client = reqwest::blocking::Client::builder()
+        Self::with_policy(cfg, NetworkPolicy::default())
+    }
+
+    /// A client for `cfg` under `policy` (the operator's private-network setting). Refuses an endpoint
+    /// whose URL is not http(s), is a metadata or link-local address or a metadata host name, or a
+    /// private address the policy does not open.
+    pub fn with_policy(cfg: LlmConfig, policy: NetworkPolicy) -> Result<Self> {
+        let err = |reason: String| AgentError::Backend { url: cfg.base_url.clone(), reason };
+        let url = reqwest::Url::parse(&cfg.base_url).map_err(|e| err(format!("not a URL: {e}")))?;
+        let policy = NetworkPolicy { allow_loopback: policy.allow_loopback || explicitly_local(&url), ..policy };
+        if let Some(reason) = url_refusal(&url, policy) {
+            return Err(err(reason));
+        }
+        let builder = reqwest::blocking::Client::builder()
             .timeout(cfg.timeout)
-            .connect_timeout(Duration::from_secs(10).min(cfg.timeout))
-            .no_proxy()
-            .build()
-            .map_err(|e| AgentError::Backend { url: cfg.base_url.clone(), reason: e.to_string() })?;
+            .connect_timeout(Duration::from_secs(10).min(cfg.timeout));
+        let client = guard_blocking(builder, policy).build().map_err(|e| err(e.to_string()))?;
         Ok(Self { cfg, client })
     }
 
@@ -77,7 +98,7 @@ impl ChatBackend {
         if let Some(key) = &self.cfg.api_key {
             req = req.bearer_auth(key);
         }
-        let resp = req.send().map_err(|e| err(e.to_string()))?;
+        let resp = req.send().map_err(|e| err(refusal_in(&e).unwrap_or_else(|| e.to_string())))?;
         let status = resp.status();
         if !status.is_success() {
             let text = resp.text().unwrap_or_default();
@@ -121,6 +142,21 @@ impl ChatBackend {
         }
         // Some servers close without [DONE]; what arrived is the answer.
         Ok(answer)
+    }
+}
+
+/// Whether the operator named this machine in the URL itself: `localhost` (or `*.localhost`) or a
+/// loopback address literal. Such an endpoint is allowed without the private-network setting; a name
+/// that merely resolves to loopback is not.
+fn explicitly_local(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

@@ -12,8 +12,8 @@ use throughline_ingest::{IngestConfig, PdfConfig};
 pub const ENV_MAX_FILE_BYTES: &str = "THROUGHLINE_MAX_FILE_BYTES";
 /// Environment variable for the embedding batch size.
 pub const ENV_EMBED_BATCH: &str = "THROUGHLINE_EMBED_BATCH";
-/// Environment variable for the server-level private-network setting (site sources on private,
-/// loopback and link-local addresses).
+/// Environment variable for the private-network setting (site sources, webhooks and the LLM endpoint on
+/// private and loopback addresses).
 pub const ENV_ALLOW_PRIVATE_NETWORK: &str = "THROUGHLINE_ALLOW_PRIVATE_NETWORK";
 /// The default model folder name.
 pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
@@ -32,7 +32,7 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct CrawlFile {
-    /// Let the server's site sources reach private, loopback and link-local addresses.
+    /// Let site sources, webhooks and the LLM endpoint reach private and loopback addresses.
     allow_private_network: Option<bool>,
 }
 
@@ -60,8 +60,8 @@ pub struct AppConfig {
     pub search: SearchConfig,
     pub ingest: IngestConfig,
     pub embed_batch: usize,
-    /// Site sources crawled by the server may reach private, loopback and link-local addresses (cloud
-    /// metadata endpoints stay refused). `[crawl] allow_private_network`, the environment, or
+    /// Site sources crawled by the server, agents' webhooks and the LLM endpoint may reach private and
+    /// loopback addresses (cloud metadata and link-local addresses stay refused). `[crawl] allow_private_network`, the environment, or
     /// `serve --allow-private-network`.
     pub allow_private_network: bool,
 }

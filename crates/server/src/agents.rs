@@ -37,11 +37,17 @@ pub fn open_agent(state: &AppState, name: &str) -> ApiResult<Arc<Agent>> {
     for kb in &config.knowledge_bases {
         kbs.push(state.kb(kb)?);
     }
+    // The server-level private-network setting governs every outbound request: crawls, webhooks, LLM.
+    let network = throughline_ingest::crawl::address::NetworkPolicy {
+        allow_private: state.0.config.crawl.allow_private_network,
+        allow_loopback: false,
+        setting: crate::state::PRIVATE_NETWORK_SETTING,
+    };
     let llm = match &state.0.llm {
-        Some(cfg) => Some(ChatBackend::new(cfg.clone())?),
+        Some(cfg) => Some(ChatBackend::with_policy(cfg.clone(), network)?),
         None => None,
     };
-    let agent = Arc::new(Agent::open(state.0.memory.clone(), name, kbs, llm)?);
+    let agent = Arc::new(Agent::open(state.0.memory.clone(), name, kbs, llm)?.with_network_policy(network));
     state.0.agents.write().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), agent.clone());
     Ok(agent)
 }

@@ -50,7 +50,7 @@ impl Agent {
                 "contact": contact.id.to_string(),
                 "facts": values.iter().cloned().collect::<BTreeMap<_, _>>(),
             });
-            webhook::post_json(url, &body, WEBHOOK_TIMEOUT)
+            webhook::post_json(url, &body, WEBHOOK_TIMEOUT, self.network)
         });
         let lead = LeadRecord { agent: self.id(), contact: contact.id, facts: values, webhook, created_at: now() };
         self.memory.save_lead(&lead)?;
@@ -119,7 +119,7 @@ impl Agent {
                 "transcript": h.transcript,
                 "facts": h.facts.iter().cloned().collect::<BTreeMap<_, _>>(),
             });
-            h.webhook = Some(webhook::post_json(url, &body, WEBHOOK_TIMEOUT));
+            h.webhook = Some(webhook::post_json(url, &body, WEBHOOK_TIMEOUT, self.network));
         }
         self.memory.save_handoff(&h)?;
         Ok(h)

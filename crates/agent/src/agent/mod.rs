@@ -59,6 +59,8 @@ pub struct Agent {
     vocabulary: Vocabulary,
     router: IntentRouter,
     calibration: Calibration,
+    /// The outbound policy of its webhooks (strict by default; the operator may open private ranges).
+    network: throughline_net::NetworkPolicy,
 }
 
 fn now() -> i64 {
@@ -122,9 +124,17 @@ impl Agent {
             vocabulary,
             router,
             calibration: Calibration::default(),
+            network: throughline_net::NetworkPolicy::default(),
         };
         agent.calibration = agent.calibrate()?;
         Ok(agent)
+    }
+
+    /// The agent with its webhooks sent under `policy` (the operator's private-network setting). By
+    /// default private and loopback addresses are refused; metadata and link-local addresses always are.
+    pub fn with_network_policy(mut self, policy: throughline_net::NetworkPolicy) -> Self {
+        self.network = policy;
+        self
     }
 
     /// The agent's id.

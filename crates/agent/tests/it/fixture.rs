@@ -75,7 +75,9 @@ pub fn agent_over(
     let memory: Arc<dyn MemoryStore> = s.store.clone();
     Agent::save(memory.as_ref(), name, &cfg).expect("save");
     let kbs: Vec<Arc<dyn Retriever>> = vec![kb];
-    Agent::open(memory, name, kbs, llm).expect("open agent")
+    // Tests serve webhooks on 127.0.0.1: loopback is opened the way an operator would (metadata never is).
+    let loopback = throughline_ingest::crawl::address::NetworkPolicy { allow_loopback: true, ..Default::default() };
+    Agent::open(memory, name, kbs, llm).expect("open agent").with_network_policy(loopback)
 }
 
 /// A request the loopback server received.

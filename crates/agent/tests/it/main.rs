@@ -5,4 +5,5 @@ mod answers;
 mod fixture;
 mod journey;
 mod llm;
+mod network;
 mod safety;

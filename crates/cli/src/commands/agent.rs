@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use throughline_agent::{Agent, AgentConfig, ChatBackend, LlmConfig, Turn};
 use throughline_core::{ContactId, MemoryStore, Retriever};
+use throughline_ingest::crawl::address::NetworkPolicy;
 
 use super::App;
 use crate::cli::AgentCommand;
@@ -25,9 +26,23 @@ pub const ENV_LLM_API_KEY: &str = "THROUGHLINE_LLM_API_KEY";
 /// Whole-request timeout in seconds (default 60).
 pub const ENV_LLM_TIMEOUT: &str = "THROUGHLINE_LLM_TIMEOUT_SECS";
 
-fn llm_from_env() -> anyhow::Result<Option<ChatBackend>> {
+/// What a refused private address names as the way to allow it, for `chat` and `event`.
+const PRIVATE_NETWORK_SETTING: &str =
+    "THROUGHLINE_ALLOW_PRIVATE_NETWORK=true (or `allow_private_network = true` under [crawl] in throughline.toml)";
+
+/// The outbound policy of the agent's webhooks and LLM endpoint: the private-network setting of the
+/// environment or `throughline.toml` (metadata and link-local addresses stay refused).
+fn network_policy(app: &App) -> NetworkPolicy {
+    NetworkPolicy {
+        allow_private: app.config.allow_private_network,
+        allow_loopback: false,
+        setting: PRIVATE_NETWORK_SETTING,
+    }
+}
+
+fn llm_from_env(policy: NetworkPolicy) -> anyhow::Result<Option<ChatBackend>> {
     match llm_config_from_env()? {
-        Some(cfg) => Ok(Some(ChatBackend::new(cfg)?)),
+        Some(cfg) => Ok(Some(ChatBackend::with_policy(cfg, policy)?)),
         None => Ok(None),
     }
 }
@@ -61,7 +76,8 @@ pub fn open_agent(app: &App, name: &str) -> anyhow::Result<Agent> {
     for kb in &cfg.knowledge_bases {
         kbs.push(Arc::new(app.open_kb(kb, false).with_context(|| format!("agent `{name}`"))?));
     }
-    Ok(Agent::open(memory, name, kbs, llm_from_env()?)?)
+    let policy = network_policy(app);
+    Ok(Agent::open(memory, name, kbs, llm_from_env(policy)?)?.with_network_policy(policy))
 }
 
 pub fn run(app: &App, command: AgentCommand) -> anyhow::Result<ExitCode> {

@@ -4,7 +4,7 @@
 //! streaming, a per-request timeout covering the whole response, retries with backoff on 429/5xx that
 //! honour `Retry-After` up to a bound, and a pacer that spaces request starts by the per-host delay.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::header::{
@@ -13,8 +13,7 @@ use reqwest::header::{
 use tokio::time::Instant;
 use url::Url;
 
-use super::address::{refusal, NetworkPolicy};
-use super::resolve::{AddressRefused, PolicyResolver};
+use throughline_net::{url_refusal, NetworkPolicy};
 
 /// Bounds of one fetch.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,15 +109,14 @@ const ACCEPTED: &str = "text/html,application/xhtml+xml,text/markdown,text/plain
 
 impl Fetcher {
     pub(crate) fn new(limits: FetchLimits, policy: NetworkPolicy, concurrency: usize) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+        // The shared outbound policy: its resolver, no proxy, redirects followed by hand below.
+        let builder = reqwest::Client::builder()
             .user_agent(limits.user_agent.clone())
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.timeout)
             .gzip(true)
-            .brotli(true)
-            .dns_resolver(Arc::new(PolicyResolver { policy }))
+            .brotli(true);
+        let client = throughline_net::guard_async(builder, policy)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let pacer = Mutex::new((None, limits.delay));
@@ -341,29 +339,21 @@ pub(crate) fn body_kind(content_type: &str, url: &Url) -> Option<BodyKind> {
     }
 }
 
-/// Refuses URLs whose host is a literal IP in a refused range (the resolver never sees those).
+/// Refuses URLs whose host is a literal IP in a refused range (the resolver never sees those) or a
+/// cloud metadata host name.
 pub(crate) fn literal_ip_refusal(url: &Url, policy: NetworkPolicy) -> Option<String> {
-    let ip = match url.host()? {
-        url::Host::Ipv4(v4) => std::net::IpAddr::V4(v4),
-        url::Host::Ipv6(v6) => std::net::IpAddr::V6(v6),
-        url::Host::Domain(_) => return None,
-    };
-    refusal(ip, policy)
+    url_refusal(url, policy)
 }
 
 /// A one-line reason for a client error: the resolver's refusal, "timeout", or the innermost cause.
 fn describe_error(e: &reqwest::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut innermost = e.to_string();
+    if let Some(reason) = throughline_net::refusal_in(e) {
+        return reason;
+    }
     while let Some(s) = source {
-        if let Some(r) = s.downcast_ref::<AddressRefused>() {
-            return r.0.clone();
-        }
-        let text = s.to_string();
-        if text.contains("refused address") {
-            return text;
-        }
-        innermost = text;
+        innermost = s.to_string();
         source = s.source();
     }
     if e.is_timeout() {

@@ -3,8 +3,8 @@
 //! [`crawl_site`] reads robots.txt ([`robots`]), the sitemaps it lists (or `/sitemap.xml`,
 //! [`sitemap`]), then walks links breadth-first within the start URL's host and path prefix
 //! ([`frontier`]: normalisation, scope, patterns, traps). Pages are fetched by [`fetch`] (bounded
-//! redirects, body size, timeouts, retries, pacing) through a DNS resolver ([`resolve`]) that refuses
-//! private and metadata addresses ([`address`]). Fetched pages go through the same loaders and the same
+//! redirects, body size, timeouts, retries, pacing) through the shared outbound policy of `throughline-net` (a
+//! DNS resolver that refuses private and metadata addresses, [`address`]). Fetched pages go through the same loaders and the same
 //! batch write path as folders (`batch.rs`). Every discovered URL ends with a status and a reason in the
 //! crawl report ([`report`], SQLite), which also keeps the ETag/Last-Modified validators so a re-crawl
 //! sends conditional requests: 304 pages stay, changed pages are re-indexed, and pages gone (404/410) or
@@ -14,11 +14,9 @@
 //! calling thread while the next pages download. Results are processed in the order they were
 //! scheduled, so a crawl of the same site gives the same report whatever the timing.
 
-pub mod address;
 mod fetch;
 pub mod frontier;
 mod report;
-mod resolve;
 pub mod robots;
 pub mod sitemap;
 
@@ -32,7 +30,6 @@ use throughline_core::{
 };
 use url::Url;
 
-use self::address::NetworkPolicy;
 use self::fetch::{BodyKind, FetchLimits, Fetched, Fetcher, HopCheck, Outcome, Validators};
 use self::frontier::{doc_path, normalize, Patterns, Scope, TrapDetector, TrapLimits};
 use self::robots::Robots;
@@ -40,6 +37,9 @@ use crate::batch::{now, Added, BatchWriter, DocInput, Timer};
 use crate::chunk::document_hash;
 use crate::load::{html, markdown, text};
 use crate::{IngestConfig, IngestError, IngestSummary, KnowledgeBase, Result};
+/// The outbound network policy, shared with the agent's webhooks and LLM client (`throughline-net`).
+pub use throughline_net::policy as address;
+use throughline_net::NetworkPolicy;
 
 pub use self::report::{count_reasons, crawl_report, crawl_report_in, reason_kind};
 
@@ -570,7 +570,10 @@ impl Crawl<'_> {
     fn flush(&mut self, writer: &mut BatchWriter<'_>) -> Result<()> {
         writer.flush(&mut self.timer, &mut self.ingest, self.progress)?;
         for i in std::mem::take(&mut self.waiting) {
-            self.settle(i, CrawlStatus::Indexed, String::new());
+            // A page indexed in part keeps its budget's reason in the report.
+            let path = self.entries[i].doc_path.as_deref().unwrap_or_default();
+            let reason = self.ingest.truncated.iter().find(|p| p.item == path).map(|p| p.reason.clone());
+            self.settle(i, CrawlStatus::Indexed, reason.unwrap_or_default());
         }
         Ok(())
     }

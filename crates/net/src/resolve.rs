@@ -1,4 +1,4 @@
-//! The DNS resolver the HTTP client connects through. It resolves a host name and refuses the whole
+//! The DNS resolver the HTTP clients connect through. It resolves a host name and refuses the whole
 //! host when any of its addresses is refused by the [`NetworkPolicy`]. Because the client connects only
 //! to the addresses this resolver returns, the check applies to the address actually connected to, on
 //! every request and every redirect hop: a DNS answer that changes between a check and the connection
@@ -8,11 +8,11 @@ use std::net::SocketAddr;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::address::{refusal, NetworkPolicy};
+use crate::policy::{host_refusal, refusal, NetworkPolicy};
 
-/// The error a refused host resolves to; the fetcher finds it in the client's error chain.
+/// The error a refused host resolves to; [`refusal_in`] finds it in a client's error chain.
 #[derive(Debug)]
-pub(crate) struct AddressRefused(pub(crate) String);
+pub struct AddressRefused(pub String);
 
 impl std::fmt::Display for AddressRefused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24,8 +24,9 @@ impl std::error::Error for AddressRefused {}
 
 /// Resolves with the system resolver, then applies the network policy to every address.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PolicyResolver {
-    pub(crate) policy: NetworkPolicy,
+pub struct PolicyResolver {
+    /// The policy every resolved address must pass.
+    pub policy: NetworkPolicy,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -37,6 +38,9 @@ impl Resolve for PolicyResolver {
 }
 
 async fn resolve_checked(host: String, policy: NetworkPolicy) -> Result<Addrs, BoxError> {
+    if let Some(reason) = host_refusal(&host) {
+        return Err(Box::new(AddressRefused(reason)));
+    }
     let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await {
         Ok(a) => a.collect(),
         Err(e) => return Err(format!("cannot resolve host {host}: {e}").into()),
@@ -54,4 +58,20 @@ async fn resolve_checked(host: String, policy: NetworkPolicy) -> Result<Addrs, B
         }
     }
     Ok(Box::new(addrs.into_iter()))
+}
+
+/// The policy's refusal inside an HTTP client error, if that is why it failed.
+pub fn refusal_in(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<AddressRefused>() {
+            return Some(r.0.clone());
+        }
+        let text = s.to_string();
+        if text.starts_with("refused address") {
+            return Some(text);
+        }
+        source = s.source();
+    }
+    None
 }

@@ -1,14 +1,17 @@
-//! Which IP addresses a crawl may connect to. Private, loopback, link-local, unique-local and CGNAT
-//! addresses are refused unless the crawl opts in (intranets, tests); cloud metadata endpoints are
-//! refused always, opt-in or not, because a crawler that can be pointed at them leaks credentials.
+//! Which IP addresses an outbound request may connect to. Private, loopback, unique-local and CGNAT
+//! addresses are refused unless the operator opts in (intranets, a local model server, tests); cloud
+//! metadata endpoints and the whole link-local range (where they live: 169.254/16, fe80::/10) are
+//! refused always, opt-in or not, because a request that can be pointed at them leaks credentials.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Which non-public addresses a crawl may reach.
+use url::Url;
+
+/// Which non-public addresses an outbound request may reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkPolicy {
-    /// Allow every private range (RFC 1918, loopback, link-local, unique-local, CGNAT). Intranet crawls
-    /// opt in with `--allow-private-network`.
+    /// Allow every private range (RFC 1918, loopback, unique-local, CGNAT; never link-local or
+    /// metadata). Intranet crawls opt in with `--allow-private-network`.
     pub allow_private: bool,
     /// Allow loopback only (127.0.0.0/8, ::1): a site served on this machine, while other private ranges
     /// stay refused.
@@ -117,21 +120,52 @@ pub fn refusal(ip: IpAddr, policy: NetworkPolicy) -> Option<String> {
     let class = classify(ip);
     let allowed = match class {
         AddressClass::Public => true,
-        AddressClass::Metadata | AddressClass::NotUnicast => false,
+        AddressClass::Metadata | AddressClass::LinkLocal | AddressClass::NotUnicast => false,
         AddressClass::Loopback => policy.allow_private || policy.allow_loopback,
-        AddressClass::Private | AddressClass::LinkLocal | AddressClass::UniqueLocal | AddressClass::Cgnat => {
-            policy.allow_private
-        }
+        AddressClass::Private | AddressClass::UniqueLocal | AddressClass::Cgnat => policy.allow_private,
     };
     if allowed {
         return None;
     }
     Some(match class {
-        AddressClass::Metadata | AddressClass::NotUnicast => {
+        AddressClass::Metadata | AddressClass::LinkLocal | AddressClass::NotUnicast => {
             format!("refused address {ip} ({}, never fetched)", class.describe())
         }
         _ => format!("refused address {ip} ({}; allow with {})", class.describe(), policy.setting),
     })
+}
+
+/// Host names of cloud metadata services (GCP, AWS, OpenStack/others): refused by name, before any DNS
+/// lookup, whatever they resolve to here.
+pub const METADATA_HOSTS: &[&str] = &[
+    "metadata.google.internal",
+    "metadata.goog",
+    "metadata",
+    "instance-data",
+    "instance-data.ec2.internal",
+    "metadata.platformequinix.com",
+    "metadata.packet.net",
+];
+
+/// Why the host name `host` is refused (a cloud metadata service), or `None`.
+pub fn host_refusal(host: &str) -> Option<String> {
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    METADATA_HOSTS
+        .contains(&name.as_str())
+        .then(|| format!("refused host {name} (cloud metadata endpoint, never fetched)"))
+}
+
+/// Why `url` is refused before any connection: a literal IP host in a refused range (the resolver never
+/// sees those), a metadata host name, or a scheme other than http(s). `None` when the resolver decides.
+pub fn url_refusal(url: &Url, policy: NetworkPolicy) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Some(format!("refused URL {url} (not http or https)"));
+    }
+    match url.host()? {
+        url::Host::Ipv4(v4) => refusal(IpAddr::V4(v4), policy),
+        url::Host::Ipv6(v6) => refusal(IpAddr::V6(v6), policy),
+        url::Host::Domain(name) => host_refusal(name),
+    }
 }
 
 #[cfg(test)]
@@ -198,5 +232,34 @@ mod tests {
                 format!("refused address {metadata} (cloud metadata endpoint, never fetched)")
             );
         }
+        // The whole link-local range is where metadata services live: refused even with the opt-in.
+        for link_local in ["169.254.1.1", "169.254.169.253", "fe80::1"] {
+            assert_eq!(
+                refusal(ip(link_local), open).unwrap(),
+                format!("refused address {link_local} (link-local, never fetched)")
+            );
+        }
+    }
+
+    #[test]
+    fn urls_are_checked_by_literal_address_and_metadata_name() {
+        let open = NetworkPolicy { allow_private: true, ..Default::default() };
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(url_refusal(&url("https://example.com/x"), NetworkPolicy::default()), None);
+        assert_eq!(url_refusal(&url("http://127.0.0.1:8080/"), open), None);
+        assert!(url_refusal(&url("http://127.0.0.1:8080/"), NetworkPolicy::default()).unwrap().contains("loopback"));
+        assert_eq!(
+            url_refusal(&url("http://169.254.169.254/latest/meta-data/"), open).unwrap(),
+            "refused address 169.254.169.254 (cloud metadata endpoint, never fetched)"
+        );
+        assert_eq!(
+            url_refusal(&url("http://[fd00:ec2::254]/"), open).unwrap(),
+            "refused address fd00:ec2::254 (cloud metadata endpoint, never fetched)"
+        );
+        assert_eq!(
+            url_refusal(&url("http://Metadata.Google.Internal./computeMetadata/v1/"), open).unwrap(),
+            "refused host metadata.google.internal (cloud metadata endpoint, never fetched)"
+        );
+        assert!(url_refusal(&url("file:///etc/passwd"), open).unwrap().contains("not http or https"));
     }
 }
