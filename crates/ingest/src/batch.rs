@@ -11,10 +11,10 @@ use throughline_core::{
     Plan, ProgressEvent, ProgressSink, SourceId, StoredChunk,
 };
 
-use crate::chunk::document_hash;
+use crate::chunk::{chunk_document_within, document_hash, Chunked, DocBudget};
 use crate::classify::classify;
 use crate::pricing::extract_plans;
-use crate::{chunk_document, IngestSummary, KnowledgeBase, Result};
+use crate::{IngestSummary, ItemProblem, KnowledgeBase, Result};
 
 /// Time spent per stage, accumulated over a run.
 #[derive(Default)]
@@ -128,8 +128,13 @@ impl<'a> BatchWriter<'a> {
             return Added::Unchanged;
         }
         let doc_id = self.doc_id(input.path);
-        let (chunks, hash) = timer
-            .time(IngestStage::Chunk, || chunk_document(doc_id, input.doc, self.chunk, self.kb.embedder().as_ref()));
+        let Chunked { chunks, hash, truncated } = timer.time(IngestStage::Chunk, || {
+            chunk_document_within(doc_id, input.doc, self.chunk, DocBudget::default(), self.kb.embedder().as_ref())
+        });
+        if let Some(reason) = truncated {
+            tracing::info!(path = input.path, "{reason}");
+            summary.truncated.push(ItemProblem { item: input.path.to_string(), reason });
+        }
         let page_type = classify(input.url.unwrap_or(input.path), input.doc);
         let plans = match (page_type, input.html) {
             (PageType::Pricing, Some(html)) => extract_plans(html, input.path),

@@ -84,6 +84,9 @@ pub struct IngestSummary {
     pub failed: Vec<ItemProblem>,
     /// Files skipped on purpose (unsupported type), with reasons.
     pub skipped: Vec<ItemProblem>,
+    /// Documents indexed only in part because they exceeded a per-document budget
+    /// ([`crate::chunk::DocBudget`]), with a `truncated: …` reason.
+    pub truncated: Vec<ItemProblem>,
     /// Time per stage.
     pub stage_times: Vec<(IngestStage, Duration)>,
     /// Wall-clock time of the run.

@@ -578,6 +578,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
                 "tokens_embedded": s.tokens_embedded,
                 "failed": s.failed.len(),
                 "skipped": s.skipped.len(),
+                "truncated": s.truncated.iter().map(|p| json!({"item": p.item, "reason": p.reason})).collect::<Vec<_>>(),
                 "elapsed_ms": s.elapsed.as_millis() as u64,
                 "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
             })

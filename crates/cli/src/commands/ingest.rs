@@ -61,6 +61,7 @@ fn summary_json(kb: &str, s: &IngestSummary, total_docs: u64, total_chunks: u64)
         "batches": s.batches,
         "failed": problems(&s.failed),
         "skipped": problems(&s.skipped),
+        "truncated": problems(&s.truncated),
         "stage_seconds": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_secs_f64()))).collect::<serde_json::Map<_, _>>(),
         "elapsed_seconds": s.elapsed.as_secs_f64(),
         "kb_documents": total_docs,
@@ -101,6 +102,12 @@ fn print_summary(kb: &str, path: &Path, s: &IngestSummary, total_docs: u64, tota
     if !s.skipped.is_empty() {
         println!("  skipped {}:", s.skipped.len());
         for p in &s.skipped {
+            println!("    {}: {}", p.item, p.reason);
+        }
+    }
+    if !s.truncated.is_empty() {
+        println!("  indexed in part {} (per-document budget):", s.truncated.len());
+        for p in &s.truncated {
             println!("    {}: {}", p.item, p.reason);
         }
     }

@@ -122,7 +122,20 @@ impl Walker {
     }
 
     fn walk(&mut self, el: ElementRef<'_>, list_depth: usize) {
+        self.walk_at(el, list_depth, 0)
+    }
+
+    fn walk_at(&mut self, el: ElementRef<'_>, list_depth: usize, nesting: usize) {
         if is_chrome(&el) {
+            return;
+        }
+        if nesting >= MAX_NESTING {
+            // Hostile nesting (20,000 `<div>`s) would overflow the stack: below this depth the text is
+            // taken flat, by an iterative traversal.
+            let text = inline_text(el);
+            if !text.is_empty() {
+                self.push_inline(&format!(" {text} "));
+            }
             return;
         }
         let name = el.value().name();
@@ -197,7 +210,7 @@ impl Walker {
                 Node::Text(t) => self.push_inline(t),
                 Node::Element(_) => {
                     if let Some(c) = ElementRef::wrap(child) {
-                        self.walk(c, depth);
+                        self.walk_at(c, depth, nesting + 1);
                     }
                 }
                 _ => {}
@@ -211,6 +224,9 @@ impl Walker {
         }
     }
 }
+
+/// Elements nested deeper than this are read as flat text (no real page nests 200 elements deep).
+const MAX_NESTING: usize = 200;
 
 static ROW: LazyLock<Selector> = LazyLock::new(|| sel("tr"));
 static CELL: LazyLock<Selector> = LazyLock::new(|| sel("th, td"));
@@ -341,5 +357,22 @@ mod tests {
         let d = parse_html("<p>Unclosed <b>bold <div>text", "x.html");
         assert!(d.full_text().contains("Unclosed bold"));
         assert_eq!(d.title, "X");
+    }
+
+    #[test]
+    fn hostile_nesting_does_not_overflow_the_stack() {
+        let html = format!(
+            "<html><body><main>{}deep text{}</main></body></html>",
+            "<div>".repeat(20_000),
+            "</div>".repeat(20_000)
+        );
+        // A 2 MiB stack, like a test thread or a blocking-pool thread of the server.
+        let doc = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || parse_html(&html, "nested.html"))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(doc.full_text().contains("deep text"));
     }
 }

@@ -2,6 +2,7 @@
 //! `models/`, and an HTTP test site served on 127.0.0.1 by the tests themselves.
 
 mod crawl;
+mod hostile;
 mod pricing_corpora;
 mod site;
 mod throughput;
