@@ -5,7 +5,7 @@ when the request asks for `stream: true`, a JSON chat.completion otherwise) and 
 127.0.0.1.
 
 It speaks the real wire protocol; what it cannot do is think. As its "model" it reads the prompt the way
-the agent builds it (numbered `<source id="N">` blocks, then `Question: ...`), picks the two sentences
+the agent builds it (numbered `<source-FENCE id="N">` blocks, then `Question: ...`), picks the two sentences
 of the sources that share the most words with the question (earlier sources win ties, as a model
 favours the best-ranked context), and answers with them verbatim, each cited `[N]`. When no sentence
 shares a content word with the question it says it doesn't know. So an evaluation through it measures
@@ -23,7 +23,7 @@ STOP = set(
     " we what when where which who why will with you your there their then than have has get use using"
     " about into any all some more most much many".split()
 )
-SOURCE = re.compile(r'<source id="(\d+)"[^>]*>\n?(.*?)\n?</source>', re.S)
+SOURCE = re.compile(r'<source(-[0-9a-f]+|) id="(\d+)"[^>]*>\n?(.*?)\n?</source\1>', re.S)
 
 
 def words(text):
@@ -46,7 +46,7 @@ def answer(messages):
     question = user.rsplit("Question:", 1)[-1].strip()
     q = set(words(question))
     scored = []
-    for n, (sid, body) in enumerate(SOURCE.findall(user)):
+    for n, (_fence, sid, body) in enumerate(SOURCE.findall(user)):
         for s in sentences(body):
             overlap = len(q & set(words(s)))
             if overlap:
