@@ -188,9 +188,10 @@ pub enum Command {
         /// Do not create the sample knowledge base on an empty data dir.
         #[arg(long)]
         no_sample: bool,
-        /// Let site sources (crawls and re-syncs run by the server) reach private, loopback and
-        /// link-local addresses: an intranet wiki, a staging site. Cloud metadata addresses stay
-        /// refused. Also THROUGHLINE_ALLOW_PRIVATE_NETWORK=true or `[crawl] allow_private_network = true`.
+        /// Let site sources (crawls and re-syncs run by the server), agents' webhooks and the LLM
+        /// endpoint reach private and loopback addresses: an intranet wiki, a staging site, a model
+        /// server on the LAN. Cloud metadata and link-local addresses stay refused. Also
+        /// THROUGHLINE_ALLOW_PRIVATE_NETWORK=true or `[crawl] allow_private_network = true`.
         #[arg(long)]
         allow_private_network: bool,
         #[command(flatten)]
@@ -305,7 +306,7 @@ pub struct CrawlArgs {
     /// Skip URL paths matching this glob or `re:REGEX`; repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
-    /// Allow private, loopback and link-local addresses (intranet sites). Cloud metadata addresses stay refused.
+    /// Allow private and loopback addresses (intranet sites). Cloud metadata and link-local addresses stay refused.
     #[arg(long)]
     pub allow_private_network: bool,
     /// Remove stored pages even when the re-crawl would remove more than half of them (by default such a
