@@ -67,15 +67,6 @@ impl Default for SelectConfig {
     }
 }
 
-static INSTRUCTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|your|system)\s+
-              (?:instructions|prompts?|rules|messages)
-         |\byou\s+are\s+now\b|\bsystem\s+prompt\b|\bas\s+an\s+ai\b|\bnew\s+instructions\s*:",
-    )
-    .expect("valid regex")
-});
-
 static MONEY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[$€£]\s?\d|\d\s?(?:USD|EUR|GBP)\b").expect("valid regex"));
 
@@ -264,9 +255,9 @@ pub fn quotable(text: &str) -> bool {
     symbols * 12 <= t.chars().count() || t.contains(" | ")
 }
 
-/// Whether a text reads as an instruction aimed at an AI model.
+/// Whether a text reads as an instruction aimed at an AI model (disguises undone, see [`crate::injection`]).
 pub fn looks_like_instruction(text: &str) -> bool {
-    INSTRUCTION.is_match(text)
+    crate::injection::looks_like_instruction(text)
 }
 
 /// Sentence embeddings, cached by text (retrieved chunks repeat across questions).
@@ -354,7 +345,7 @@ pub fn select(
             let (text, dependent) = if let Some(rest) = strip_yes_no(&u.text) {
                 (rest.to_string(), false)
             } else if is_dependent(&u.text) {
-                match u.previous.as_deref().filter(|p| !is_dependent(p) && quotable(p)) {
+                match u.previous.as_deref().filter(|p| !is_dependent(p) && quotable(p) && !looks_like_instruction(p)) {
                     Some(p) => (format!("{p} {}", u.text), false),
                     None => (u.text.clone(), true),
                 }

@@ -26,6 +26,7 @@ mod error;
 pub mod escalation;
 pub mod events;
 pub mod extractive;
+pub mod injection;
 pub mod llm;
 pub mod qualify;
 pub mod rewrite;
