@@ -20,17 +20,16 @@ pub fn looks_like_instruction(text: &str) -> bool {
 
 /// Role markers and prompt-template tokens that have no place in documentation prose.
 static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<\|im_(?:start|end)\|>|<</?sys>>|\[/?inst\]|\[/?system\]|^\s*#{2,}\s*(?:system|instruction)s?\b")
+    Regex::new(r"<\|im_(?:start|end)\|>|<</?sys>>|\[/?inst\]|\[/?system\]|^\s*#{2,}\s*(?:system|instruction)s?\s*:")
         .expect("valid regex")
 });
 
 /// Phrases of steering, matched on the normalised text (lower case, single spaces, disguises undone).
 static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    const VERB: &str = r"(?:ignore|disregard|forget|override|bypass|overrule|discard)";
+    const VERB: &str = r"(?:ignore|disregard|forget|override|bypass|overrule)";
     const QUALIFIER: &str =
         r"(?:previous|prior|above|earlier|preceding|original|initial|all|any|every|your|system|developer|old)";
-    const NOUN: &str =
-        r"(?:instructions?|prompts?|directives?|rules|guidelines|guidance|messages|context|programming|orders)";
+    const NOUN: &str = r"(?:instructions?|prompts?|directives?|rules|guidelines|guidance|programming|orders)";
     // Who is addressed: any AI model, and (only where it is addressed directly) an assistant or a bot.
     const AI: &str = r"(?:ai|llm|llms|chatbots?|language models?|ai models?|ai assistants?|ai agents?|gpt|chatgpt)";
     const ANY_BOT: &str = r"(?:ai|llm|llms|chatbots?|language models?|ai models?|ai assistants?|ai agents?|gpt|chatgpt|assistants?|bots?)";
@@ -38,6 +37,7 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // "ignore (all) previous instructions", "disregard your rules", "forget the above"
         format!(r"\b{VERB}\b(?:\s+\w+){{0,2}}?\s+{QUALIFIER}\b(?:\s+\w+){{0,2}}?\s+{NOUN}\b"),
         format!(r"\b{VERB}\s+(?:everything|anything|all|what(?:ever)?\s+(?:was|is))?\s*(?:the\s+)?(?:above|before this|said before|you were told)\b"),
+        format!(r"\b{VERB}\b(?:\s+\w+){{0,2}}?\s+(?:previous|prior|above|earlier|preceding|system)\s+(?:messages|context|conversation)\b"),
         // Addressing the model.
         format!(r"\b(?:if|when)\s+you\s+are\s+an?\s+{ANY_BOT}\b"),
         format!(r"\b(?:note|message|attention|instructions?|dear|hey|hello)\s*(?:to|for)?\s*(?:the\s+|any\s+|all\s+)?{ANY_BOT}\s*[:,]"),
@@ -48,8 +48,8 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\byou\s+are\s+no\s+longer\s+(?:an?\s+)?(?:bound|restricted|limited|assistant|ai)\b".to_string(),
         r"\bfrom\s+now\s+on,?\s+you\s+(?:will|must|are|should|answer|respond|reply|only|always|never)\b".to_string(),
         r"\bnew\s+(?:instructions|rules|task|directive|system prompt)\s*:".to_string(),
-        r"\bas\s+an\s+ai\s*(?:,|language\s+model|assistant|model)".to_string(),
-        r"\bpretend\s+(?:to\s+be|you\s+are|that\s+you)\b".to_string(),
+        r"(?:^|[.!?;]\s+)as\s+an\s+ai\s*(?:,|language\s+model|assistant|model)".to_string(),
+        r"\bpretend\s+(?:you\s+are|that\s+you\s+are|to\s+be\s+(?:an?\s+)?(?:ai|assistant|chatbot|bot|model|human|admin|administrator|developer)\b)".to_string(),
         r"\b(?:jailbreak|jailbroken|developer mode|dan mode|do anything now)\b".to_string(),
         // Leaking or forcing output.
         r"\b(?:reveal|print|show|repeat|output|leak|disclose|display)\b[^.!?]{0,25}\b(?:system prompt|your prompt|your instructions|hidden instructions|initial prompt|your rules)\b".to_string(),
@@ -221,6 +221,12 @@ mod tests {
             "Run `railway up` in your project folder.",
             "Messages are delivered in order on a channel.",
             "If you are an admin, you can invite users.",
+            "## Instructions",
+            "### System-initiated disconnections",
+            "A message is reviewed by an automated moderation engine (such as an AI model) before it is published.",
+            "When a client sets their own ID there is the possibility that they can pretend to be someone else.",
+            "Discard any messages in the response that the client already received.",
+            "If you are building conversations between a user and an AI agent, such as an AI assistant, use AI Transport.",
         ] {
             assert!(!looks_like_instruction(text), "false alarm: {text}");
         }
