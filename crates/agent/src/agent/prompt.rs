@@ -5,7 +5,8 @@
 //! `<source-FENCE id="N" …>` … `</source-FENCE>` where FENCE is a random token drawn per prompt (and
 //! redrawn if any source happens to contain it), and every tag-like `<source`/`</source` in a document's
 //! text or attributes (any case, any whitespace, `-suffix`) is neutralised to `&lt;…` before it goes in.
-//! The system message names the fence and says a block ends only at its own closing tag.
+//! The system message names the fence and says a block ends only at its own closing tag. Sentences that
+//! read as instructions to an AI ([`crate::injection`]) are left out of the sources altogether.
 
 use super::*;
 
@@ -57,7 +58,7 @@ impl Agent {
                 i + 1,
                 attribute(&h.title),
                 attribute(&h.path),
-                neutralise_tags(&h.text)
+                neutralise_tags(&crate::injection::strip_instructions(&h.text).0)
             ));
         }
         user.push_str(&format!("\nQuestion: {message}"));
