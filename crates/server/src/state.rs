@@ -15,8 +15,9 @@ use crate::jobs::JobHub;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 
-/// The server setting that lets site sources reach private, loopback and link-local addresses, as
-/// named in a refused crawl's reason (cloud metadata endpoints stay refused whatever it says).
+/// The server setting that lets site sources, webhooks and the LLM endpoint reach private and loopback
+/// addresses, as named in a refusal's reason (link-local and cloud metadata endpoints stay refused
+/// whatever it says).
 pub const PRIVATE_NETWORK_SETTING: &str = "the server setting `throughline serve --allow-private-network` \
      (or THROUGHLINE_ALLOW_PRIVATE_NETWORK=true, or `allow_private_network = true` under [crawl] in throughline.toml)";
 
