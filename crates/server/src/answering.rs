@@ -16,6 +16,8 @@ use crate::AppState;
 pub const DRAIN: Duration = Duration::from_secs(3);
 
 /// What a turn produces, in order: deltas, then `Done` (or `Stopping` when shutdown cut it short).
+// A turn is sent once per chat; boxing it would only move the allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Step {
     /// A piece of the answer (LLM streaming).
     Delta(String),
