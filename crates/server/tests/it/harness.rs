@@ -34,7 +34,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(data_dir: &Path) -> Self {
-        Self::start_with(data_dir, ServerConfig::default()).await
+        // Debug builds running many servers in parallel open an agent (calibration, router training) far
+        // slower than a release build: the public 10 s limit is exercised by public_load.rs with its own
+        // configuration, not by every test's first chat.
+        let config = ServerConfig { public_timeout: std::time::Duration::from_secs(300), ..ServerConfig::default() };
+        Self::start_with(data_dir, config).await
     }
 
     pub async fn start_with(data_dir: &Path, config: ServerConfig) -> Self {
