@@ -62,6 +62,17 @@ where
     rx
 }
 
+/// Opens agent `name` in the background, so the first chat after it was created or saved does not
+/// wait for the router's training (a chat arriving meanwhile waits for this opening, not a second one).
+pub fn warm(state: &AppState, name: &str) {
+    let (st, name) = (state.clone(), name.to_string());
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = crate::agents::open_agent(&st, &name) {
+            tracing::debug!(agent = name, error = %e, "cannot open the agent ahead of its first chat");
+        }
+    });
+}
+
 /// Opens every published agent (blocking: call from `spawn_blocking` at start), so the first visitors
 /// of a freshly started server do not wait for the router's training inside their request's timeout.
 pub fn open_published(state: &AppState) {

@@ -1,4 +1,5 @@
-//! The time limit of public requests (the admin routes have their own, `request_timeout`): over it the
+//! The time limit of public requests (the admin routes have their own, `request_timeout`, and so does a
+//! public route called with the admin token, such as the playground's chat): over it the
 //! visitor gets 503 `timeout` with `Retry-After`, as JSON the widget can read across origins, and the
 //! request's work is dropped (a chat still queued leaves the queue; see [`crate::admission`]).
 
@@ -10,9 +11,15 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Bounds a public request by `ServerConfig::public_timeout` (streams: until their first byte).
+/// Bounds a public request by `ServerConfig::public_timeout` (streams: until their first byte); with
+/// the admin token, by `ServerConfig::request_timeout` (an operator previewing an agent in the
+/// playground waits like any admin request, not like an anonymous visitor).
 pub async fn public(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.config().public_timeout;
+    let limit = if crate::auth::is_admin(&state, req.headers()) {
+        state.config().request_timeout
+    } else {
+        state.config().public_timeout
+    };
     let origin = req.headers().get(header::ORIGIN).cloned();
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,

@@ -81,6 +81,9 @@ pub async fn create(
         describe(&st, &body.name, None)
     })
     .await?;
+    if let Some(name) = v["name"].as_str() {
+        crate::answering::warm(&state, name);
+    }
     Ok((StatusCode::CREATED, ApiJson(v)))
 }
 
@@ -139,6 +142,7 @@ pub async fn update(
     }
     Agent::save(state.0.memory.as_ref(), &name, &config)
         .map_err(|e| ApiError { field: Some(field.into()), ..e.into() })?;
+    crate::answering::warm(&state, &name);
     Ok(ApiJson(describe(&state, &name, None)?))
 }
 

@@ -1,6 +1,6 @@
 //! Issue 17 and issue 15 item 5 over real HTTP: admission control of the public chat (a full queue is
-//! refused at once with `Retry-After`, a queued chat times out, a visitor who leaves the queue frees
-//! its place), the header-read timeout, security headers, the UI fallback's methods, duplicate zip
+//! refused at once with `Retry-After`, a queued chat times out unless the operator's playground sent
+//! it, a visitor who leaves the queue frees its place), the header-read timeout, security headers, the UI fallback's methods, duplicate zip
 //! entries, and shutdown with open streams.
 
 use std::time::Duration;
@@ -162,7 +162,19 @@ async fn a_queued_chat_times_out_and_a_visitor_who_leaves_the_queue_frees_the_pl
     wait_occupied(&server, 2).await;
     assert!(waiting.await.unwrap().is_err(), "the client gave up");
     wait_occupied(&server, 1).await;
+    // The operator's playground chat (admin token) waits by the admin limit, not the visitor's.
+    let playground = tokio::spawn(
+        server
+            .post("/v1/agents/demo/chat")
+            .json(&json!({"message": "How do I reset my password?", "contact": "playground-1"}))
+            .send(),
+    );
+    wait_occupied(&server, 2).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!playground.is_finished(), "the playground chat was cut by the public timeout");
     drop(held);
+    let res = playground.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
     wait_occupied(&server, 0).await;
     server.stop().await;
 }
