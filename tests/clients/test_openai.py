@@ -41,6 +41,43 @@ streamed = "".join(pieces)
 assert finish == "stop", finish
 assert "$79" in streamed, streamed
 
+# The conversation is `messages`: a follow-up reads the earlier turns the client sent.
+follow = client.chat.completions.create(
+    model="demo",
+    messages=[
+        {"role": "user", "content": "Tell me about the Team plan"},
+        {"role": "assistant", "content": "The Team plan is for growing teams [1]."},
+        {"role": "user", "content": "how much is it?"},
+    ],
+)
+assert "$79" in follow.choices[0].message.content, follow
+
+# A token budget: the answer is cut, finish_reason "length"; streamed usage arrives in a last chunk.
+short = client.chat.completions.create(
+    model="demo", messages=[{"role": "user", "content": "How do I reset my password?"}], max_tokens=8
+)
+assert short.choices[0].finish_reason == "length", short
+assert 1 <= short.usage.completion_tokens <= 8, short.usage
+stream = client.chat.completions.create(
+    model="demo",
+    messages=[{"role": "user", "content": "How do I reset my password?"}],
+    stream=True,
+    max_tokens=8,
+    stream_options={"include_usage": True},
+)
+usage = None
+for chunk in stream:
+    if chunk.usage is not None:
+        usage = chunk.usage
+assert usage is not None and usage.completion_tokens == short.usage.completion_tokens, usage
+
+# What an agent cannot do is a clear 400 naming the parameter.
+try:
+    client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "hi"}], n=2)
+    raise AssertionError("n=2 must fail")
+except openai.BadRequestError as e:
+    assert e.body["param"] == "n", e.body
+
 # An unknown agent and a wrong key are errors the client raises.
 try:
     client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "hi"}])

@@ -59,6 +59,9 @@ pub enum AgentError {
         /// What went wrong.
         reason: String,
     },
+    /// Whoever asked for the turn stopped waiting (a visitor closed the page), so it was not finished.
+    #[error("the turn was cancelled: nobody is waiting for its answer")]
+    Cancelled,
     /// A store, retrieval or embedding failure.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -73,7 +76,7 @@ impl AgentError {
             }
             AgentError::AgentNotFound { .. } | AgentError::NotFound { .. } => ErrorKind::NotFound,
             AgentError::KbMissing { .. } => ErrorKind::NotFound,
-            AgentError::Backend { .. } => ErrorKind::Unavailable,
+            AgentError::Backend { .. } | AgentError::Cancelled => ErrorKind::Unavailable,
             AgentError::Core(e) => e.kind(),
         }
     }

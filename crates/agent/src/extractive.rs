@@ -7,7 +7,7 @@
 //! instructions") are data, never followed, and never quoted.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Condvar, LazyLock, Mutex};
 
 use regex::Regex;
 use throughline_core::{CoreError, PageType, Retriever, SearchHit};
@@ -49,7 +49,7 @@ pub struct Selection {
 }
 
 /// Tuning of the selection.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SelectConfig {
     /// Most units in an answer.
     pub max_units: usize,
@@ -59,11 +59,14 @@ pub struct SelectConfig {
     pub max_candidates: usize,
     /// MMR trade-off between relevance and novelty.
     pub mmr_lambda: f32,
+    /// Names of the knowledge base's plans (`Hobby`, `Pro`): a question naming one, or asking which plan,
+    /// prefers the sentence that says which plans include what it asks about.
+    pub plan_names: Vec<String>,
 }
 
 impl Default for SelectConfig {
     fn default() -> Self {
-        Self { max_units: 3, max_hits: 6, max_candidates: 20, mmr_lambda: 0.75 }
+        Self { max_units: 3, max_hits: 6, max_candidates: 20, mmr_lambda: 0.75, plan_names: Vec::new() }
     }
 }
 
@@ -260,30 +263,80 @@ pub fn looks_like_instruction(text: &str) -> bool {
     crate::injection::looks_like_instruction(text)
 }
 
-/// Sentence embeddings, cached by text (retrieved chunks repeat across questions).
+/// Sentence (and question) embeddings, cached by text (retrieved chunks repeat across questions), and
+/// computed once when several turns need the same text at the same time: a text another turn is embedding
+/// is waited for, not embedded again (the visitors of a freshly started server ask the same questions and
+/// quote the same pages at once).
 #[derive(Default)]
 pub struct EmbeddingCache {
-    map: Mutex<HashMap<String, Vec<f32>>>,
+    state: Mutex<CacheState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct CacheState {
+    vectors: HashMap<String, Vec<f32>>,
+    /// Texts some turn is embedding right now.
+    pending: HashSet<String>,
 }
 
 impl EmbeddingCache {
     const MAX_ENTRIES: usize = 50_000;
 
-    fn embed(&self, retriever: &dyn Retriever, texts: &[String]) -> Result<Vec<Vec<f32>>, CoreError> {
-        let missing: Vec<&str> = {
-            let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            let mut seen = HashSet::new();
-            texts.iter().map(String::as_str).filter(|t| !map.contains_key(*t) && seen.insert(*t)).collect()
-        };
-        let fresh = if missing.is_empty() { Vec::new() } else { retriever.embed(&missing)? };
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() + fresh.len() > Self::MAX_ENTRIES {
-            map.clear();
+    /// The vectors of `texts`, in order: cached ones at once, the others embedded by `retriever` in one
+    /// batch, except those another caller is already embedding, which are waited for.
+    pub fn embed(&self, retriever: &dyn Retriever, texts: &[String]) -> Result<Vec<Vec<f32>>, CoreError> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            // Claim what nobody has nor is computing, and compute it without the lock.
+            let mut claim: Vec<String> = Vec::new();
+            for t in texts {
+                if !st.vectors.contains_key(t) && !st.pending.contains(t) {
+                    st.pending.insert(t.clone());
+                    claim.push(t.clone());
+                }
+            }
+            if !claim.is_empty() {
+                drop(st);
+                let refs: Vec<&str> = claim.iter().map(String::as_str).collect();
+                let fresh = retriever.embed(&refs);
+                st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                for t in &claim {
+                    st.pending.remove(t);
+                }
+                let fresh = match fresh {
+                    Ok(v) if v.len() == claim.len() => Ok(v),
+                    Ok(v) => Err(CoreError::new(
+                        throughline_core::ErrorKind::Internal,
+                        format!("the embedder returned {} vectors for {} texts", v.len(), claim.len()),
+                    )),
+                    Err(e) => Err(e),
+                };
+                let fresh = match fresh {
+                    Ok(v) => v,
+                    Err(e) => {
+                        // Whoever waits for these texts claims them again (and meets the error itself).
+                        self.ready.notify_all();
+                        return Err(e);
+                    }
+                };
+                if st.vectors.len() + fresh.len() > Self::MAX_ENTRIES {
+                    st.vectors.clear();
+                }
+                for (t, v) in claim.into_iter().zip(fresh) {
+                    st.vectors.insert(t, v);
+                }
+                self.ready.notify_all();
+            }
+            // Wait for the texts other callers are computing.
+            while texts.iter().any(|t| !st.vectors.contains_key(t) && st.pending.contains(t)) {
+                st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+            if texts.iter().all(|t| st.vectors.contains_key(t)) {
+                return Ok(texts.iter().map(|t| st.vectors[t].clone()).collect());
+            }
+            // A computation we waited for failed, or the cache was emptied meanwhile: go round again.
         }
-        for (t, v) in missing.iter().zip(fresh) {
-            map.insert((*t).to_string(), v);
-        }
-        Ok(texts.iter().map(|t| map.get(t).cloned().unwrap_or_default()).collect())
     }
 }
 
@@ -407,6 +460,12 @@ pub fn select(
     // What a price question asks the price of: its terms other than the words of asking for a price.
     let subject: Vec<String> = qterms.iter().filter(|t| !PRICE_WORDS.contains(&t.as_str())).cloned().collect();
     let sims: Vec<f32> = vecs.iter().map(|v| dot(v, qvec)).collect();
+    let plan_words: Vec<String> =
+        cfg.plan_names.iter().map(|n| crate::sentences::words(n).join(" ")).filter(|n| !n.is_empty()).collect();
+    let asks_plan = {
+        let words = crate::sentences::words(question);
+        words.iter().any(|w| PLAN_WORDS.contains(&w.as_str())) || asks_about_plan(&words, &plan_words)
+    };
     let scores: Vec<f32> = cands
         .iter()
         .zip(&sims)
@@ -428,6 +487,8 @@ pub fn select(
                 QuestionKind::HowTo if c.number.is_some() => 0.03,
                 _ => 0.0,
             };
+            // "Which plan do I need for X", "I'm on Hobby": the sentence saying which plans include it.
+            let gate = if asks_plan && gates_by_plan(&c.text, &plan_words) { PLAN_GATE_BONUS } else { 0.0 };
             // A price is best quoted from a pricing page (not a changelog or a blog post mentioning one).
             let page_bonus = if matches!(kind, QuestionKind::Price) && hits[c.hit].page_type == PageType::Pricing {
                 0.05
@@ -437,12 +498,28 @@ pub fn select(
             SIMILARITY_WEIGHT * s + OVERLAP_WEIGHT * c.overlap + RANK_WEIGHT / (1.0 + c.hit as f32) - length_penalty
                 + kind_bonus
                 + page_bonus
+                + gate
         })
         .collect();
     // The lead: the best unit that stands on its own.
     let Some(lead) = (0..cands.len()).filter(|&i| !cands[i].dependent).max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
     else {
         return Ok(Selection { dropped_instructions: dropped, ..Default::default() });
+    };
+    // A how-to question is answered by the steps, in order: when the lead's page has numbered steps
+    // scoring near the lead, the best step leads (and the whole list is quoted below).
+    let lead = if kind == QuestionKind::HowTo && cands[lead].number.is_none() {
+        (0..cands.len())
+            .filter(|&i| {
+                cands[i].number.is_some()
+                    && !cands[i].dependent
+                    && hits[cands[i].hit].path == hits[cands[lead].hit].path
+            })
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .filter(|&i| scores[i] >= scores[lead] - STEP_MARGIN)
+            .unwrap_or(lead)
+    } else {
+        lead
     };
     let best = scores[lead];
     let lead_hit = cands[lead].hit;
@@ -626,6 +703,66 @@ pub fn select(
     let top_hit_vector = hits.first().and_then(|h| h.vector.map(|v| v.score)).unwrap_or(0.0);
     let confidence = (0.45 * top_sim + 0.35 * coverage + 0.20 * top_hit_vector).clamp(0.0, 1.0);
     Ok(Selection { evidence: picks, confidence, coverage, dropped_instructions: dropped, kind: Some(kind) })
+}
+
+/// How far below the lead a numbered step of the lead's page may score and still lead a how-to answer
+/// (measured on the real-docs question sets, see BENCHMARKS.md).
+const STEP_MARGIN: f32 = 0.10;
+
+/// Score added to a sentence saying which plans include something, when the question names a plan or
+/// asks which one.
+const PLAN_GATE_BONUS: f32 = 0.05;
+
+/// Words of asking which plan something needs.
+const PLAN_WORDS: &[&str] =
+    &["plan", "plans", "tier", "tiers", "package", "packages", "upgrade", "upgrading", "subscription", "paid"];
+
+/// Words saying what a plan includes or needs.
+const GATE_CUES: &[&str] = &[
+    "available",
+    "only",
+    "require",
+    "requires",
+    "required",
+    "included",
+    "includes",
+    "include",
+    "above",
+    "higher",
+    "upgrade",
+    "customers",
+    "users",
+    "need",
+];
+
+/// Whether a sentence says which plans include something ("available on the Pro plan and above").
+fn gates_by_plan(text: &str, plan_words: &[String]) -> bool {
+    let words = crate::sentences::words(text);
+    (words.iter().any(|w| PLAN_WORDS[..6].contains(&w.as_str())) || names_plan(&words, plan_words))
+        && words.iter().any(|w| GATE_CUES.contains(&w.as_str()))
+}
+
+/// Whether a question's `words` name one of the plans as a plan: many plan names are common words
+/// ("the whole team"), so the name must open the question or follow a word that introduces a plan ("on
+/// hobby", "go pro", "upgrade to team"), or be followed by one ("pro plan", "hobby users").
+fn asks_about_plan(words: &[String], plan_words: &[String]) -> bool {
+    const BEFORE: &[&str] = &["on", "to", "go", "the", "our", "my", "a", "from", "with", "in"];
+    const AFTER: &[&str] = &["plan", "plans", "tier", "package", "users", "customers", "accounts", "subscription"];
+    plan_words.iter().any(|plan| {
+        let n: Vec<&str> = plan.split(' ').collect();
+        words.windows(n.len()).enumerate().any(|(i, w)| {
+            w.iter().zip(&n).all(|(a, b)| a == b)
+                && (i == 0
+                    || BEFORE.contains(&words[i - 1].as_str())
+                    || words.get(i + n.len()).is_some_and(|next| AFTER.contains(&next.as_str())))
+        })
+    })
+}
+
+/// Whether `words` name one of the plans (each given as its lowercase words joined by spaces).
+fn names_plan(words: &[String], plan_words: &[String]) -> bool {
+    let joined = format!(" {} ", words.join(" "));
+    plan_words.iter().any(|p| joined.contains(&format!(" {p} ")))
 }
 
 fn passage_chars(units: &[Unit], passage: &[usize]) -> usize {

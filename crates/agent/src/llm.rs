@@ -84,8 +84,14 @@ impl ChatBackend {
     }
 
     /// Sends `messages` with `stream: true`, calling `on_delta` with each piece of text as it arrives, and
-    /// returns the whole answer.
-    pub fn complete(&self, messages: &[ChatMessage], on_delta: &mut dyn FnMut(&str)) -> Result<String> {
+    /// returns the whole answer; stops reading (closing the connection) with [`AgentError::Cancelled`]
+    /// when `cancelled` says nobody waits for it any more.
+    pub fn complete(
+        &self,
+        messages: &[ChatMessage],
+        on_delta: &mut dyn FnMut(&str),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<String> {
         let url = self.url();
         let err = |reason: String| AgentError::Backend { url: url.clone(), reason };
         let body = json!({
@@ -121,6 +127,9 @@ impl ChatBackend {
         let mut answer = String::new();
         for line in BufReader::new(resp).lines() {
             let line = line.map_err(|e| err(format!("stream interrupted: {e}")))?;
+            if cancelled() {
+                return Err(AgentError::Cancelled);
+            }
             let Some(data) = line.strip_prefix("data:") else { continue };
             let data = data.trim();
             if data == "[DONE]" {

@@ -83,6 +83,9 @@ pub struct Trace {
     pub domain_score: f32,
     /// The knowledge base's calibrated floor for `domain_score` (what off-topic questions reach here).
     pub domain_threshold: f32,
+    /// How much more the question resembles the built-in off-topic questions than customer messages
+    /// (over [`crate::calibrate::OFFTOPIC_LEAN_LIMIT`] it is not answered).
+    pub offtopic_lean: f32,
     /// What kind of question the answerer took it for (`price`, `quantity`, `howto`, `fix`, `other`).
     pub question_kind: Option<String>,
     /// Terms of the question the knowledge base never uses (they lower the confidence).

@@ -145,6 +145,7 @@ pub fn turn_json(t: &Turn, with_trace: bool) -> Value {
             "threshold": tr.threshold,
             "domain_score": tr.domain_score,
             "domain_threshold": tr.domain_threshold,
+            "offtopic_lean": tr.offtopic_lean,
             "question_kind": tr.question_kind,
             "unknown_terms": tr.unknown_terms,
             "backend": tr.backend,

@@ -1,5 +1,6 @@
 //! One chat turn computed for a public route: on the blocking pool, under an admission [`Ticket`] that
-//! it holds until the computation ends, not started when the client left before it could start, and
+//! it holds until the computation ends, given up as soon as its client leaves (not started, or stopped
+//! at the turn's next check, see `Agent::respond_until`, which frees the slot for a waiting visitor), and
 //! drained on shutdown (a turn still running [`DRAIN`] after shutdown began is reported as
 //! [`Step::Stopping`], so a stream can end with a clean final event instead of being cut).
 
@@ -27,23 +28,38 @@ pub enum Step {
     Stopping,
 }
 
-/// Starts `turn` (given a callback for the answer's deltas) on the blocking pool. Dropping the
-/// receiver means the client left: a turn that has not started yet is then not started.
+/// Starts `turn` (given a callback for the answer's deltas, and one that says whether the client left)
+/// on the blocking pool. Dropping the receiver means the client left: a turn that has not started yet is
+/// then not started, and a running one is told so through the second callback.
 pub fn spawn_turn<F>(state: &AppState, ticket: Ticket, turn: F) -> UnboundedReceiver<Step>
 where
-    F: FnOnce(&mut dyn FnMut(&str)) -> ApiResult<Turn> + Send + 'static,
+    F: FnOnce(&mut dyn FnMut(&str), &dyn Fn() -> bool) -> ApiResult<Turn> + Send + 'static,
 {
     let (tx, rx) = unbounded_channel();
     let stop_tx = tx.clone();
+    let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let _ticket = ticket;
         if tx.is_closed() {
+            st.0.metrics.turn_cancelled();
             return;
         }
         let delta_tx = tx.clone();
-        let result = turn(&mut |d| {
-            let _ = delta_tx.send(Step::Delta(d.to_string()));
-        });
+        let left = || tx.is_closed();
+        let result = turn(
+            &mut |d| {
+                let _ = delta_tx.send(Step::Delta(d.to_string()));
+            },
+            &left,
+        );
+        if tx.is_closed() {
+            // Nobody reads the outcome; a turn that ended in an error while its client was gone was
+            // given up (or failed unseen) rather than answered.
+            if result.is_err() {
+                st.0.metrics.turn_cancelled();
+            }
+            return;
+        }
         let _ = tx.send(Step::Done(result));
     });
     let mut shutdown = state.shutdown_signal();

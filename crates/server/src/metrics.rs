@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -26,6 +27,7 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
+    cancelled_turns: AtomicU64,
 }
 
 impl Metrics {
@@ -45,6 +47,16 @@ impl Metrics {
         }
         h.sum += seconds;
         h.count += 1;
+    }
+
+    /// Counts a chat turn given up because its client left before the answer.
+    pub fn turn_cancelled(&self) {
+        self.cancelled_turns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Chat turns given up because their client left, since start.
+    pub fn cancelled_turns(&self) -> u64 {
+        self.cancelled_turns.load(Ordering::Relaxed)
     }
 
     /// The text exposition format.
@@ -76,6 +88,9 @@ impl Metrics {
             let _ = writeln!(out, "throughline_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
             let _ = writeln!(out, "throughline_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
         }
+        out.push_str("# HELP throughline_chat_turns_cancelled_total Chat turns given up because their client left.\n");
+        out.push_str("# TYPE throughline_chat_turns_cancelled_total counter\n");
+        let _ = writeln!(out, "throughline_chat_turns_cancelled_total {}", self.cancelled_turns());
         if let Ok(kbs) = state.0.store.list_kbs() {
             out.push_str("# HELP throughline_kb_documents Documents per knowledge base.\n");
             out.push_str("# TYPE throughline_kb_documents gauge\n");

@@ -177,6 +177,7 @@ function renderTrace(box, turn, focus) {
   }
   if (Number.isFinite(tr.domain_score)) {
     box.append(el("p.small.muted", `Best match ${tr.domain_score.toFixed(2)} · off-topic questions reach ${Number(tr.domain_threshold).toFixed(2)} on this knowledge base` +
+      (Number.isFinite(tr.offtopic_lean) ? ` · leans off-topic ${tr.offtopic_lean.toFixed(2)}${tr.offtopic_lean > 0.08 ? " (refused)" : ""}` : "") +
       (tr.question_kind ? ` · question kind: ${tr.question_kind}` : "")));
   }
   box.append(el("h3", "Rewritten query"), el("div.mono", tr.rewritten_query || "–"));

@@ -208,6 +208,40 @@ impl Agent {
         Ok(self.memory.start_conversation(self.id(), contact, self.version())?)
     }
 
+    /// The conversation of `contact` that a stateless client's `history` (its earlier messages, oldest
+    /// first: `(Role::User | Role::Assistant, text)`) continues: the contact's latest conversation when
+    /// its customer messages are exactly those of `history`, otherwise a new conversation holding
+    /// `history`, so the next answer reads the same context the client sent.
+    pub fn conversation_for_history(&self, contact: ContactId, history: &[(Role, String)]) -> Result<ConversationId> {
+        self.contact_record(contact)?;
+        let asked: Vec<&str> = history.iter().filter(|(r, _)| *r == Role::User).map(|(_, t)| t.trim()).collect();
+        let latest = self.memory.conversations(contact)?.into_iter().max_by_key(|c| c.started_at);
+        if let Some(c) = latest {
+            let stored = self.memory.messages(c.id)?;
+            let stored_asked: Vec<&str> =
+                stored.iter().filter(|m| m.role == Role::User).map(|m| m.text.trim()).collect();
+            if stored_asked == asked {
+                return Ok(c.id);
+            }
+        }
+        let conv = self.start_conversation(contact)?;
+        for (role, text) in history {
+            if text.trim().is_empty() {
+                continue;
+            }
+            self.memory.add_message(&NewMessage {
+                conversation: conv.id,
+                role: *role,
+                text: text.clone(),
+                stage: None,
+                idk: false,
+                latency_ms: None,
+                citations: Vec::new(),
+            })?;
+        }
+        Ok(conv.id)
+    }
+
     /// How the agent's knowledge bases answer questions nobody's docs answer (see [`crate::calibrate`]).
     pub fn calibration(&self) -> &Calibration {
         &self.calibration
@@ -216,9 +250,9 @@ impl Agent {
     fn calibrate(&self) -> Result<Calibration> {
         let Some(kb) = self.kbs.first() else { return Ok(Calibration::default()) };
         let offtopic = bank::offtopic();
-        let vectors = bank::embedded("offtopic", &offtopic, kb.as_ref())?;
+        let off_vectors = bank::embedded("offtopic", &offtopic, kb.as_ref())?;
         let mut off = Vec::with_capacity(offtopic.len());
-        for (q, v) in offtopic.iter().zip(vectors.iter()) {
+        for (q, v) in offtopic.iter().zip(off_vectors.iter()) {
             off.push(self.best_match(q, v)?);
         }
         // Every other message of the intent bank: a few hundred generic customer questions.
@@ -229,7 +263,9 @@ impl Agent {
         for (q, v) in texts.iter().zip(vectors.iter()).step_by(2) {
             customer.push(self.best_match(q, v)?);
         }
-        Ok(Calibration::from_scores(off, customer))
+        let mut c = Calibration::from_scores(off, customer);
+        c.banks = Some((off_vectors, vectors));
+        Ok(c)
     }
 
     /// The best cosine similarity between `qvec` and any chunk of the agent's knowledge bases (what
@@ -247,10 +283,11 @@ impl Agent {
         Ok(best)
     }
 
-    /// Embeds `query` once and retrieves from every knowledge base with that vector.
+    /// Embeds `query` once (through the embedding cache, so simultaneous identical questions share one
+    /// computation) and retrieves from every knowledge base with that vector.
     fn retrieve(&self, query: &str) -> Result<(Vec<SearchHit>, Vec<RetrievedChunk>, Vec<f32>)> {
         let qvec = match self.kbs.first() {
-            Some(kb) => kb.embed(&[query])?.pop().unwrap_or_default(),
+            Some(kb) => self.cache.embed(kb.as_ref(), &[query.to_string()])?.pop().unwrap_or_default(),
             None => Vec::new(),
         };
         let (hits, trace) = self.retrieve_with(query, &qvec)?;

@@ -17,6 +17,22 @@ impl Agent {
         message: &str,
         on_delta: &mut dyn FnMut(&str),
     ) -> Result<Turn> {
+        self.respond_until(contact, conversation, message, on_delta, &|| false)
+    }
+
+    /// [`Agent::respond`], given up with [`AgentError::Cancelled`] as soon as `cancelled` says nobody
+    /// waits for the answer any more: checked before anything is stored, before the evidence is embedded,
+    /// before the answer is written and between the pieces an LLM streams (whose connection is then
+    /// closed). A turn given up after the message was stored leaves it in the conversation, unanswered.
+    pub fn respond_until(
+        &self,
+        contact: ContactId,
+        conversation: ConversationId,
+        message: &str,
+        on_delta: &mut dyn FnMut(&str),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Turn> {
+        let gone = || if cancelled() { Err(AgentError::Cancelled) } else { Ok(()) };
         let started = Instant::now();
         let message = message.trim();
         if message.is_empty() {
@@ -30,6 +46,7 @@ impl Agent {
                 ),
             });
         }
+        gone()?;
         let mut contact = self.contact_record(contact)?;
         let conv = self
             .memory
@@ -80,8 +97,13 @@ impl Agent {
             decision.reason = format!("support: the customer asked for a human; {}", decision.reason);
         }
 
-        // 3. Evidence and confidence.
-        let select_cfg = SelectConfig { max_units: self.config.max_sentences, ..SelectConfig::default() };
+        // 3. Evidence and confidence (embedding the candidate sentences is the turn's costly part).
+        gone()?;
+        let select_cfg = SelectConfig {
+            max_units: self.config.max_sentences,
+            plan_names: self.config.expansion.plans.iter().map(|p| p.name.clone()).collect(),
+            ..SelectConfig::default()
+        };
         let selection = if qvec.is_empty() {
             Selection::default()
         } else {
@@ -105,8 +127,13 @@ impl Agent {
         };
         let domain_threshold = self.calibration.domain_threshold();
         let mut idk = selection.evidence.is_empty() || confidence < threshold || domain < domain_threshold;
+        // A request that resembles the built-in off-topic questions ("write me a poem about trains")
+        // more than any customer message is not answered, however close its words come to the docs.
+        let offtopic_lean = self.calibration.offtopic_lean(&qvec);
+        idk |= offtopic_lean > crate::calibrate::OFFTOPIC_LEAN_LIMIT;
 
         // 4. The answer.
+        gone()?;
         let mut citations: Vec<Citation> = Vec::new();
         let mut cited: Vec<CitedSource> = Vec::new();
         let mut unsupported = Vec::new();
@@ -129,7 +156,7 @@ impl Agent {
             backend = format!("openai:{}", llm.model());
             let sources: Vec<&SearchHit> = hits.iter().take(5).collect();
             let prompt = self.prompt(&contact, &facts, decision.stage, &history, message, &sources);
-            answer = llm.complete(&prompt, on_delta)?;
+            answer = llm.complete(&prompt, on_delta, cancelled)?;
             let texts: Vec<String> = sources.iter().map(|h| h.text.clone()).collect();
             let (used, flagged) = check_citations(&answer, &texts);
             unsupported = flagged;
@@ -243,6 +270,7 @@ impl Agent {
                 threshold,
                 domain_score: domain,
                 domain_threshold,
+                offtopic_lean,
                 question_kind: selection.kind.map(|k| format!("{k:?}").to_lowercase()),
                 unknown_terms,
                 backend,

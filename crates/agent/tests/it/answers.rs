@@ -5,7 +5,7 @@ use throughline_agent::sentences::is_dependent;
 use throughline_agent::Turn;
 use throughline_core::{Lifecycle, Stage};
 
-use crate::fixture::{agent_over, answers_kb};
+use crate::fixture::{agent_over, answers_kb, plans_kb};
 
 fn ask(a: &throughline_agent::Agent, key: &str, question: &str) -> Turn {
     let c = a.contact(key).unwrap();
@@ -194,4 +194,56 @@ fn issue_12_a_colon_sentence_carries_its_snippet_and_one_page_answers() {
     assert_eq!(t.citations[0].path, "docs/build-settings.md");
     let body = t.answer.split("\n\n").next().unwrap();
     assert!(!body.trim_end().trim_end_matches(" [1]").ends_with(':'), "never ends on a ':' sentence: {}", t.answer);
+}
+
+#[test]
+fn issue_12_a_how_to_question_gets_the_numbered_steps_not_the_description() {
+    let a = agent_over("howto", plans_kb(), |_| {}, None);
+    let t = ask(&a, "howto-1", "how do i set up sso for my org");
+    assert!(!t.idk, "{}", t.answer);
+    assert_eq!(t.trace.question_kind.as_deref(), Some("howto"));
+    let positions: Vec<usize> = ["Organization settings", "Add identity provider", "Require SSO"]
+        .iter()
+        .map(|s| t.answer.find(s).unwrap_or_else(|| panic!("missing step {s:?}: {}", t.answer)))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "steps out of order: {}", t.answer);
+    assert_eq!(t.citations[0].path, "docs/single-sign-on.md", "{:?}", t.citations);
+}
+
+#[test]
+fn issue_12_which_plan_includes_it_is_answered_by_the_sentence_naming_the_plan() {
+    let a = agent_over("gate", plans_kb(), |_| {}, None);
+    for (i, q) in ["we're on team, can we get sso?", "what plan do i need for single sign-on"].iter().enumerate() {
+        let t = ask(&a, &format!("gate-{i}"), q);
+        assert!(!t.idk, "{q}: {}", t.answer);
+        assert!(t.answer.contains("SSO is available on the Business plan and above."), "{q}: {}", t.answer);
+    }
+    // Naming the plan the customer is on makes the plan sentence lead.
+    let t = ask(&a, "gate-on", "we're on team, can we get sso?");
+    assert!(t.answer.starts_with("SSO is available on the Business plan"), "{}", t.answer);
+    // "The whole team" is not the Team plan: the plan sentence is not preferred for it.
+    let t = ask(&a, "gate-x", "can the whole team sign in with okta");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(!t.answer.starts_with("SSO is available"), "{}", t.answer);
+}
+
+#[test]
+fn issue_12_a_request_that_reads_like_the_off_topic_bank_is_refused_even_on_topic_words() {
+    let a = agent_over("lean", plans_kb(), |_| {}, None);
+    // Close enough to the docs to pass the domain and confidence floors: only its lean refuses it.
+    let t = ask(&a, "lean-1", "write me a poem about single sign-on and okta");
+    assert!(t.idk, "answered: {} (lean {})", t.answer, t.trace.offtopic_lean);
+    assert!(t.trace.offtopic_lean > throughline_agent::calibrate::OFFTOPIC_LEAN_LIMIT, "{}", t.trace.offtopic_lean);
+    assert!(t.trace.domain_score >= t.trace.domain_threshold, "{:?}", t.trace.domain_score);
+    assert!(t.trace.confidence >= t.trace.threshold, "{:?}", t.trace.confidence);
+    // Customer questions lean the other way.
+    for (i, q) in ["how do i invite a coworker", "what plan do i need for single sign-on"].iter().enumerate() {
+        let t = ask(&a, &format!("lean-c{i}"), q);
+        assert!(!t.idk, "{q}: {}", t.answer);
+        assert!(
+            t.trace.offtopic_lean < 0.0,
+            "{q}: a customer question leans to the customer bank: {}",
+            t.trace.offtopic_lean
+        );
+    }
 }

@@ -142,3 +142,12 @@ static ANSWERS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
 pub fn answers_kb() -> Arc<KnowledgeBase> {
     ANSWERS_KB.get_or_init(|| build_kb(shared(), "answers", &repo().join("tests/data/answers-kb"))).clone()
 }
+
+static PLANS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
+
+/// A knowledge base whose plans have common-word names (`Free`, `Team`, `Business`), with a how-to page
+/// that describes a feature before its numbered steps and says which plan includes it
+/// (`tests/data/plans-kb`).
+pub fn plans_kb() -> Arc<KnowledgeBase> {
+    PLANS_KB.get_or_init(|| build_kb(shared(), "plans", &repo().join("tests/data/plans-kb"))).clone()
+}

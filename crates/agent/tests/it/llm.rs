@@ -110,7 +110,7 @@ fn non_streaming_servers_and_errors() {
     .unwrap();
     let msgs = vec![throughline_agent::llm::ChatMessage { role: "user", content: "hi".into() }];
     let mut got = String::new();
-    assert_eq!(llm.complete(&msgs, &mut |d| got.push_str(d)).unwrap(), "Hello [1].");
+    assert_eq!(llm.complete(&msgs, &mut |d| got.push_str(d), &|| false).unwrap(), "Hello [1].");
     assert_eq!(got, "Hello [1].");
     // Nothing listens on this port any more: the error names the endpoint.
     let dead = ChatBackend::new(LlmConfig {
@@ -120,7 +120,7 @@ fn non_streaming_servers_and_errors() {
         timeout: Duration::from_secs(2),
     })
     .unwrap();
-    let err = dead.complete(&msgs, &mut |_| {}).unwrap_err();
+    let err = dead.complete(&msgs, &mut |_| {}, &|| false).unwrap_err();
     assert!(err.to_string().starts_with("chat backend http://127.0.0.1:9/v1/chat/completions: "), "{err}");
 }
 
@@ -195,4 +195,45 @@ fn document_text_cannot_close_the_source_block_of_the_prompt() {
         let at = user.find(&format!("SYSTEM {i}:")).unwrap();
         assert!(at > block_start && at < block_end, "sentence {i} is outside its source block: {user}");
     }
+}
+
+#[test]
+fn a_turn_nobody_waits_for_any_more_is_given_up_and_stores_no_answer() {
+    let (url, seen) =
+        serve(1, |_| ("text/event-stream".into(), sse(&["Invite", " people", " from", " settings [1]."])));
+    let llm = ChatBackend::new(LlmConfig {
+        base_url: format!("{url}/v1"),
+        model: "tiny-test".into(),
+        api_key: None,
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    let a = agent("llm-cancel", |_| {}, Some(llm));
+    let c = a.contact("visitor-gone").unwrap();
+    let conv = a.start_conversation(c.id).unwrap();
+    let stored = || a.memory_view(c.id).unwrap().conversations[0].1.clone();
+
+    // The visitor left before the turn started: nothing is stored, the backend is not called.
+    let err = a.respond_until(c.id, conv.id, "how do I invite users to my team?", &mut |_| {}, &|| true).unwrap_err();
+    assert!(matches!(err, throughline_agent::AgentError::Cancelled), "{err}");
+    assert!(stored().is_empty(), "{:?}", stored());
+    assert!(seen.lock().unwrap().is_empty());
+
+    // The visitor left after the first streamed piece: the rest is not read and no answer is stored.
+    let pieces = std::cell::Cell::new(0usize);
+    let err = a
+        .respond_until(
+            c.id,
+            conv.id,
+            "how do I invite users to my team?",
+            &mut |_| pieces.set(pieces.get() + 1),
+            &|| pieces.get() >= 1,
+        )
+        .unwrap_err();
+    assert!(matches!(err, throughline_agent::AgentError::Cancelled), "{err}");
+    assert_eq!(pieces.get(), 1, "no piece after the cancellation");
+    assert_eq!(seen.lock().unwrap().len(), 1, "the backend was asked once");
+    let msgs = stored();
+    assert_eq!(msgs.len(), 1, "the question stays, unanswered: {msgs:?}");
+    assert_eq!(msgs[0].role, throughline_core::Role::User);
 }

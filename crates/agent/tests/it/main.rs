@@ -2,6 +2,7 @@
 //! SQLite, real HTTP on 127.0.0.1.
 
 mod answers;
+mod cache;
 mod fixture;
 mod journey;
 mod llm;

@@ -143,6 +143,7 @@ pub fn run(app: &App, name: &str, queries: &Path, json_out: bool, verbose: bool)
             "threshold": turn.trace.threshold,
             "domain_score": turn.trace.domain_score,
             "domain_threshold": turn.trace.domain_threshold,
+            "offtopic_lean": turn.trace.offtopic_lean,
             "question_kind": turn.trace.question_kind,
             "evidence_types": turn.trace.retrieved.iter().take(3).map(|r| r.page_type.as_str()).collect::<Vec<_>>(),
             "retrieved": turn.trace.retrieved.iter().map(|r| r.path.clone()).collect::<Vec<_>>(),

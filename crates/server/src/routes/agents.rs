@@ -614,9 +614,9 @@ pub async fn chat(
         Ok(t) => t,
         Err(e) => return Ok(with_cors(e.into_response(), &who)),
     };
-    let mut steps = crate::answering::spawn_turn(&state, ticket, move |emit| {
+    let mut steps = crate::answering::spawn_turn(&state, ticket, move |emit, left| {
         let (a, contact, conv) = prepare()?;
-        Ok(a.respond(contact, conv, &message, emit)?)
+        Ok(a.respond_until(contact, conv, &message, emit, left)?)
     });
     if !stream {
         loop {

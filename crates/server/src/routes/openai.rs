@@ -1,6 +1,9 @@
 //! `POST /v1/chat/completions`: an OpenAI-compatible endpoint, so any OpenAI client library can talk to
 //! an agent. `model` is the agent's name; the API key is the admin token or the agent's public key;
-//! `user` names the contact (the agent remembers it); the last user message is the question.
+//! `messages` is the conversation (user and assistant turns, the last one the question); `user` names the
+//! contact the agent remembers across calls, and without it each call is its own anonymous conversation;
+//! `max_tokens` cuts the answer (`finish_reason: "length"`); usage is counted in the embedding model's
+//! word pieces; errors have OpenAI's shape. Also `GET /v1/models` and `GET /v1/models/{model}`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +21,7 @@ use crate::auth::{bearer, is_admin};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::routes::jobs::async_stream;
 use crate::AppState;
+use throughline_core::Role;
 
 /// One message of the request.
 #[derive(Deserialize)]
@@ -27,14 +31,35 @@ pub struct Message {
     content: Value,
 }
 
-/// The request (fields OpenAI clients send that do not apply here are accepted and ignored).
+/// `stream_options`.
+#[derive(Deserialize, Default)]
+pub struct StreamOptions {
+    #[serde(default)]
+    include_usage: bool,
+}
+
+/// The request. Parameters that change what a model generates and that an agent answering from its
+/// documents cannot honour (`n` > 1, `tools`, `functions`, a `response_format` other than text) are
+/// refused with 400 naming them; sampling parameters (`temperature`, `top_p`, penalties, `seed`, `stop`,
+/// `logit_bias`) are accepted and have no effect on an answer quoted from the docs.
 #[derive(Deserialize)]
 pub struct Completion {
     model: String,
     messages: Vec<Message>,
     #[serde(default)]
     stream: bool,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
     user: Option<String>,
+    max_tokens: Option<i64>,
+    max_completion_tokens: Option<i64>,
+    n: Option<i64>,
+    #[serde(default)]
+    tools: Option<Value>,
+    #[serde(default)]
+    functions: Option<Value>,
+    #[serde(default)]
+    response_format: Option<Value>,
 }
 
 fn text_of(content: &Value) -> String {
@@ -45,10 +70,154 @@ fn text_of(content: &Value) -> String {
     }
 }
 
-/// `POST /v1/chat/completions`
+/// What a valid request asks: the question (the last message), the conversation before it, and the
+/// answer's token budget.
+struct Asked {
+    question: String,
+    history: Vec<(Role, String)>,
+    max_tokens: Option<usize>,
+}
+
+/// Checks the request's parameters and messages, naming the first one that cannot be honoured.
+fn asked(req: &Completion) -> Result<Asked, ApiError> {
+    if req.n.is_some_and(|n| n != 1) {
+        return Err(ApiError::invalid("n", "only one choice is generated per request: send `n` 1 or leave it out"));
+    }
+    for (name, v) in [("tools", &req.tools), ("functions", &req.functions)] {
+        if v.as_ref().is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty())) {
+            return Err(ApiError::invalid(
+                name,
+                format!("`{name}` are not supported: the agent answers from its knowledge bases and calls no tools"),
+            ));
+        }
+    }
+    if let Some(f) = &req.response_format {
+        if !f.is_null() && f["type"].as_str() != Some("text") {
+            return Err(ApiError::invalid(
+                "response_format",
+                "only `{\"type\": \"text\"}` is supported: answers are text quoted from the docs, with citations",
+            ));
+        }
+    }
+    let max_tokens = match (req.max_completion_tokens, req.max_tokens) {
+        (Some(n), _) | (None, Some(n)) if n < 1 => {
+            let field = if req.max_completion_tokens.is_some() { "max_completion_tokens" } else { "max_tokens" };
+            return Err(ApiError::invalid(field, format!("must be at least 1 (got {n})")));
+        }
+        (Some(n), _) | (None, Some(n)) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        (None, None) => None,
+    };
+    let mut history = Vec::with_capacity(req.messages.len());
+    for (i, m) in req.messages.iter().enumerate() {
+        let role = match m.role.as_str() {
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            "system" | "developer" => {
+                return Err(ApiError::invalid(
+                    &format!("messages[{i}].role"),
+                    format!(
+                        "`{}` messages are not supported: the agent's persona and tone are part of its configuration \
+                         (the agent builder, or `persona` and `tone` in its TOML); send user and assistant messages",
+                        m.role
+                    ),
+                ))
+            }
+            other => {
+                return Err(ApiError::invalid(
+                    &format!("messages[{i}].role"),
+                    format!("role `{other}` is not supported: send user and assistant messages"),
+                ))
+            }
+        };
+        history.push((role, text_of(&m.content)));
+    }
+    let question = match history.pop() {
+        Some((Role::User, q)) if !q.trim().is_empty() => q,
+        Some((Role::User, _)) => {
+            return Err(ApiError::invalid(
+                &format!("messages[{}].content", req.messages.len() - 1),
+                "the last message has no text",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                &format!("messages[{}].role", req.messages.len() - 1),
+                "the last message must be the user's question",
+            ))
+        }
+        None => return Err(ApiError::invalid("messages", "no messages: send at least the user's question")),
+    };
+    Ok(Asked { question, history, max_tokens })
+}
+
+/// Model tokens of `text`: word pieces of the embedding model's tokenizer (the model every answer's
+/// sentences were chosen with), without its two special tokens.
+fn tokens(state: &AppState, text: &str) -> usize {
+    if text.is_empty() {
+        0
+    } else {
+        state.0.embedder.count_tokens(text).saturating_sub(2)
+    }
+}
+
+/// The longest prefix of `text` (cut between words) of at most `limit` tokens.
+fn cut_to(state: &AppState, text: &str, limit: usize) -> String {
+    let ends: Vec<usize> =
+        text.char_indices().filter(|(_, c)| c.is_whitespace()).map(|(i, _)| i).chain([text.len()]).collect();
+    // The number of word ends whose prefix fits (prefixes only grow): binary search.
+    let (mut lo, mut hi) = (0usize, ends.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if tokens(state, &text[..ends[mid - 1]]) <= limit {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if lo == 0 {
+        String::new()
+    } else {
+        text[..ends[lo - 1]].trim_end().to_string()
+    }
+}
+
+/// An [`ApiError`] in OpenAI's shape (`{"error": {message, type, param, code}}`), with its
+/// `Retry-After`.
+fn openai_shaped(e: ApiError) -> Response {
+    use axum::http::StatusCode;
+    let kind = match e.status {
+        StatusCode::UNAUTHORIZED => "authentication_error",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limit_error",
+        s if s.is_server_error() => "server_error",
+        _ => "invalid_request_error",
+    };
+    let mut body = json!({"error": {"message": e.message, "type": kind, "param": e.field, "code": e.code}});
+    if let Some(secs) = e.retry_after {
+        body["error"]["retry_after"] = json!(secs);
+    }
+    let mut response = (e.status, ApiJson(body)).into_response();
+    if let Some(secs) = e.retry_after {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+    }
+    response
+}
+
+/// `POST /v1/chat/completions`: errors in OpenAI's shape.
 pub async fn completions(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    raw: axum::body::Bytes,
+) -> Response {
+    match complete(state, addr, headers, raw).await {
+        Ok(r) => r,
+        Err(e) => openai_shaped(e),
+    }
+}
+
+async fn complete(
+    state: AppState,
+    addr: SocketAddr,
     headers: HeaderMap,
     raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
@@ -73,32 +242,38 @@ pub async fn completions(
             .publication_by_key(key)?
             .filter(|p| p.published && p.agent == agent)
             .ok_or_else(|| ApiError::unauthorized(format!("this key does not open agent `{agent}`")))?;
+    } else if !state.0.memory.agents()?.iter().any(|a| a.name == agent) {
+        return Err(ApiError {
+            field: Some("model".into()),
+            ..ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "model_not_found",
+                format!("The model `{agent}` does not exist (models are agent names: GET /v1/models lists them)"),
+            )
+        });
     }
-    let question = req
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(|m| text_of(&m.content))
-        .filter(|q| !q.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid("messages", "no user message with text"))?;
-    let contact_key = format!("openai:{}", req.user.clone().unwrap_or_else(|| "default".into()));
+    let Asked { question, history, max_tokens } = asked(&req)?;
+    // `user` names a contact the agent remembers across calls; without it the call is its own anonymous
+    // conversation. Either way the conversation is the `messages` the client sent.
+    let contact_key = match &req.user {
+        Some(u) if !u.trim().is_empty() => format!("openai:{}", u.trim()),
+        _ => format!("openai:anonymous:{}", crate::auth::random_token("")?),
+    };
+    let prompt_tokens: usize = req.messages.iter().map(|m| tokens(&state, &text_of(&m.content))).sum::<usize>();
+    let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
     let ticket = state.admission().admit(&agent).await?;
     let st = state.clone();
     let name = agent.clone();
     let q = question.clone();
-    let mut steps = spawn_turn(&state, ticket, move |emit| {
+    let mut steps = spawn_turn(&state, ticket, move |emit, left| {
         let a = open_agent(&st, &name)?;
         let contact = a.contact(&contact_key)?;
-        let conv = match st.0.memory.conversations(contact.id)?.into_iter().max_by_key(|c| c.started_at) {
-            Some(c) => c.id,
-            None => a.start_conversation(contact.id)?.id,
-        };
-        Ok(a.respond(contact.id, conv, &q, emit)?)
+        let conv = a.conversation_for_history(contact.id, &history)?;
+        Ok(a.respond_until(contact.id, conv, &q, emit, left)?)
     });
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let id = format!("chatcmpl-{}", &crate::auth::random_token("")?[..24]);
-    let prompt_tokens = question.split_whitespace().count();
+    let usage = move |completion: usize| json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion});
     if !req.stream {
         let turn = loop {
             match steps.recv().await {
@@ -107,54 +282,74 @@ pub async fn completions(
                 Some(Step::Stopping) | None => return Err(crate::routes::agents::stopping_error()),
             }
         };
-        let content = answer_with_sources(&turn);
-        let words = content.split_whitespace().count();
+        let mut content = answer_with_sources(&turn);
+        let mut finish = "stop";
+        if let Some(limit) = max_tokens.filter(|&l| tokens(&state, &content) > l) {
+            content = cut_to(&state, &content, limit);
+            finish = "length";
+        }
+        let completion = tokens(&state, &content);
         return Ok(ApiJson(json!({
             "id": id,
             "object": "chat.completion",
             "created": created,
             "model": agent,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": words, "total_tokens": words + prompt_tokens},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
+            "usage": usage(completion),
             "throughline": turn_json(&turn, admin),
         }))
         .into_response());
     }
     let chunk = move |delta: Value, finish: Option<&str>| {
-        json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": agent,
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-        .to_string()
+        let mut c = json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": agent,
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        c
     };
     let sse = Sse::new(async_stream(move |tx| async move {
-        let _ = tx.send(Event::default().data(chunk(json!({"role": "assistant", "content": ""}), None))).await;
-        // Every stream ends with a `stop` chunk and `[DONE]`, also when the turn failed or shutdown cut
-        // it short (the reason is then the content).
+        let send = |v: Value| Event::default().data(v.to_string());
+        let _ = tx.send(send(chunk(json!({"role": "assistant", "content": ""}), None))).await;
+        // Every stream ends with a finishing chunk (`stop`, or `length` at `max_tokens`), the usage chunk
+        // when asked, and `[DONE]`, also when the turn failed or shutdown cut it short (the reason is then
+        // the content).
+        let mut sent = String::new();
+        let mut finish = "stop";
         loop {
-            match steps.recv().await {
-                Some(Step::Delta(d)) => {
-                    if tx.send(Event::default().data(chunk(json!({"content": d}), None))).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Step::Done(Ok(turn))) => {
-                    let sources = sources_of(&turn);
-                    if !sources.is_empty() {
-                        let _ = tx.send(Event::default().data(chunk(json!({"content": sources}), None))).await;
-                    }
-                    break;
-                }
-                Some(Step::Done(Err(e))) => {
-                    let _ = tx.send(Event::default().data(chunk(json!({"content": e.message}), None))).await;
-                    break;
-                }
-                Some(Step::Stopping) | None => {
-                    let e = crate::routes::agents::stopping_error();
-                    let _ = tx.send(Event::default().data(chunk(json!({"content": e.message}), None))).await;
-                    break;
+            let (mut piece, last) = match steps.recv().await {
+                Some(Step::Delta(d)) => (d, false),
+                Some(Step::Done(Ok(turn))) => (sources_of(&turn), true),
+                Some(Step::Done(Err(e))) => (e.message, true),
+                Some(Step::Stopping) | None => (crate::routes::agents::stopping_error().message, true),
+            };
+            if let Some(limit) = max_tokens {
+                let whole = format!("{sent}{piece}");
+                if tokens(&state, &whole) > limit {
+                    // What fits beyond what was sent (a piece may end inside a word: nothing is unsent).
+                    piece = cut_to(&state, &whole, limit).get(sent.len()..).unwrap_or("").to_string();
+                    finish = "length";
                 }
             }
+            if !piece.is_empty() {
+                sent.push_str(&piece);
+                if tx.send(send(chunk(json!({"content": piece}), None))).await.is_err() {
+                    return;
+                }
+            }
+            // At the budget the rest is not waited for (dropping the turn's receiver gives it up).
+            if last || finish == "length" {
+                break;
+            }
         }
-        let _ = tx.send(Event::default().data(chunk(json!({}), Some("stop")))).await;
+        drop(steps);
+        let _ = tx.send(send(chunk(json!({}), Some(finish)))).await;
+        if include_usage {
+            let mut u = chunk(json!({}), None);
+            u["choices"] = json!([]);
+            u["usage"] = usage(tokens(&state, &sent));
+            let _ = tx.send(send(u)).await;
+        }
         let _ = tx.send(Event::default().data("[DONE]")).await;
     }))
     .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));

@@ -485,3 +485,126 @@ async fn issue_15_claimed_email_is_not_an_identity_but_a_signed_one_is() {
     let (s, _) = json_of(session(json!({"user_id": "u-7", "user_hash": hash})).send().await.unwrap()).await;
     assert_eq!(s, 401);
 }
+
+/// `POST /v1/chat/completions` with the admin token.
+async fn completion(server: &TestServer, body: Value) -> (u16, Value) {
+    json_of(server.post("/v1/chat/completions").json(&body).send().await.unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_openai_calls_are_their_messages_with_token_budgets_and_clear_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    sample_agent(&server).await;
+
+    // The conversation is `messages`: a follow-up reads the earlier turns the client sent.
+    let history = json!([
+        {"role": "user", "content": "Tell me about the Team plan"},
+        {"role": "assistant", "content": "The Team plan is for growing teams [1]."},
+        {"role": "user", "content": "how much is it?"}
+    ]);
+    let (s, c) = completion(&server, json!({"model": "demo", "messages": history})).await;
+    assert_eq!(s, 200, "{c}");
+    let rewritten = c["throughline"]["trace"]["rewritten_query"].as_str().unwrap();
+    assert!(rewritten.contains("team plan"), "{rewritten}");
+    assert!(c["choices"][0]["message"]["content"].as_str().unwrap().contains("$79"), "{c}");
+    // Alone, the same words carry no subject.
+    let (_, alone) =
+        completion(&server, json!({"model": "demo", "messages": [{"role": "user", "content": "how much is it?"}]}))
+            .await;
+    assert_eq!(alone["throughline"]["trace"]["rewritten_query"], "how much is it?", "{alone}");
+    // Usage counts model tokens of every message sent.
+    assert!(c["usage"]["prompt_tokens"].as_u64().unwrap() > alone["usage"]["prompt_tokens"].as_u64().unwrap());
+
+    // Without `user`, every call is its own anonymous contact; with it, one remembered contact.
+    for _ in 0..2 {
+        completion(&server, json!({"model": "demo", "messages": [{"role": "user", "content": "Can I get a refund?"}]}))
+            .await;
+        completion(
+            &server,
+            json!({"model": "demo", "user": "u-42", "messages": [{"role": "user", "content": "Can I get a refund?"}]}),
+        )
+        .await;
+    }
+    let (_, contacts) = json_of(server.get("/v1/agents/demo/contacts").send().await.unwrap()).await;
+    let keys: Vec<&str> = contacts["contacts"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.iter().filter(|k| k.starts_with("openai:anonymous:")).count(), 4, "{keys:?}");
+    assert_eq!(keys.iter().filter(|k| **k == "openai:u-42").count(), 1, "{keys:?}");
+    assert!(!keys.contains(&"openai:default"), "{keys:?}");
+
+    // `max_tokens` cuts the answer between words, with `finish_reason: "length"`.
+    let ask = json!([{"role": "user", "content": "How do I reset my password?"}]);
+    let (s, c) = completion(&server, json!({"model": "demo", "messages": ask, "max_tokens": 8})).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["choices"][0]["finish_reason"], "length", "{c}");
+    let tokens = c["usage"]["completion_tokens"].as_u64().unwrap();
+    assert!((1..=8).contains(&tokens), "{c}");
+    let (_, full) = completion(&server, json!({"model": "demo", "messages": ask})).await;
+    let cut = c["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(full["choices"][0]["message"]["content"].as_str().unwrap().starts_with(cut), "{cut}");
+    assert_eq!(full["choices"][0]["finish_reason"], "stop");
+
+    // Streamed with a budget and `include_usage`: the pieces stop at the budget, a `length` chunk, then a
+    // usage chunk with no choices, then [DONE].
+    let res = server
+        .post("/v1/chat/completions")
+        .json(&json!({"model": "demo", "messages": ask, "stream": true, "max_completion_tokens": 8,
+                      "stream_options": {"include_usage": true}}))
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    let chunks: Vec<Value> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+    let streamed: String =
+        chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect::<Vec<_>>().concat();
+    assert_eq!(streamed.trim(), cut, "{body}");
+    let finishes: Vec<&str> = chunks.iter().filter_map(|c| c["choices"][0]["finish_reason"].as_str()).collect();
+    assert_eq!(finishes, vec!["length"], "{body}");
+    let last = chunks.last().unwrap();
+    assert_eq!(last["choices"], json!([]), "{body}");
+    assert_eq!(last["usage"]["completion_tokens"], c["usage"]["completion_tokens"], "{body}");
+
+    // What an agent cannot honour is refused with OpenAI's error shape naming the parameter.
+    for (extra, param) in [
+        (json!({"n": 2}), "n"),
+        (json!({"tools": [{"type": "function", "function": {"name": "f"}}]}), "tools"),
+        (json!({"response_format": {"type": "json_object"}}), "response_format"),
+        (json!({"max_tokens": 0}), "max_tokens"),
+    ] {
+        let mut body = json!({"model": "demo", "messages": ask});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, e) = completion(&server, body).await;
+        assert_eq!(s, 400, "{e}");
+        assert_eq!(e["error"]["param"], param, "{e}");
+        assert_eq!(e["error"]["type"], "invalid_request_error", "{e}");
+        assert!(e["error"]["message"].as_str().unwrap().len() > 20, "{e}");
+    }
+    let (s, e) = completion(
+        &server,
+        json!({"model": "demo", "messages": [{"role": "system", "content": "Be a pirate"}, {"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    assert_eq!((s, e["error"]["param"].as_str()), (400, Some("messages[0].role")), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("persona"), "{e}");
+    let (s, e) = completion(
+        &server,
+        json!({"model": "demo", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello"}]}),
+    )
+    .await;
+    assert_eq!((s, e["error"]["param"].as_str()), (400, Some("messages[1].role")), "{e}");
+    let (s, e) = completion(&server, json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str(), e["error"]["param"].as_str()),
+        (404, Some("model_not_found"), Some("model")),
+        "{e}"
+    );
+    server.stop().await;
+}

@@ -42,11 +42,20 @@ impl TestServer {
     }
 
     pub async fn start_with(data_dir: &Path, config: ServerConfig) -> Self {
+        Self::start_with_llm(data_dir, config, None).await
+    }
+
+    /// A server whose agents answer through the OpenAI-compatible endpoint `llm`.
+    pub async fn start_with_llm(
+        data_dir: &Path,
+        config: ServerConfig,
+        llm: Option<throughline_agent::LlmConfig>,
+    ) -> Self {
         std::fs::create_dir_all(data_dir).unwrap();
         let store = Arc::new(SqliteStore::open(&data_dir.join("throughline.db")).unwrap());
         let embedder: Arc<dyn Embedder> = embedder();
         let stores = Stores { store: store.clone(), jobs: store.clone(), memory: store.clone(), access: store.clone() };
-        let state = AppState::new(config, data_dir.to_path_buf(), stores, embedder, AdminAuth::from_token(TOKEN), None);
+        let state = AppState::new(config, data_dir.to_path_buf(), stores, embedder, AdminAuth::from_token(TOKEN), llm);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

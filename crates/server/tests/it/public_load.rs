@@ -402,3 +402,101 @@ async fn shutdown_ends_every_open_stream_with_a_final_event_and_keeps_acknowledg
     }
     server.stop().await;
 }
+
+/// An OpenAI-compatible endpoint on loopback that streams one piece every 50 ms for as long as its
+/// client reads; the receiver hears when a client stopped reading (a write failed).
+fn endless_llm() -> (String, std::sync::mpsc::Receiver<()>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let (gone_tx, gone_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let gone_tx = gone_tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0u8; len];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                loop {
+                    let chunk = json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "more "}}]});
+                    if stream.write_all(format!("data: {chunk}\n\n").as_bytes()).and_then(|_| stream.flush()).is_err() {
+                        let _ = gone_tx.send(());
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            });
+        }
+    });
+    (url, gone_rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_who_leaves_mid_answer_stops_the_turn_and_frees_its_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, gone) = endless_llm();
+    let llm = throughline_agent::LlmConfig {
+        base_url: url,
+        model: "endless".into(),
+        api_key: None,
+        timeout: Duration::from_secs(600),
+    };
+    let server = TestServer::start_with_llm(dir.path(), limits(1, 4, Duration::from_secs(30)), Some(llm)).await;
+    let key = published_agent(&server).await;
+    let session = visitor_session(&server, &key).await;
+    let mut res = chat(&server.client, &server, &key, &session, true).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Read until the first piece of the answer arrives, then leave.
+    let mut seen = String::new();
+    while !seen.contains("event: delta") {
+        let chunk = res.chunk().await.unwrap().expect("the stream goes on");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    drop(res);
+    // The endless answer is no longer read: the agent closed its connection to the model ...
+    let heard = tokio::task::spawn_blocking(move || gone.recv_timeout(Duration::from_secs(60))).await.unwrap();
+    assert!(heard.is_ok(), "the turn went on reading the model for nobody");
+    // ... gave its slot back, and counted the turn as given up.
+    wait_occupied(&server, 0).await;
+    let metrics = server.get("/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("throughline_chat_turns_cancelled_total 1"), "{metrics}");
+    // The question stays in the visitor's history, unanswered.
+    let history: Value = server
+        .client
+        .get(server.url(&format!("/v1/agents/demo/sessions/{session}/messages")))
+        .header("x-throughline-key", &key)
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let msgs = history["messages"].as_array().unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(msgs.len(), 1, "{history}");
+    assert_eq!(msgs[0]["role"], "user", "{history}");
+    server.stop().await;
+}
