@@ -320,8 +320,24 @@ pub fn mcp_tools(_state: &AppState) -> Vec<Value> {
                 "agent": {"type": "string", "description": "Agent name (default: the only one, or `demo`)"},
                 "contact": {"type": "string", "description": "Contact key, so the agent remembers the conversation (default `mcp-client`)"}
             },
-            "required": ["question"]
-        }
+            "required": ["question"],
+            "additionalProperties": false
+        },
+        "outputSchema": {
+            "type": "object",
+            "properties": {
+                "answer": {"type": "string"},
+                "citations": {"type": "array", "items": {"type": "object"}},
+                "stage": {"type": "string", "enum": ["acquisition", "activation", "support", "expansion"]},
+                "idk": {"type": "boolean"},
+                "confidence": {"type": "number"},
+                "contact_id": {"type": "string"},
+                "conversation_id": {"type": "string"}
+            },
+            "required": ["answer", "citations", "stage", "idk"]
+        },
+        // It records the question and the answer in the contact's memory: not read-only, not idempotent.
+        "annotations": {"title": "Ask a Throughline agent", "readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": false}
     })]
 }
 

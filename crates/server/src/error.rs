@@ -70,11 +70,20 @@ impl IntoResponse for ApiError {
             body["retry_after"] = json!(secs);
         }
         let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, www_authenticate());
+        }
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         response
     }
+}
+
+/// The challenge of every 401: a bearer token (the admin token, or an agent's public key where a route
+/// takes one).
+pub fn www_authenticate() -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_static("Bearer realm=\"throughline\"")
 }
 
 impl From<CoreError> for ApiError {

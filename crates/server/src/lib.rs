@@ -62,6 +62,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/jobs/{job}/cancel"),
     ("get", "/v1/jobs/{job}/events"),
     ("post", "/mcp"),
+    ("get", "/mcp"),
+    ("delete", "/mcp"),
     ("get", "/v1/kbs/{kb}/plans"),
     ("put", "/v1/kbs/{kb}/plans"),
     ("delete", "/v1/kbs/{kb}/plans"),

@@ -1,6 +1,9 @@
 //! A Model Context Protocol server at `/mcp` (streamable HTTP transport, JSON responses): the knowledge
 //! bases and agents exposed as tools (`search`, and `ask` when agents are served). JSON-RPC 2.0 over POST;
 //! notifications get 202; `GET /mcp` answers 405 (no server-initiated stream). Needs the admin token.
+//! Tool arguments are checked against each tool's declared input schema (-32602 naming the argument);
+//! each tool declares an output schema and its behaviour annotations (`readOnlyHint`, …); a batch entry
+//! that is not a JSON-RPC object, or an empty batch, is an invalid request (-32600).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -44,8 +47,18 @@ fn tool_list(state: &AppState) -> Value {
                 "limit": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
                 "mode": {"type": "string", "enum": ["hybrid", "bm25", "vector"], "default": "hybrid"}
             },
-            "required": ["query"]
-        }
+            "required": ["query"],
+            "additionalProperties": false
+        },
+        "outputSchema": {
+            "type": "object",
+            "properties": {
+                "kb": {"type": "string"},
+                "hits": {"type": "array", "items": {"type": "object"}}
+            },
+            "required": ["kb", "hits"]
+        },
+        "annotations": {"title": "Search a knowledge base", "readOnlyHint": true, "idempotentHint": true, "openWorldHint": false}
     })];
     tools.extend(crate::agents::mcp_tools(state));
     json!({ "tools": tools })
@@ -96,7 +109,59 @@ fn search_tool(state: &AppState, args: &Value) -> ToolOutput {
     }
 }
 
+/// Checks a tool call's `args` against the tool's declared input schema (the subset the tools use: an
+/// object with typed properties, integer bounds, enums, required names, no others); the error names the
+/// argument and what it must be.
+fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
+    let Some(args) = args.as_object() else { return Err("`arguments` must be an object".into()) };
+    let props = schema["properties"].as_object().cloned().unwrap_or_default();
+    for name in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        if !args.contains_key(name) {
+            return Err(format!("`{name}` is required"));
+        }
+    }
+    for (name, value) in args {
+        let Some(p) = props.get(name) else {
+            let known: Vec<&str> = props.keys().map(String::as_str).collect();
+            return Err(format!("unknown argument `{name}` (expected {})", known.join(", ")));
+        };
+        let ty = p["type"].as_str().unwrap_or("string");
+        let fits = match ty {
+            "string" => value.is_string(),
+            "integer" => value.as_i64().is_some() || value.as_u64().is_some(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => true,
+        };
+        if !fits {
+            return Err(format!("`{name}` must be {} {ty}, not {value}", if ty == "integer" { "an" } else { "a" }));
+        }
+        if let Some(n) = value.as_f64() {
+            let (min, max) = (p["minimum"].as_f64(), p["maximum"].as_f64());
+            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                return Err(format!(
+                    "`{name}` must be between {} and {}, not {value}",
+                    min.map_or("-∞".to_string(), |m| m.to_string()),
+                    max.map_or("∞".to_string(), |m| m.to_string())
+                ));
+            }
+        }
+        if let Some(allowed) = p["enum"].as_array() {
+            if !allowed.contains(value) {
+                let names: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+                return Err(format!("`{name}` must be one of {}, not {value}", names.join(", ")));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn handle(state: &AppState, msg: &Value) -> Option<Value> {
+    if !msg.is_object() {
+        return Some(rpc_error(Value::Null, -32600, "invalid request: each message must be a JSON-RPC 2.0 object"));
+    }
     let id = msg.get("id").cloned();
     let method = msg["method"].as_str().unwrap_or_default();
     let Some(id) = id else {
@@ -126,6 +191,13 @@ fn handle(state: &AppState, msg: &Value) -> Option<Value> {
         "tools/call" => {
             let name = params["name"].as_str().unwrap_or_default();
             let args = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
+            let tools = tool_list(state);
+            let Some(tool) = tools["tools"].as_array().and_then(|t| t.iter().find(|t| t["name"] == name)) else {
+                return Some(rpc_error(id, -32602, format!("unknown tool `{name}`")));
+            };
+            if let Err(why) = check_arguments(&tool["inputSchema"], &args) {
+                return Some(rpc_error(id, -32602, format!("invalid arguments for `{name}`: {why}")));
+            }
             let out = match name {
                 "search" => search_tool(state, &args),
                 other => match crate::agents::mcp_call(state, other, &args) {
@@ -133,14 +205,12 @@ fn handle(state: &AppState, msg: &Value) -> Option<Value> {
                     None => return Some(rpc_error(id, -32602, format!("unknown tool `{other}`"))),
                 },
             };
-            rpc_result(
-                id,
-                json!({
-                    "content": [{"type": "text", "text": out.text}],
-                    "structuredContent": out.structured,
-                    "isError": out.is_error,
-                }),
-            )
+            // A failed call has no structured content (it would not match the tool's output schema).
+            let mut result = json!({"content": [{"type": "text", "text": out.text}], "isError": out.is_error});
+            if !out.is_error {
+                result["structuredContent"] = out.structured;
+            }
+            rpc_result(id, result)
         }
         other => rpc_error(id, -32601, format!("method `{other}` is not supported")),
     })
@@ -166,12 +236,15 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
     };
     let st = state.clone();
     let replies = tokio::task::spawn_blocking(move || match &msg {
+        Value::Array(batch) if batch.is_empty() => {
+            vec![rpc_error(Value::Null, -32600, "invalid request: an empty batch")]
+        }
         Value::Array(batch) => batch.iter().filter_map(|m| handle(&st, m)).collect::<Vec<_>>(),
         single => handle(&st, single).into_iter().collect(),
     })
     .await
     .unwrap_or_else(|_| vec![rpc_error(Value::Null, -32603, "internal error")]);
-    let is_batch = body.first() == Some(&b'[');
+    let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let mut response = if replies.is_empty() {
         StatusCode::ACCEPTED.into_response()
     } else if is_batch {

@@ -294,9 +294,11 @@ pub fn document() -> Value {
                 kb(),
                 query_param("q", "string", "The query"),
                 query_param("mode", "string", "hybrid (default), bm25 or vector"),
-                query_param("limit", "integer", "Hits to return (default 10; limit + offset ≤ 100)"),
-                query_param("offset", "integer", "Hits to skip"),
+                query_param("limit", "integer", "Hits to return (default 10; above 100 capped to 100)"),
+                query_param("offset", "integer", "Hits to skip (at most 1,000)"),
                 query_param("page_type", "string", "Comma-separated page types"),
+                query_param("all_chunks", "boolean", "Every matching chunk instead of the best one per document"),
+                query_param("include_text", "boolean", "Each hit's full chunk text"),
             ],
             body: None,
             success: ("200", ok("Hits", reference("SearchResponse"))),
@@ -373,6 +375,32 @@ pub fn document() -> Value {
             )),
             success: ("200", ok("A JSON-RPC response (202 with no body for notifications)", json!({"type": "object"}))),
             errors: &["400", "401"],
+            public: false,
+        },
+    );
+    add(
+        "/mcp",
+        "get",
+        Op {
+            summary: "No server-initiated stream is offered: always 405 with `Allow: POST, DELETE`",
+            tag: "mcp",
+            params: vec![],
+            body: None,
+            success: ("405", json!({"description": "This server opens no server-initiated stream"})),
+            errors: &["401"],
+            public: false,
+        },
+    );
+    add(
+        "/mcp",
+        "delete",
+        Op {
+            summary: "Ends an MCP session (sessions carry no state here, so this always succeeds)",
+            tag: "mcp",
+            params: vec![],
+            body: None,
+            success: ("200", json!({"description": "The session ended"})),
+            errors: &["401"],
             public: false,
         },
     );

@@ -196,6 +196,9 @@ fn openai_shaped(e: ApiError) -> Response {
         body["error"]["retry_after"] = json!(secs);
     }
     let mut response = (e.status, ApiJson(body)).into_response();
+    if e.status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, crate::error::www_authenticate());
+    }
     if let Some(secs) = e.retry_after {
         response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
     }
@@ -375,8 +378,13 @@ fn answer_with_sources(turn: &throughline_agent::Turn) -> String {
 fn openai_error(status: axum::http::StatusCode, message: String, param: Option<&str>, code: &str) -> Response {
     let kind =
         if status == axum::http::StatusCode::UNAUTHORIZED { "authentication_error" } else { "invalid_request_error" };
-    (status, ApiJson(json!({"error": {"message": message, "type": kind, "param": param, "code": code}})))
-        .into_response()
+    let mut response =
+        (status, ApiJson(json!({"error": {"message": message, "type": kind, "param": param, "code": code}})))
+            .into_response();
+    if status == axum::http::StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, crate::error::www_authenticate());
+    }
+    response
 }
 
 /// The agents a caller may talk to through this endpoint: every agent for the admin token, the agent a

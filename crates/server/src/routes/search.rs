@@ -12,8 +12,10 @@ use throughline_core::{FusionMode, PageType, SearchFilters, SearchHit, SearchMod
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::AppState;
 
-/// Largest `limit + offset`.
+/// Largest `limit`: a larger one is capped to it (the response's `limit` says what was used).
 pub const MAX_RESULTS: usize = 100;
+/// Largest `offset`.
+pub const MAX_OFFSET: usize = 1_000;
 
 /// A search request body.
 #[derive(Debug, Deserialize)]
@@ -25,7 +27,7 @@ pub struct SearchBody {
     /// `hybrid` (default), `bm25` or `vector`.
     #[serde(default)]
     pub mode: Option<String>,
-    /// Hits to return (default 10, at most 100).
+    /// Hits to return (default 10; above 100 capped to 100).
     #[serde(default)]
     pub limit: Option<usize>,
     /// Hits to skip (pagination).
@@ -65,6 +67,8 @@ pub struct SearchQuery {
     limit: Option<usize>,
     offset: Option<usize>,
     page_type: Option<String>,
+    all_chunks: Option<bool>,
+    include_text: Option<bool>,
 }
 
 fn parse_request(body: &SearchBody) -> ApiResult<(SearchRequest, usize)> {
@@ -80,13 +84,13 @@ fn parse_request(body: &SearchBody) -> ApiResult<(SearchRequest, usize)> {
             m.parse().map_err(|_| ApiError::invalid("mode", format!("`{m}` is not a mode (hybrid, bm25, vector)")))?
         }
     };
-    let limit = body.limit.unwrap_or(10);
+    let limit = body.limit.unwrap_or(10).min(MAX_RESULTS);
     let offset = body.offset.unwrap_or(0);
-    if limit == 0 || limit + offset > MAX_RESULTS {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("limit must be 1 or more, and limit + offset at most {MAX_RESULTS}"),
-        ));
+    if limit == 0 {
+        return Err(ApiError::invalid("limit", "limit must be 1 or more"));
+    }
+    if offset > MAX_OFFSET {
+        return Err(ApiError::invalid("offset", format!("offset must be at most {MAX_OFFSET}")));
     }
     let mut filters = SearchFilters::default();
     if let Some(f) = &body.filter {
@@ -178,7 +182,7 @@ pub async fn post(
     run(state, kb, body).await
 }
 
-/// `GET /v1/kbs/{kb}/search?q=…&mode=…&limit=…&offset=…&page_type=a,b`
+/// `GET /v1/kbs/{kb}/search?q=…&mode=…&limit=…&offset=…&page_type=a,b&all_chunks=true&include_text=true`
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(kb): ApiPath<String>,
@@ -194,8 +198,8 @@ pub async fn get(
             source: Vec::new(),
         }),
         fusion: None,
-        all_chunks: false,
-        include_text: false,
+        all_chunks: q.all_chunks.unwrap_or(false),
+        include_text: q.include_text.unwrap_or(false),
     };
     run(state, kb, body).await
 }

@@ -47,6 +47,26 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
     let res: Value =
         server.get("/v1/kbs/acme/search?q=slack&mode=bm25&page_type=docs").send().await.unwrap().json().await.unwrap();
     assert!(res["hits"].as_array().unwrap().iter().all(|h| h["page_type"] == "docs"), "{res}");
+    // The GET form honours include_text and all_chunks; a limit above 100 is capped, not refused.
+    let res: Value = server
+        .get("/v1/kbs/acme/search?q=slack&include_text=true&all_chunks=true&limit=101")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["limit"], 100, "{res}");
+    let hits = res["hits"].as_array().unwrap();
+    assert!(hits.iter().all(|h| h["text"].as_str().is_some_and(|t| !t.is_empty())), "{res}");
+    let mut docs: Vec<&str> = hits.iter().map(|h| h["doc_id"].as_str().unwrap()).collect();
+    let chunks = docs.len();
+    docs.dedup();
+    docs.sort();
+    docs.dedup();
+    assert!(chunks > docs.len(), "every matching chunk, several per document: {res}");
+    let res: Value = server.get("/v1/kbs/acme/search?q=slack").send().await.unwrap().json().await.unwrap();
+    assert!(res["hits"][0].get("text").is_none(), "{res}");
 
     server.stop().await;
     let server = TestServer::start(dir.path()).await;
@@ -204,7 +224,8 @@ async fn bad_input_gets_json_errors_naming_the_field() {
     for (body, field) in [
         (json!({"q": "  "}), "q"),
         (json!({"q": "x", "mode": "fuzzy"}), "mode"),
-        (json!({"q": "x", "limit": 1000}), "limit"),
+        (json!({"q": "x", "limit": 0}), "limit"),
+        (json!({"q": "x", "offset": 5000}), "offset"),
         (json!({"q": "x", "filter": {"page_type": ["nope"]}}), "filter.page_type"),
         (json!({"q": "x", "filter": {"source": ["xyz"]}}), "filter.source"),
     ] {

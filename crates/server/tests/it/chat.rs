@@ -608,3 +608,77 @@ async fn issue_14_openai_calls_are_their_messages_with_token_budgets_and_clear_r
     );
     server.stop().await;
 }
+
+/// `POST /mcp` with the admin token.
+async fn mcp(server: &TestServer, body: Value) -> (u16, Value) {
+    json_of(server.post("/mcp").json(&body).send().await.unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_mcp_arguments_follow_the_declared_schemas_and_batches_and_auth_follow_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    sample_agent(&server).await;
+
+    // Every tool declares its output schema and behaviour.
+    let (s, list) = mcp(&server, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await;
+    assert_eq!(s, 200, "{list}");
+    let tools = list["result"]["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["search", "ask"], "{list}");
+    for t in tools {
+        assert_eq!(t["outputSchema"]["type"], "object", "{t}");
+        assert_eq!(t["inputSchema"]["additionalProperties"], false, "{t}");
+    }
+    assert_eq!(tools[0]["annotations"]["readOnlyHint"], true);
+    assert_eq!(tools[1]["annotations"]["readOnlyHint"], false, "ask records the conversation");
+
+    // Arguments its input schema forbids are refused with -32602 naming the argument.
+    let call = |args: Value| json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "search", "arguments": args}});
+    for (args, named) in [
+        (json!({"query": "alerts", "limit": 0}), "`limit` must be between 1 and 20"),
+        (json!({"query": "alerts", "limit": 21}), "`limit` must be between 1 and 20"),
+        (json!({"query": "alerts", "limit": "3"}), "`limit` must be an integer"),
+        (json!({"query": "alerts", "limit": 2.5}), "`limit` must be an integer"),
+        (json!({"query": "alerts", "kb": 7}), "`kb` must be a string"),
+        (json!({"query": "alerts", "mode": "fuzzy"}), "`mode` must be one of"),
+        (json!({"query": "alerts", "colour": "red"}), "unknown argument `colour`"),
+        (json!({"kb": "sample"}), "`query` is required"),
+    ] {
+        let (s, r) = mcp(&server, call(args.clone())).await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["error"]["code"], -32602, "{args}: {r}");
+        assert!(r["error"]["message"].as_str().unwrap().contains(named), "{args}: {r}");
+    }
+    // A valid call has structured content matching its schema; a failed one has none.
+    let (_, ok) = mcp(&server, call(json!({"query": "slack alerts stopped", "kb": "sample", "limit": 3}))).await;
+    assert_eq!(ok["result"]["isError"], false, "{ok}");
+    assert_eq!(ok["result"]["structuredContent"]["kb"], "sample", "{ok}");
+    assert!(ok["result"]["structuredContent"]["hits"].as_array().is_some_and(|h| !h.is_empty() && h.len() <= 3));
+    let (_, bad) = mcp(&server, call(json!({"query": "x", "kb": "nope"}))).await;
+    assert_eq!(bad["result"]["isError"], true, "{bad}");
+    assert!(bad["result"].get("structuredContent").is_none(), "{bad}");
+
+    // Batches: entries that are not JSON-RPC objects, and an empty batch, are invalid requests.
+    let (s, r) = mcp(&server, json!([null, null])).await;
+    assert_eq!(s, 200, "{r}");
+    let codes: Vec<i64> = r.as_array().unwrap().iter().map(|e| e["error"]["code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, vec![-32600, -32600], "{r}");
+    let (_, r) = mcp(&server, json!([])).await;
+    assert_eq!(r[0]["error"]["code"], -32600, "{r}");
+
+    // 401 names the scheme it wants.
+    let res = server
+        .client
+        .post(server.url("/mcp"))
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"), "{:?}", res.headers());
+    let res = server.client.get(server.url("/v1/models")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().contains_key("www-authenticate"));
+    server.stop().await;
+}
