@@ -26,7 +26,7 @@ pub struct Calibration {
 /// How much closer to the off-topic bank than to the customer bank a question may come and still be
 /// answered (cosine difference of the nearest neighbours; measured on the real-docs question sets: no
 /// customer question there leans above 0.04).
-pub const OFFTOPIC_LEAN_LIMIT: f32 = 10.0;
+pub const OFFTOPIC_LEAN_LIMIT: f32 = 0.08;
 
 /// Neighbours averaged by [`Calibration::offtopic_lean`].
 const NEAREST: usize = 3;
