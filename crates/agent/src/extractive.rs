@@ -743,10 +743,11 @@ fn gates_by_plan(text: &str, plan_words: &[String]) -> bool {
 }
 
 /// Whether a question's `words` name one of the plans as a plan: many plan names are common words
-/// ("the whole team"), so the name must open the question or follow a word that introduces a plan ("on
-/// hobby", "go pro", "upgrade to team"), or be followed by one ("pro plan", "hobby users").
+/// ("the whole team", "my team", "a free trial"), so the name must open the question or follow a word
+/// that puts one on a plan ("on hobby", "go pro", "upgrade to team", "from free"), or be followed by a
+/// word naming a plan ("pro plan", "hobby users").
 fn asks_about_plan(words: &[String], plan_words: &[String]) -> bool {
-    const BEFORE: &[&str] = &["on", "to", "go", "the", "our", "my", "a", "from", "with", "in"];
+    const BEFORE: &[&str] = &["on", "to", "go", "from", "with", "in"];
     const AFTER: &[&str] = &["plan", "plans", "tier", "package", "users", "customers", "accounts", "subscription"];
     plan_words.iter().any(|plan| {
         let n: Vec<&str> = plan.split(' ').collect();
@@ -838,6 +839,28 @@ fn introduces_list(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_questions_and_plan_gating_sentences_are_recognised() {
+        let plans: Vec<String> = ["free", "team", "business", "pro"].iter().map(|s| s.to_string()).collect();
+        let asks = |q: &str| asks_about_plan(&crate::sentences::words(q), &plans);
+        // A plan name counts where it reads as a plan.
+        assert!(asks("we're on team, can we get sso?"));
+        assert!(asks("Team: does it include audit logs"));
+        assert!(asks("should we go pro"));
+        assert!(asks("is sso on the business plan"));
+        assert!(asks("do free users get backups"));
+        // Not where it is a common word.
+        assert!(!asks("can the whole team sign in with okta"));
+        assert!(!asks("is there a free trial of the api"));
+        assert!(!asks("my team can't sign in"));
+        assert!(!asks("how do business hours affect support"));
+        // Sentences saying which plans include something.
+        assert!(gates_by_plan("SSO is available on the Business plan and above.", &plans));
+        assert!(gates_by_plan("Audit logs are only included for Pro customers.", &plans));
+        assert!(!gates_by_plan("Open Organization settings and choose the Security tab.", &plans));
+        assert!(!gates_by_plan("The Team plan costs $19 a month.", &plans));
+    }
 
     #[test]
     fn instructions_in_pages_are_recognised() {
