@@ -19,6 +19,7 @@ pub mod live;
 pub mod mcp;
 pub mod metrics;
 pub mod openapi;
+pub mod paging;
 pub mod ratelimit;
 pub mod routes;
 pub mod security;

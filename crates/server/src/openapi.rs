@@ -11,6 +11,13 @@ fn query_param(name: &str, ty: &str, what: &str) -> Value {
     json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}, "description": what})
 }
 
+/// `params` plus the `limit` and `offset` of a paged list (`crate::paging`).
+fn paged(mut params: Vec<Value>) -> Vec<Value> {
+    params.push(query_param("limit", "integer", "Items to return (the whole list when absent; at most 1,000)"));
+    params.push(query_param("offset", "integer", "Items to skip"));
+    params
+}
+
 fn reference(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
@@ -104,9 +111,9 @@ pub fn document() -> Value {
         "/v1/kbs",
         "get",
         Op {
-            summary: "List knowledge bases",
+            summary: "List knowledge bases (paged: `total`, `limit`, `offset`)",
             tag: "knowledge",
-            params: vec![],
+            params: paged(vec![]),
             body: None,
             success: (
                 "200",
@@ -164,9 +171,9 @@ pub fn document() -> Value {
         "/v1/kbs/{kb}/documents",
         "get",
         Op {
-            summary: "Documents with page type, chunk count and last sync",
+            summary: "Documents with page type, chunk count and last sync (paged: `total`, `limit`, `offset`)",
             tag: "knowledge",
-            params: vec![kb()],
+            params: paged(vec![kb()]),
             body: None,
             success: (
                 "200",
@@ -183,9 +190,9 @@ pub fn document() -> Value {
         "/v1/kbs/{kb}/sources",
         "get",
         Op {
-            summary: "Sources (uploads, folders, sites)",
+            summary: "Sources (uploads, folders, sites; paged: `total`, `limit`, `offset`)",
             tag: "knowledge",
-            params: vec![kb()],
+            params: paged(vec![kb()]),
             body: None,
             success: (
                 "200",
@@ -314,7 +321,8 @@ pub fn document() -> Value {
             tag: "jobs",
             params: vec![
                 query_param("kb", "string", "Only this knowledge base"),
-                query_param("limit", "integer", "At most this many (≤ 500)"),
+                query_param("limit", "integer", "At most this many (default 50, ≤ 1,000); `total` counts them all"),
+                query_param("offset", "integer", "Jobs to skip"),
             ],
             body: None,
             success: (
@@ -417,7 +425,7 @@ pub fn document() -> Value {
         ("/v1/kbs/{kb}/plans", "put", "Replace the catalogue by an edited one {plans: [{name, prices: [{amount, currency, period}], limits: [{name, value}], features, source_path}], update_agents (default true): agents over the knowledge base get a new version quoting it}", "agents", false, "200", vec![kb()], body_any()),
         ("/v1/kbs/{kb}/plans", "delete", "Drop the edited catalogue: the extracted plans apply again", "agents", false, "200", vec![kb()], None),
         ("/v1/kbs/{kb}/stale-answers", "get", "Pages that changed or left the knowledge base since an answer quoted them, with the answers and conversations that quoted the old text", "knowledge", false, "200", vec![kb()], None),
-        ("/v1/agents", "get", "List agents with their publication", "agents", false, "200", none(), None),
+        ("/v1/agents", "get", "List agents with their publication", "agents", false, "200", paged(vec![]), None),
         ("/v1/agents", "post", "Create an agent: {name, kb} derives defaults from the knowledge base (product, signup/demo/pricing URLs, plans); or {name, config_toml}", "agents", false, "201", none(), body_any()),
         ("/v1/agents/{agent}", "get", "An agent: latest configuration as JSON and TOML, publication", "agents", false, "200", vec![agent()], None),
         ("/v1/agents/{agent}", "put", "Save a new configuration version ({config_toml} or {config}; with base_version, 409 version_conflict when a newer version exists)", "agents", false, "200", vec![agent()], body_any()),
@@ -435,12 +443,12 @@ pub fn document() -> Value {
         ("/v1/agents/{agent}/widget", "put", "Save the widget settings {title, greeting, suggestions (up to 6), color (#rrggbb), position (left|right), avatar_url (http/https), launcher_text}; errors name the field", "agents", false, "200", vec![agent()], body_any()),
         ("/v1/agents/{agent}/widget-config", "get", "What the widget shows before the first message (its settings), for a page of an allowed origin; the public key in `?key=` or X-Throughline-Key; a refusal carries CORS headers so the widget can show why (origin_not_allowed names the origin)", "chat", true, "200", vec![agent()], None),
         ("/v1/agents/{agent}/sessions/{session}/events", "get", "Live events of a visitor session (Server-Sent Events, public key + allowed origin): `ready`, then `reply` {role: human, text, message_id, handoff_id} for each reply a human sends from the handoff screen, `server_stopping` at shutdown", "chat", true, "200", vec![agent(), path_param("session", "Session token")], None),
-        ("/v1/agents/{agent}/contacts", "get", "Contacts of an agent", "memory", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}/contacts", "get", "Contacts of an agent", "memory", false, "200", paged(vec![agent()]), None),
         ("/v1/agents/{agent}/contacts/{contact}", "get", "A contact's memory: lifecycle, facts with their source message, summary, conversations, events, leads, handoffs", "memory", false, "200", vec![agent(), path_param("contact", "Contact id or key")], None),
         ("/v1/agents/{agent}/contacts/{contact}", "delete", "Delete a contact and everything about it", "memory", false, "204", vec![agent(), path_param("contact", "Contact id")], None),
         ("/v1/events", "post", "Record a product event {agent, contact, name, properties}; returns the proactive message it causes (next onboarding step, what the next plan unlocks)", "memory", false, "200", none(), body_any()),
-        ("/v1/agents/{agent}/leads", "get", "Leads (a prospect who gave an email, or every qualification field): contact id and key, email, facts, latest conversation id, newest first", "memory", false, "200", vec![agent()], None),
-        ("/v1/agents/{agent}/handoffs", "get", "Handoffs to a human with transcript, summary, facts and reason", "memory", false, "200", vec![agent()], None),
+        ("/v1/agents/{agent}/leads", "get", "Leads (a prospect who gave an email, or every qualification field): contact id and key, email, facts, latest conversation id, newest first", "memory", false, "200", paged(vec![agent()]), None),
+        ("/v1/agents/{agent}/handoffs", "get", "Handoffs to a human with transcript, summary, facts and reason", "memory", false, "200", paged(vec![agent()]), None),
         ("/v1/agents/{agent}/handoffs/{handoff}/reply", "post", "A human's reply {message}, added to the visitor's conversation", "memory", false, "200", vec![agent(), path_param("handoff", "Handoff id")], body_any()),
         ("/v1/agents/{agent}/handoffs/{handoff}/resolve", "post", "Resolve a handoff {resolution}: written into the contact's memory; the agent takes over again", "memory", false, "200", vec![agent(), path_param("handoff", "Handoff id")], body_any()),
         ("/v1/agents/{agent}/audit", "get", "The conversation audit: per stage conversations, handoff and I-don't-know rates, response times; the leaking stage; knowledge gaps", "audit", false, "200", vec![agent()], None),

@@ -19,7 +19,8 @@ use crate::agents::{
 };
 use crate::answering::Step;
 use crate::auth::{is_admin, random_token};
-use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::paging::Page;
 use crate::routes::jobs::async_stream;
 use crate::AppState;
 
@@ -34,15 +35,13 @@ fn describe(state: &AppState, name: &str, version: Option<u32>) -> ApiResult<Val
     Ok(agent_json(&record.name, record.version, &config, &record.config, publication.as_ref()))
 }
 
-/// `GET /v1/agents`
-pub async fn list(State(state): State<AppState>) -> ApiResult<ApiJson<Value>> {
-    let mut out = Vec::new();
-    for a in state.0.memory.agents()? {
+/// `GET /v1/agents?limit=&offset=`
+pub async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<ApiJson<Value>> {
+    Ok(ApiJson(page.list("agents", state.0.memory.agents()?, |a| {
         let mut v = describe(&state, &a.name, None)?;
         v.as_object_mut().map(|o| o.remove("config_toml"));
-        out.push(v);
-    }
-    Ok(ApiJson(json!({ "agents": out })))
+        Ok(v)
+    })?))
 }
 
 /// Body of agent creation.
@@ -758,14 +757,16 @@ fn parse_contact(id: &str) -> ApiResult<ContactId> {
 }
 
 /// `GET /v1/agents/{agent}/contacts`
-pub async fn contacts(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+pub async fn contacts(
+    State(state): State<AppState>,
+    ApiPath(agent): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<ApiJson<Value>> {
     let record = state.0.memory.agent(&agent, None)?.ok_or_else(|| ApiError::not_found("agent", &agent))?;
-    let mut out = Vec::new();
-    for c in state.0.memory.contacts(record.id)? {
+    Ok(ApiJson(page.list("contacts", state.0.memory.contacts(record.id)?, |c| {
         let facts = state.0.memory.facts(c.id)?;
-        out.push(json!({"id": c.id.to_string(), "key": c.key, "lifecycle": c.lifecycle.as_str(), "facts": facts.len(), "summary": c.summary, "created_at": c.created_at}));
-    }
-    Ok(ApiJson(json!({ "contacts": out })))
+        Ok(json!({"id": c.id.to_string(), "key": c.key, "lifecycle": c.lifecycle.as_str(), "facts": facts.len(), "summary": c.summary, "created_at": c.created_at}))
+    })?))
 }
 
 /// `GET /v1/agents/{agent}/contacts/{contact}`: the contact's memory (id or key).
@@ -839,15 +840,18 @@ pub async fn event(State(state): State<AppState>, ApiJson(body): ApiJson<EventBo
 }
 
 /// `GET /v1/agents/{agent}/leads`
-pub async fn leads(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+pub async fn leads(
+    State(state): State<AppState>,
+    ApiPath(agent): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<ApiJson<Value>> {
     let st = state.clone();
     let leads = blocking(move || {
         let opened = open_agent(&st, &agent)?;
         let id = throughline_core::AgentId::from_name(&agent);
-        let mut out = Vec::new();
         // Each lead with who it is (the contact's key, its email) and its latest conversation, so a
         // human can follow up from the lead.
-        for l in opened.leads()? {
+        page.list("leads", opened.leads()?, |l| {
             let mut v = lead_json(&l);
             let contact = st.0.memory.contact(id, l.contact)?;
             let conversation = st.0.memory.conversations(l.contact)?.last().map(|c| c.id.to_string());
@@ -855,24 +859,26 @@ pub async fn leads(State(state): State<AppState>, ApiPath(agent): ApiPath<String
             v["lifecycle"] = json!(contact.as_ref().map(|c| c.lifecycle.as_str()));
             v["email"] = json!(l.facts.iter().find(|(k, _)| k == "email").map(|(_, v)| v));
             v["conversation_id"] = json!(conversation);
-            out.push(v);
-        }
-        Ok(out)
+            Ok(v)
+        })
     })
     .await?;
-    Ok(ApiJson(json!({ "leads": leads })))
+    Ok(ApiJson(leads))
 }
 
 /// `GET /v1/agents/{agent}/handoffs`
-pub async fn handoffs(State(state): State<AppState>, ApiPath(agent): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+pub async fn handoffs(
+    State(state): State<AppState>,
+    ApiPath(agent): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<ApiJson<Value>> {
     let st = state.clone();
     let list = blocking(move || {
         let a = open_agent(&st, &agent)?;
-        let mut out = Vec::new();
         // Each handoff with its conversation as it stands now (the visitor's messages, the agent's
         // answers and the humans' replies), so an anonymous visitor — no facts, no email — can still
         // be followed up from what they asked.
-        for h in a.handoffs()? {
+        page.list("handoffs", a.handoffs()?, |h| {
             let mut v = handoff_json(&h);
             let contact = st.0.memory.contact(a.id(), h.contact)?;
             v["contact_key"] = json!(contact.as_ref().map(|c| c.key.clone()));
@@ -884,12 +890,11 @@ pub async fn handoffs(State(state): State<AppState>, ApiPath(agent): ApiPath<Str
                 .iter()
                 .map(|m| json!({"role": m.role.as_str(), "text": m.text, "created_at": m.created_at}))
                 .collect::<Vec<_>>());
-            out.push(v);
-        }
-        Ok(out)
+            Ok(v)
+        })
     })
     .await?;
-    Ok(ApiJson(json!({ "handoffs": list })))
+    Ok(ApiJson(list))
 }
 
 /// Body of a handoff reply.

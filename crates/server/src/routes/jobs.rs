@@ -30,12 +30,17 @@ fn find(state: &AppState, id: &str) -> ApiResult<JobRecord> {
 pub struct ListQuery {
     kb: Option<String>,
     limit: Option<usize>,
+    offset: Option<usize>,
 }
 
-/// `GET /v1/jobs?kb=&limit=`
+/// Most jobs counted by the list's `total` (the newest ones).
+const MAX_LISTED_JOBS: usize = 10_000;
+
+/// `GET /v1/jobs?kb=&limit=&offset=`: newest first, 50 by default.
 pub async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<ApiJson<Value>> {
-    let jobs = state.0.jobs.jobs(q.kb.as_deref(), q.limit.unwrap_or(50).min(500))?;
-    Ok(ApiJson(json!({ "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() })))
+    let jobs = state.0.jobs.jobs(q.kb.as_deref(), MAX_LISTED_JOBS)?;
+    let page = crate::paging::Page { limit: Some(q.limit.unwrap_or(50)), offset: q.offset };
+    Ok(ApiJson(page.list("jobs", jobs, |j| Ok(job_json(&j)))?))
 }
 
 /// `GET /v1/jobs/{job}`

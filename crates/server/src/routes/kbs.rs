@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use throughline_core::{DocumentMeta, KbInfo, SourceId, SourceInfo, SourceKind};
 
-use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::jobs::{enqueue, job_json, JobSpec};
+use crate::paging::Page;
 use crate::{auth, AppState};
 
 pub(crate) fn kb_json(kb: &KbInfo) -> Value {
@@ -72,10 +73,10 @@ pub(crate) fn existing_kb(state: &AppState, name: &str) -> ApiResult<KbInfo> {
     state.0.store.kb(name)?.ok_or_else(|| ApiError::not_found("knowledge base", name))
 }
 
-/// `GET /v1/kbs`
-pub async fn list(State(state): State<AppState>) -> ApiResult<ApiJson<Value>> {
+/// `GET /v1/kbs?limit=&offset=`
+pub async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<ApiJson<Value>> {
     let kbs = state.0.store.list_kbs()?;
-    Ok(ApiJson(json!({ "kbs": kbs.iter().map(kb_json).collect::<Vec<_>>() })))
+    Ok(ApiJson(page.list("kbs", kbs, |k| Ok(kb_json(&k)))?))
 }
 
 #[derive(Deserialize)]
@@ -140,24 +141,29 @@ pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v1/kbs/{kb}/documents`
-pub async fn documents(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+/// `GET /v1/kbs/{kb}/documents?limit=&offset=`
+pub async fn documents(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<ApiJson<Value>> {
     let kb = existing_kb(&state, &name)?;
     let docs = state.0.store.documents(kb.id, None)?;
-    Ok(ApiJson(json!({ "documents": docs.iter().map(doc_json).collect::<Vec<_>>() })))
+    Ok(ApiJson(page.list("documents", docs, |d| Ok(doc_json(&d)))?))
 }
 
-/// `GET /v1/kbs/{kb}/sources`
-pub async fn sources(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+/// `GET /v1/kbs/{kb}/sources?limit=&offset=`
+pub async fn sources(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<ApiJson<Value>> {
     let kb = existing_kb(&state, &name)?;
     let docs = state.0.store.documents(kb.id, None)?;
     let sources = state.0.store.sources(kb.id)?;
-    Ok(ApiJson(json!({
-        "sources": sources
-            .iter()
-            .map(|s| source_json(&state, &name, s, docs.iter().filter(|d| d.source_id == s.id).count()))
-            .collect::<ApiResult<Vec<_>>>()?
-    })))
+    Ok(ApiJson(page.list("sources", sources, |s| {
+        source_json(&state, &name, &s, docs.iter().filter(|d| d.source_id == s.id).count())
+    })?))
 }
 
 /// `POST /v1/kbs/{kb}/sources/upload` (multipart, parts named `files`; zip archives are unpacked).

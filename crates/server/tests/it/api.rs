@@ -27,6 +27,14 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
     let kbs: Value = server.get("/v1/kbs").send().await.unwrap().json().await.unwrap();
     assert_eq!(kbs["kbs"][0]["name"], "acme");
     assert_eq!(kbs["kbs"][0]["documents"], 3);
+    assert_eq!((kbs["total"].as_u64(), kbs["offset"].as_u64()), (Some(1), Some(0)), "{kbs}");
+    // Lists page with limit/offset and count the whole list.
+    let all: Value = server.get("/v1/kbs/acme/documents").send().await.unwrap().json().await.unwrap();
+    let page: Value = server.get("/v1/kbs/acme/documents?limit=2&offset=1").send().await.unwrap().json().await.unwrap();
+    assert_eq!((page["total"].as_u64(), page["limit"].as_u64(), page["offset"].as_u64()), (Some(3), Some(2), Some(1)));
+    assert_eq!(page["documents"].as_array().unwrap()[..], all["documents"].as_array().unwrap()[1..3], "{page}");
+    let jobs: Value = server.get("/v1/jobs?limit=1&offset=5").send().await.unwrap().json().await.unwrap();
+    assert_eq!((jobs["total"].as_u64(), jobs["jobs"].as_array().unwrap().len()), (Some(1), 0), "{jobs}");
 
     let res: Value = server
         .post("/v1/kbs/acme/search")
