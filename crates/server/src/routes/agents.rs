@@ -334,6 +334,9 @@ fn identity_json(state: &AppState, name: &str, rotate: bool) -> ApiResult<ApiJso
 
 /// `POST /v1/agents/{agent}/unpublish`
 pub async fn unpublish(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+    if state.0.memory.agent(&name, None)?.is_none() {
+        return Err(ApiError::not_found("agent", &name));
+    }
     let Some(p) = state.0.access.publication(&name)? else {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_published", format!("agent `{name}` is not published")));
     };

@@ -667,6 +667,14 @@ async fn issue_14_mcp_arguments_follow_the_declared_schemas_and_batches_and_auth
     let (_, r) = mcp(&server, json!([])).await;
     assert_eq!(r[0]["error"]["code"], -32600, "{r}");
 
+    // Unpublishing an agent that does not exist is 404, as publishing it is; an unpublished one is 409.
+    let res = server.post("/v1/agents/ghost/unpublish").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = server.post("/v1/agents/ghost/publish").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = server.post("/v1/agents/demo/unpublish").send().await.unwrap();
+    assert_eq!(res.status(), 409);
+
     // 401 names the scheme it wants.
     let res = server
         .client
