@@ -181,7 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/health", get(system::health))
         .route("/v1/openapi.json", get(system::openapi))
         .layer(from_fn_with_state(state.clone(), timeout::public));
-    Router::new()
+    let routed = Router::new()
         .merge(admin)
         .merge(public)
         .fallback(system::web)
@@ -189,7 +189,12 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(cfg.max_json_bytes))
         .layer(axum::middleware::from_fn(security::headers))
-        .with_state(state)
+        .with_state(state.clone());
+    // A knowledge base is addressable by its id as well as its name: the id is swapped for the name
+    // before routing, so every `/v1/kbs/{kb}/…` route takes either.
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new().map_request(move |r| routes::kbs::by_id(&state, r)).service(routed),
+    )
 }
 
 /// Serves until `signal` resolves, then shuts down gracefully: the listener closes, queued chats are

@@ -69,6 +69,39 @@ fn doc_json(d: &DocumentMeta) -> Value {
     })
 }
 
+/// `request` with a knowledge base's id in `/v1/kbs/{id}/…` replaced by its name (a name always wins:
+/// the id is looked up only when no knowledge base has that name).
+pub fn by_id(state: &AppState, mut request: axum::extract::Request) -> axum::extract::Request {
+    let path = request.uri().path();
+    let Some(rest) = path.strip_prefix("/v1/kbs/") else { return request };
+    let (segment, tail) = rest.split_once('/').map_or((rest, ""), |(s, t)| (s, t));
+    if segment.len() != 16 || !segment.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return request;
+    }
+    if !matches!(state.0.store.kb(segment), Ok(None)) {
+        return request;
+    }
+    let Ok(kbs) = state.0.store.list_kbs() else { return request };
+    let Some(kb) = kbs.iter().find(|k| k.id.to_string() == segment) else { return request };
+    let mut rewritten = format!("/v1/kbs/{}", kb.name);
+    if !tail.is_empty() || path.ends_with('/') {
+        rewritten.push('/');
+        rewritten.push_str(tail);
+    }
+    if let Some(q) = request.uri().query() {
+        rewritten.push('?');
+        rewritten.push_str(q);
+    }
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = rewritten.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
 pub(crate) fn existing_kb(state: &AppState, name: &str) -> ApiResult<KbInfo> {
     state.0.store.kb(name)?.ok_or_else(|| ApiError::not_found("knowledge base", name))
 }
