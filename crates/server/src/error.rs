@@ -50,7 +50,14 @@ impl ApiError {
 
     /// 500 with a message safe to show.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        // What went wrong inside stays in the log, under a reference the client can quote.
+        let reference = crate::auth::random_token("").map(|t| t[..12].to_string()).unwrap_or_else(|_| "-".into());
+        tracing::error!(reference, error = %message.into(), "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error (reference {reference}: the server log has the details)"),
+        )
     }
 }
 
@@ -96,7 +103,7 @@ impl From<CoreError> for ApiError {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %e, "internal error");
+            return Self::internal(e.to_string());
         }
         Self::new(status, code, e.to_string())
     }
@@ -180,3 +187,19 @@ pub struct ApiPath<T>(pub T);
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+#[cfg(test)]
+mod internal_tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_answer_a_reference_not_their_details() {
+        let e = ApiError::from(CoreError::new(ErrorKind::Internal, "disk /srv/secret/db.sqlite is corrupt"));
+        assert_eq!((e.status, e.code), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert!(!e.message.contains("secret"), "{}", e.message);
+        assert!(e.message.contains("reference "), "{}", e.message);
+        // Other kinds name their input as before.
+        let e = ApiError::from(CoreError::new(ErrorKind::NotFound, "knowledge base `x` does not exist"));
+        assert_eq!(e.message, "knowledge base `x` does not exist");
+    }
+}
