@@ -140,6 +140,10 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let response = next.run(request).await;
     let route = route.unwrap_or_else(|| "unmatched".to_string());
-    state.0.metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    let (status, seconds) = (response.status().as_u16(), started.elapsed().as_secs_f64());
+    // One log line per request: its matched route (never the raw path, which may carry a session token
+    // or a public key), status and time to the response head.
+    tracing::info!(target: "throughline::http", method, route, status, ms = seconds * 1000.0, "request");
+    state.0.metrics.record(&method, &route, status, seconds);
     response
 }
