@@ -632,6 +632,19 @@ pub fn select(
             passage.sort_unstable();
         }
     }
+    // A cost or amount question quoting part of a breakdown wants its total: the first "Total…" unit
+    // shortly after the passage in the lead's chunk (a table's last row, or the line under the table).
+    if matches!(kind, QuestionKind::Price | QuestionKind::Quantity)
+        && !passage.iter().any(|&p| is_total(&units[p].text))
+    {
+        if let Some(&last) = passage.last() {
+            let end = units.len().min(last + 1 + TOTAL_LOOKAHEAD);
+            if let Some(q) = (last + 1..end).find(|&q| is_total(&units[q].text) && quotable_unit(&units[q])) {
+                passage.push(q);
+                extra_units += 1;
+            }
+        }
+    }
     let in_passage = |c: &Candidate| c.hit == lead_hit && passage.contains(&c.pos);
     // Room left for other evidence of the lead's page (its chunk first): one page answers, the way a
     // support engineer sends the one best section rather than sentences from three pages.
@@ -785,6 +798,15 @@ const MAX_COMMANDS: usize = 6;
 /// Most list items (steps) in an answer.
 const MAX_LIST_ITEMS: usize = 8;
 
+/// How many units after a price passage are searched for the breakdown's total.
+const TOTAL_LOOKAHEAD: usize = 12;
+
+/// Whether a unit states a total ("Total cost: $94.50", "Total | $374.00/month").
+fn is_total(text: &str) -> bool {
+    let t = text.trim_start_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    t.starts_with("total") && t.chars().any(|c| c.is_ascii_digit())
+}
+
 /// Words of asking for a price, not of what is priced.
 const PRICE_WORDS: &[&str] = &[
     "much",
@@ -839,6 +861,15 @@ fn introduces_list(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_are_recognised() {
+        assert!(is_total("Total | Cost: $94.50"));
+        assert!(is_total("Total cost: $374.00/month"));
+        assert!(is_total("**Total**: 1,200 messages"));
+        assert!(!is_total("Total control over your deploys."));
+        assert!(!is_total("Messages | Cost: $92.50"));
+    }
 
     #[test]
     fn plan_questions_and_plan_gating_sentences_are_recognised() {

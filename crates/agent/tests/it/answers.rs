@@ -247,3 +247,13 @@ fn issue_12_a_request_that_reads_like_the_off_topic_bank_is_refused_even_on_topi
         );
     }
 }
+
+#[test]
+fn issue_12_a_cost_question_quoting_part_of_a_breakdown_gets_its_total() {
+    let a = agent_over("total", plans_kb(), |_| {}, None);
+    let t = ask(&a, "total-1", "what would 40 projects cost an agency per month, roughly");
+    assert!(!t.idk, "{}", t.answer);
+    assert_eq!(t.trace.question_kind.as_deref(), Some("price"), "{}", t.answer);
+    assert!(t.answer.contains("$149.00/month"), "{}", t.answer);
+    assert_eq!(t.citations[0].path, "docs/cost-example.md", "{:?}", t.citations);
+}
