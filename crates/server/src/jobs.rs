@@ -395,7 +395,7 @@ pub async fn freshness(state: AppState) {
     let mut shutdown = state.shutdown_signal();
     loop {
         let st = state.clone();
-        match tokio::task::spawn_blocking(move || crate::routes::kbs::schedule_resyncs(&st)).await {
+        match tokio::task::spawn_blocking(move || schedule_resyncs(&st)).await {
             Ok(Ok(n)) if n > 0 => tracing::info!(queued = n, "re-sync of site sources queued"),
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot schedule re-syncs"),
             _ => {}
@@ -630,9 +630,64 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
     match state.0.memory.stale_answers(&job.kb) {
         Ok(stale) => {
             summary["stale_answers"] = json!(stale.len());
-            summary["stale_conversations"] = json!(crate::routes::freshness::conversation_count(&stale));
+            summary["stale_conversations"] = json!(conversation_count(&stale));
         }
         Err(e) => tracing::warn!(kb = %job.kb, error = %e, "answers quoting changed pages were not counted"),
     }
     Ok(summary)
+}
+
+/// The settings key of a site source's crawl options.
+pub(crate) fn options_key(kb: &str, url: &str) -> String {
+    format!("crawl_options:{kb}:{url}")
+}
+
+/// The crawl options saved for a site source (its re-sync interval among them).
+pub(crate) fn saved_options(state: &AppState, kb: &str, url: &str) -> CrawlOptions {
+    state
+        .0
+        .jobs
+        .setting(&options_key(kb, url))
+        .ok()
+        .flatten()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// Queues a re-crawl of every site source whose re-sync interval has passed (called every minute).
+pub(crate) fn schedule_resyncs(state: &AppState) -> Result<usize, throughline_core::CoreError> {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let active: Vec<(String, String)> = state
+        .0
+        .jobs
+        .jobs(None, 500)?
+        .into_iter()
+        .filter(|j| !j.status.is_final())
+        .filter_map(|j| match serde_json::from_str::<JobSpec>(&j.spec) {
+            Ok(JobSpec::Crawl { url, .. }) => Some((j.kb, url)),
+            _ => None,
+        })
+        .collect();
+    let mut queued = 0;
+    for kb in state.0.store.list_kbs()? {
+        for source in state.0.store.sources(kb.id)? {
+            if source.kind != throughline_core::SourceKind::Site {
+                continue;
+            }
+            let options = saved_options(state, &kb.name, &source.location);
+            let Some(hours) = options.resync_hours else { continue };
+            let due = source.last_synced_at.is_none_or(|t| now - t >= (hours * 3600.0) as i64);
+            if due && !active.iter().any(|(k, u)| *k == kb.name && *u == source.location) {
+                enqueue(state, &kb.name, &JobSpec::Crawl { url: source.location.clone(), options })?;
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+/// How many conversations the stale answers belong to.
+pub fn conversation_count(answers: &[throughline_core::StaleAnswer]) -> usize {
+    answers.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len()
 }

@@ -11,7 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use throughline_core::{SearchMode, SearchRequest};
 
+use crate::agents::{open_agent, turn_json};
+use crate::error::ApiResult;
 use crate::AppState;
+use throughline_agent::Turn;
 
 /// Protocol versions this server speaks, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-06-18", "2025-03-26", "2024-11-05"];
@@ -60,7 +63,7 @@ fn tool_list(state: &AppState) -> Value {
         },
         "annotations": {"title": "Search a knowledge base", "readOnlyHint": true, "idempotentHint": true, "openWorldHint": false}
     })];
-    tools.extend(crate::agents::mcp_tools(state));
+    tools.extend(agent_tools(state));
     json!({ "tools": tools })
 }
 
@@ -200,7 +203,7 @@ fn handle(state: &AppState, msg: &Value) -> Option<Value> {
             }
             let out = match name {
                 "search" => search_tool(state, &args),
-                other => match crate::agents::mcp_call(state, other, &args) {
+                other => match agent_call(state, other, &args) {
                     Some(out) => out,
                     None => return Some(rpc_error(id, -32602, format!("unknown tool `{other}`"))),
                 },
@@ -268,4 +271,82 @@ pub async fn get() -> Response {
 /// `DELETE /mcp`: sessions carry no state here; ending one always succeeds.
 pub async fn delete() -> StatusCode {
     StatusCode::OK
+}
+
+/// MCP tools the agents add: `ask`.
+pub fn agent_tools(_state: &AppState) -> Vec<Value> {
+    vec![json!({
+        "name": "ask",
+        "title": "Ask a Throughline agent",
+        "description": "Ask the company's customer agent a question. The answer is grounded in the knowledge base with numbered citations, or an honest \"I don't know\".",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "question": {"type": "string"},
+                "agent": {"type": "string", "description": "Agent name (default: the only one, or `demo`)"},
+                "contact": {"type": "string", "description": "Contact key, so the agent remembers the conversation (default `mcp-client`)"}
+            },
+            "required": ["question"],
+            "additionalProperties": false
+        },
+        "outputSchema": {
+            "type": "object",
+            "properties": {
+                "answer": {"type": "string"},
+                "citations": {"type": "array", "items": {"type": "object"}},
+                "stage": {"type": "string", "enum": ["acquisition", "activation", "support", "expansion"]},
+                "idk": {"type": "boolean"},
+                "confidence": {"type": "number"},
+                "contact_id": {"type": "string"},
+                "conversation_id": {"type": "string"}
+            },
+            "required": ["answer", "citations", "stage", "idk"]
+        },
+        // It records the question and the answer in the contact's memory: not read-only, not idempotent.
+        "annotations": {"title": "Ask a Throughline agent", "readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": false}
+    })]
+}
+
+/// Runs an agent tool of the MCP server; `None` when `name` is not one.
+pub fn agent_call(state: &AppState, name: &str, args: &Value) -> Option<ToolOutput> {
+    if name != "ask" {
+        return None;
+    }
+    let fail = |text: String| Some(ToolOutput { text, structured: json!({}), is_error: true });
+    let Some(question) = args["question"].as_str().filter(|q| !q.trim().is_empty()) else {
+        return fail("`question` is required".into());
+    };
+    let agent_name = match args["agent"].as_str() {
+        Some(a) => a.to_string(),
+        None => match state.0.memory.agents() {
+            Ok(list) if list.len() == 1 => list[0].name.clone(),
+            Ok(list) if list.iter().any(|a| a.name == "demo") => "demo".into(),
+            _ => return fail("`agent` is required: there are several agents".into()),
+        },
+    };
+    let contact_key = args["contact"].as_str().unwrap_or("mcp-client");
+    let run = || -> ApiResult<Turn> {
+        let agent = open_agent(state, &agent_name)?;
+        let contact = agent.contact(contact_key)?;
+        let conversation = agent.start_conversation(contact.id)?;
+        Ok(agent.respond(contact.id, conversation.id, question, &mut |_| {})?)
+    };
+    match run() {
+        Ok(turn) => {
+            let mut text = turn.answer.clone();
+            if !turn.citations.is_empty() {
+                text.push_str("\n\nSources:\n");
+                for c in &turn.citations {
+                    text.push_str(&format!(
+                        "[{}] {} ({})\n",
+                        c.number,
+                        c.title,
+                        c.url.clone().unwrap_or_else(|| c.path.clone())
+                    ));
+                }
+            }
+            Some(ToolOutput { text, structured: turn_json(&turn, false), is_error: false })
+        }
+        Err(e) => fail(e.message),
+    }
 }

@@ -11,11 +11,6 @@ use crate::error::{ApiJson, ApiPath, ApiResult};
 use crate::routes::kbs::existing_kb;
 use crate::AppState;
 
-/// How many conversations the stale answers belong to.
-pub fn conversation_count(answers: &[StaleAnswer]) -> usize {
-    answers.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len()
-}
-
 /// Stale answers grouped by page (in the order given: by path, oldest answer first).
 pub fn stale_answers_json(kb: &str, answers: &[StaleAnswer]) -> Value {
     let mut pages: Vec<Value> = Vec::new();
@@ -48,7 +43,7 @@ pub fn stale_answers_json(kb: &str, answers: &[StaleAnswer]) -> Value {
         "kb": kb,
         "pages": pages,
         "answers": answers.len(),
-        "conversations": conversation_count(answers),
+        "conversations": crate::jobs::conversation_count(answers),
     })
 }
 

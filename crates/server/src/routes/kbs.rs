@@ -264,7 +264,7 @@ pub async fn resync(
             JobSpec::IngestPath { path: source.location.clone().into(), label: "re-sync".into() }
         }
         SourceKind::Site => {
-            let options = saved_options(&state, &name, &source.location);
+            let options = crate::jobs::saved_options(&state, &name, &source.location);
             JobSpec::Crawl { url: source.location.clone(), options }
         }
     };
@@ -303,22 +303,6 @@ pub struct AddSite {
     options: crate::jobs::CrawlOptions,
 }
 
-fn options_key(kb: &str, url: &str) -> String {
-    format!("crawl_options:{kb}:{url}")
-}
-
-/// The crawl options saved for a site source (its re-sync interval among them).
-pub(crate) fn saved_options(state: &AppState, kb: &str, url: &str) -> crate::jobs::CrawlOptions {
-    state
-        .0
-        .jobs
-        .setting(&options_key(kb, url))
-        .ok()
-        .flatten()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default()
-}
-
 /// `POST /v1/kbs/{kb}/sources/site`: crawls a site into the knowledge base (created when missing) as a job.
 pub async fn add_site(
     State(state): State<AppState>,
@@ -347,7 +331,7 @@ pub async fn add_site(
     }
     let url = parsed.to_string();
     state.0.jobs.set_setting(
-        &options_key(&name, &url),
+        &crate::jobs::options_key(&name, &url),
         &serde_json::to_string(&body.options).map_err(|e| ApiError::internal(e.to_string()))?,
     )?;
     let job = enqueue(&state, &name, &JobSpec::Crawl { url, options: body.options })?;
@@ -386,37 +370,4 @@ pub async fn report(
         "counts": counts,
         "pages": rows.iter().map(|r| json!({"url": r.url, "status": r.status.as_str(), "reason": r.reason, "depth": r.depth, "path": r.doc_path, "checked_at": r.checked_at})).collect::<Vec<_>>(),
     })))
-}
-
-/// Queues a re-crawl of every site source whose re-sync interval has passed (called every minute).
-pub(crate) fn schedule_resyncs(state: &AppState) -> Result<usize, throughline_core::CoreError> {
-    let now =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    let active: Vec<(String, String)> = state
-        .0
-        .jobs
-        .jobs(None, 500)?
-        .into_iter()
-        .filter(|j| !j.status.is_final())
-        .filter_map(|j| match serde_json::from_str::<JobSpec>(&j.spec) {
-            Ok(JobSpec::Crawl { url, .. }) => Some((j.kb, url)),
-            _ => None,
-        })
-        .collect();
-    let mut queued = 0;
-    for kb in state.0.store.list_kbs()? {
-        for source in state.0.store.sources(kb.id)? {
-            if source.kind != SourceKind::Site {
-                continue;
-            }
-            let options = saved_options(state, &kb.name, &source.location);
-            let Some(hours) = options.resync_hours else { continue };
-            let due = source.last_synced_at.is_none_or(|t| now - t >= (hours * 3600.0) as i64);
-            if due && !active.iter().any(|(k, u)| *k == kb.name && *u == source.location) {
-                enqueue(state, &kb.name, &JobSpec::Crawl { url: source.location.clone(), options })?;
-                queued += 1;
-            }
-        }
-    }
-    Ok(queued)
 }
