@@ -19,6 +19,17 @@ fn first_source_sentence(body: &str) -> String {
     text[..end].trim().to_string()
 }
 
+/// A backend for the fake model at `url` (no key).
+fn tiny_backend(url: &str) -> ChatBackend {
+    ChatBackend::new(LlmConfig {
+        base_url: format!("{url}/v1"),
+        model: "tiny-test".into(),
+        api_key: None,
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap()
+}
+
 fn sse(pieces: &[&str]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
@@ -158,13 +169,7 @@ fn document_text_cannot_close_the_source_block_of_the_prompt() {
     let (url, seen) = serve(1, |_| {
         ("text/event-stream".into(), sse(&["Invoices can be exported as CSV from Settings > Billing [1]."]))
     });
-    let llm = ChatBackend::new(LlmConfig {
-        base_url: format!("{url}/v1"),
-        model: "tiny-test".into(),
-        api_key: None,
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap();
+    let llm = tiny_backend(&url);
     let a = crate::fixture::agent_over("fenced", kb, |_| {}, Some(llm));
     let c = a.contact("visitor-fence").unwrap();
     let conv = a.start_conversation(c.id).unwrap();
@@ -201,13 +206,7 @@ fn document_text_cannot_close_the_source_block_of_the_prompt() {
 fn a_turn_nobody_waits_for_any_more_is_given_up_and_stores_no_answer() {
     let (url, seen) =
         serve(1, |_| ("text/event-stream".into(), sse(&["Invite", " people", " from", " settings [1]."])));
-    let llm = ChatBackend::new(LlmConfig {
-        base_url: format!("{url}/v1"),
-        model: "tiny-test".into(),
-        api_key: None,
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap();
+    let llm = tiny_backend(&url);
     let a = agent("llm-cancel", |_| {}, Some(llm));
     let c = a.contact("visitor-gone").unwrap();
     let conv = a.start_conversation(c.id).unwrap();

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use throughline_core::{KnowledgeStore, MemoryStore};
-use throughline_server::routes::freshness::{conversation_count, stale_answers_json};
+use throughline_server::jobs::conversation_count;
+use throughline_server::routes::freshness::stale_answers_json;
 
 use super::App;
 

@@ -90,6 +90,21 @@ fn chat(
         .json(&json!({"message": "How do I reset my password?", "stream": stream}))
 }
 
+/// A visitor session's history, read as the widget reads it.
+async fn session_messages(server: &TestServer, key: &str, session: &str) -> Value {
+    server
+        .client
+        .get(server.url(&format!("/v1/agents/demo/sessions/{session}/messages")))
+        .header("x-throughline-key", key)
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn wait_occupied(server: &TestServer, n: usize) {
     for _ in 0..500 {
         if server.state.admission().occupied() == n {
@@ -386,17 +401,7 @@ async fn shutdown_ends_every_open_stream_with_a_final_event_and_keeps_acknowledg
     // Every acknowledged turn is stored: a new server on the same data shows it in the history.
     let server = TestServer::start(dir.path()).await;
     for s in &acknowledged {
-        let v: Value = server
-            .client
-            .get(server.url(&format!("/v1/agents/demo/sessions/{s}/messages")))
-            .header("x-throughline-key", &key)
-            .header("origin", ORIGIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = session_messages(&server, &key, s).await;
         let roles: Vec<&str> = v["messages"].as_array().unwrap().iter().filter_map(|m| m["role"].as_str()).collect();
         assert_eq!(roles, ["user", "assistant"], "{v}");
     }
@@ -484,17 +489,7 @@ async fn a_visitor_who_leaves_mid_answer_stops_the_turn_and_frees_its_slot() {
     let metrics = server.get("/metrics").send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("throughline_chat_turns_cancelled_total 1"), "{metrics}");
     // The question stays in the visitor's history, unanswered.
-    let history: Value = server
-        .client
-        .get(server.url(&format!("/v1/agents/demo/sessions/{session}/messages")))
-        .header("x-throughline-key", &key)
-        .header("origin", ORIGIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = session_messages(&server, &key, &session).await;
     let msgs = history["messages"].as_array().unwrap_or_else(|| panic!("{history}"));
     assert_eq!(msgs.len(), 1, "{history}");
     assert_eq!(msgs[0]["role"], "user", "{history}");
