@@ -30,9 +30,9 @@ s = json.load(open(sys.argv[1]))
 times = sorted(float(t) for t in sys.argv[2:])
 print(f"median {statistics.median(times):.1f} s over {len(times)} runs (min {times[0]:.1f}, max {times[-1]:.1f})")
 print(f"files {s['files_seen']}, added {s['added']}, chunks {s['chunks_written']}, word pieces {s['tokens_embedded']}, "
-      f"failed {len(s['failed'])}, skipped {len(s['skipped'])}, truncated {len(s['truncated'])}")
-print("stage seconds:", {k: round(v, 2) for k, v in s["stage_seconds"].items()})
-for kind in ("truncated", "skipped", "failed"):
-    for p in s[kind]:
+      f"failed {s['failed']}, skipped {s['skipped']}, truncated {len(s['truncated'])}")
+print("stage seconds:", {k: round(v / 1000, 2) for k, v in s["stage_ms"].items()})
+for kind, key in (("truncated", "truncated"), ("skipped", "skipped_items"), ("failed", "failed_items")):
+    for p in s[key]:
         print(f"  {kind}: {p['item']}: {p['reason']}")
 PY

@@ -567,21 +567,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
                     tracing::warn!(kb = %job.kb, error = %e, "earlier uploads left empty were not removed");
                 }
             }
-            json!({
-                "source_id": s.source.map(|s| s.to_string()),
-                "files_seen": s.files_seen,
-                "added": s.added,
-                "updated": s.updated,
-                "unchanged": s.unchanged,
-                "deleted": s.deleted,
-                "chunks_written": s.chunks_written,
-                "tokens_embedded": s.tokens_embedded,
-                "failed": s.failed.len(),
-                "skipped": s.skipped.len(),
-                "truncated": s.truncated.iter().map(|p| json!({"item": p.item, "reason": p.reason})).collect::<Vec<_>>(),
-                "elapsed_ms": s.elapsed.as_millis() as u64,
-                "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
-            })
+            ingest_summary_json(&s)
         }
         JobSpec::Crawl { url, options } => {
             let mut cfg = state.0.config.crawl.clone();
@@ -599,25 +585,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
             if s.cancelled {
                 return Err(IngestError::Cancelled);
             }
-            json!({
-                "source_id": s.source.to_string(),
-                "start_url": s.start_url,
-                "discovered": s.discovered,
-                "fetched": s.fetched,
-                "added": s.added,
-                "updated": s.updated,
-                "unchanged": s.unchanged,
-                "removed": s.removed,
-                "removal_withheld": s.removal_withheld.as_ref().map(|(n, why)| json!({"pages": n, "reason": why})),
-                "skipped": s.skipped,
-                "failed": s.failed,
-                "not_modified": s.not_modified,
-                "chunks_written": s.chunks_written,
-                "tokens_embedded": s.tokens_embedded,
-                "reasons": s.reasons.iter().map(|(st, r, n)| json!({"status": st.as_str(), "reason": r, "count": n})).collect::<Vec<_>>(),
-                "elapsed_ms": s.elapsed.as_millis() as u64,
-                "stage_ms": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect::<serde_json::Map<_, _>>(),
-            })
+            crawl_summary_json(&s)
         }
     };
     // What changed for the answers already given: those quoting text the knowledge base no longer has.
@@ -690,4 +658,69 @@ pub(crate) fn schedule_resyncs(state: &AppState) -> Result<usize, throughline_co
 /// How many conversations the stale answers belong to.
 pub fn conversation_count(answers: &[throughline_core::StaleAnswer]) -> usize {
     answers.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len()
+}
+
+/// Problems (item and reason) as JSON.
+fn problems_json(v: &[throughline_ingest::ItemProblem]) -> Vec<Value> {
+    v.iter().map(|p| json!({"item": p.item, "reason": p.reason})).collect()
+}
+
+/// Milliseconds per pipeline stage.
+fn stage_ms(times: &[(throughline_core::IngestStage, Duration)]) -> serde_json::Map<String, Value> {
+    times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_millis() as u64))).collect()
+}
+
+/// The one view of an ingestion's outcome: a job's `summary` here, `throughline ingest --json` (which
+/// adds the knowledge base's name and totals). `failed` and `skipped` count; `failed_items`,
+/// `skipped_items` and `truncated` say which and why; times are milliseconds.
+pub fn ingest_summary_json(s: &throughline_ingest::IngestSummary) -> Value {
+    json!({
+        "source_id": s.source.map(|s| s.to_string()),
+        "files_seen": s.files_seen,
+        "added": s.added,
+        "updated": s.updated,
+        "unchanged": s.unchanged,
+        "deleted": s.deleted,
+        "chunks_written": s.chunks_written,
+        "tokens_embedded": s.tokens_embedded,
+        "batches": s.batches,
+        "failed": s.failed.len(),
+        "skipped": s.skipped.len(),
+        "failed_items": problems_json(&s.failed),
+        "skipped_items": problems_json(&s.skipped),
+        "truncated": problems_json(&s.truncated),
+        "elapsed_ms": s.elapsed.as_millis() as u64,
+        "stage_ms": stage_ms(&s.stage_times),
+    })
+}
+
+/// The one view of a crawl's outcome: a job's `summary` here, `throughline crawl --json` (which adds the
+/// knowledge base's name and totals). Times are milliseconds.
+pub fn crawl_summary_json(s: &throughline_ingest::CrawlSummary) -> Value {
+    let pages = s.added + s.updated + s.unchanged;
+    json!({
+        "source_id": s.source.to_string(),
+        "start_url": s.start_url,
+        "discovered": s.discovered,
+        "fetched": s.fetched,
+        "added": s.added,
+        "updated": s.updated,
+        "unchanged": s.unchanged,
+        "removed": s.removed,
+        "removal_withheld": s.removal_withheld.as_ref().map(|(n, why)| json!({"pages": n, "reason": why})),
+        "skipped": s.skipped,
+        "failed": s.failed,
+        "conditional_requests": s.conditional_requests,
+        "not_modified": s.not_modified,
+        "bytes_fetched": s.bytes_fetched,
+        "chunks_written": s.chunks_written,
+        "tokens_embedded": s.tokens_embedded,
+        "batches": s.batches,
+        "reasons": s.reasons.iter().map(|(st, r, n)| json!({"status": st.as_str(), "reason": r, "count": n})).collect::<Vec<_>>(),
+        "cancelled": s.cancelled,
+        "elapsed_ms": s.elapsed.as_millis() as u64,
+        "stage_ms": stage_ms(&s.stage_times),
+        "fetch_busy_ms": s.fetch_busy.as_millis() as u64,
+        "pages_per_second": pages as f64 / s.elapsed.as_secs_f64().max(1e-6),
+    })
 }

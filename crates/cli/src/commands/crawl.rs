@@ -75,35 +75,14 @@ pub fn run(
     Ok(if current == 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+/// The server's view of the crawl (`throughline_server::jobs::crawl_summary_json`), with the knowledge base's name and
+/// totals.
 fn summary_json(kb: &str, s: &CrawlSummary, total_docs: u64, total_chunks: u64) -> serde_json::Value {
-    json!({
-        "kb": kb,
-        "source": s.source.to_string(),
-        "start_url": s.start_url,
-        "discovered": s.discovered,
-        "fetched": s.fetched,
-        "added": s.added,
-        "updated": s.updated,
-        "unchanged": s.unchanged,
-        "removed": s.removed,
-        "skipped": s.skipped,
-        "failed": s.failed,
-        "conditional_requests": s.conditional_requests,
-        "not_modified": s.not_modified,
-        "bytes_fetched": s.bytes_fetched,
-        "chunks_written": s.chunks_written,
-        "tokens_embedded": s.tokens_embedded,
-        "batches": s.batches,
-        "reasons": s.reasons.iter().map(|(st, r, n)| json!({"status": st.as_str(), "reason": r, "count": n})).collect::<Vec<_>>(),
-        "stage_seconds": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_secs_f64()))).collect::<serde_json::Map<_, _>>(),
-        "fetch_busy_seconds": s.fetch_busy.as_secs_f64(),
-        "elapsed_seconds": s.elapsed.as_secs_f64(),
-        "pages_per_second": pages_per_second(s),
-        "cancelled": s.cancelled,
-        "removal_withheld": s.removal_withheld.as_ref().map(|(n, why)| json!({"pages": n, "reason": why})),
-        "kb_documents": total_docs,
-        "kb_chunks": total_chunks,
-    })
+    let mut v = throughline_server::jobs::crawl_summary_json(s);
+    v["kb"] = json!(kb);
+    v["kb_documents"] = json!(total_docs);
+    v["kb_chunks"] = json!(total_chunks);
+    v
 }
 
 fn pages_per_second(s: &CrawlSummary) -> f64 {

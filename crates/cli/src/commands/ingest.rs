@@ -44,29 +44,14 @@ pub fn run(
     Ok(if nothing_ok { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+/// The server's view of the ingestion (`throughline_server::jobs::ingest_summary_json`), with the knowledge base's name and
+/// totals.
 fn summary_json(kb: &str, s: &IngestSummary, total_docs: u64, total_chunks: u64) -> serde_json::Value {
-    let problems = |v: &[throughline_ingest::ItemProblem]| -> Vec<serde_json::Value> {
-        v.iter().map(|p| json!({"item": p.item, "reason": p.reason})).collect()
-    };
-    json!({
-        "kb": kb,
-        "source": s.source.map(|x| x.to_string()),
-        "files_seen": s.files_seen,
-        "added": s.added,
-        "updated": s.updated,
-        "unchanged": s.unchanged,
-        "deleted": s.deleted,
-        "chunks_written": s.chunks_written,
-        "tokens_embedded": s.tokens_embedded,
-        "batches": s.batches,
-        "failed": problems(&s.failed),
-        "skipped": problems(&s.skipped),
-        "truncated": problems(&s.truncated),
-        "stage_seconds": s.stage_times.iter().map(|(st, d)| (st.as_str().to_string(), json!(d.as_secs_f64()))).collect::<serde_json::Map<_, _>>(),
-        "elapsed_seconds": s.elapsed.as_secs_f64(),
-        "kb_documents": total_docs,
-        "kb_chunks": total_chunks,
-    })
+    let mut v = throughline_server::jobs::ingest_summary_json(s);
+    v["kb"] = json!(kb);
+    v["kb_documents"] = json!(total_docs);
+    v["kb_chunks"] = json!(total_chunks);
+    v
 }
 
 fn print_summary(kb: &str, path: &Path, s: &IngestSummary, total_docs: u64, total_chunks: u64) {

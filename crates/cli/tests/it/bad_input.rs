@@ -19,8 +19,9 @@ fn every_bad_file_is_reported_and_the_rest_is_ingested() {
     big.set_len(50 * 1024 * 1024).unwrap();
     let s = env.json(&["ingest", "--kb", "kb", src.to_str().unwrap(), "--json"]);
     assert_eq!(s["added"], 1, "{s}");
+    // `failed` and `skipped` count; `failed_items` and `skipped_items` say which and why.
     let reason = |item: &str, list: &str| -> String {
-        s[list]
+        s[format!("{list}_items")]
             .as_array()
             .unwrap()
             .iter()

@@ -53,7 +53,7 @@ fn ingest_url_crawls_and_crawl_report_explains_every_url() {
     assert_eq!(summary["added"], 2);
     assert_eq!(summary["failed"], 1);
     assert_eq!(summary["skipped"], 2);
-    let source = summary["source"].as_str().unwrap().to_string();
+    let source = summary["source_id"].as_str().unwrap().to_string();
     let b = &site.base;
     let report = env.json(&["crawl-report", "--kb", "site", "--source", &source, "--json"]);
     assert_eq!(

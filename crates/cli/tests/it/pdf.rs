@@ -45,7 +45,7 @@ fn good_pdf_is_indexed_and_hostile_ones_fail_alone() {
     std::fs::write(src.join("notreally.pdf"), b"<html>hello</html>").unwrap();
     let s = env.json(&["ingest", "--kb", "kb", src.to_str().unwrap(), "--json"]);
     assert_eq!(s["added"], 1, "{s}");
-    let failed: Vec<(String, String)> = s["failed"]
+    let failed: Vec<(String, String)> = s["failed_items"]
         .as_array()
         .unwrap()
         .iter()
