@@ -39,7 +39,10 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use state::{AppState, ServerConfig, Stores, PRIVATE_NETWORK_SETTING};
 
-use routes::{agents as agent_routes, freshness, jobs as job_routes, kbs, openai, plans, search, system};
+use routes::{
+    agents as agent_routes, freshness, jobs as job_routes, kbs, memory, openai, plans, publication, search, sessions,
+    system,
+};
 
 /// Every API route as (method, path), the OpenAPI document is checked against it.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -139,19 +142,19 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update).delete(agent_routes::delete))
         .route("/v1/agents/{agent}/versions", get(agent_routes::versions))
         .route("/v1/agents/{agent}/versions/{version}", get(agent_routes::version))
-        .route("/v1/agents/{agent}/publish", post(agent_routes::publish))
-        .route("/v1/agents/{agent}/unpublish", post(agent_routes::unpublish))
-        .route("/v1/agents/{agent}/identity", get(agent_routes::identity))
-        .route("/v1/agents/{agent}/widget", get(agent_routes::widget_settings).put(agent_routes::put_widget_settings))
-        .route("/v1/agents/{agent}/identity/rotate", post(agent_routes::rotate_identity))
-        .route("/v1/agents/{agent}/contacts", get(agent_routes::contacts))
-        .route("/v1/agents/{agent}/contacts/{contact}", get(agent_routes::contact).delete(agent_routes::delete_contact))
-        .route("/v1/events", post(agent_routes::event))
-        .route("/v1/agents/{agent}/leads", get(agent_routes::leads))
-        .route("/v1/agents/{agent}/handoffs", get(agent_routes::handoffs))
-        .route("/v1/agents/{agent}/handoffs/{handoff}/reply", post(agent_routes::reply))
-        .route("/v1/agents/{agent}/handoffs/{handoff}/resolve", post(agent_routes::resolve))
-        .route("/v1/agents/{agent}/audit", get(agent_routes::audit))
+        .route("/v1/agents/{agent}/publish", post(publication::publish))
+        .route("/v1/agents/{agent}/unpublish", post(publication::unpublish))
+        .route("/v1/agents/{agent}/identity", get(publication::identity))
+        .route("/v1/agents/{agent}/widget", get(publication::widget_settings).put(publication::put_widget_settings))
+        .route("/v1/agents/{agent}/identity/rotate", post(publication::rotate_identity))
+        .route("/v1/agents/{agent}/contacts", get(memory::contacts))
+        .route("/v1/agents/{agent}/contacts/{contact}", get(memory::contact).delete(memory::delete_contact))
+        .route("/v1/events", post(memory::event))
+        .route("/v1/agents/{agent}/leads", get(memory::leads))
+        .route("/v1/agents/{agent}/handoffs", get(memory::handoffs))
+        .route("/v1/agents/{agent}/handoffs/{handoff}/reply", post(memory::reply))
+        .route("/v1/agents/{agent}/handoffs/{handoff}/resolve", post(memory::resolve))
+        .route("/v1/agents/{agent}/audit", get(memory::audit))
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
     // Streams and uploads are not bound by the ordinary request timeout.
@@ -163,17 +166,17 @@ pub fn router(state: AppState) -> Router {
     // The public chat checks the agent's public key (or the admin token) itself, and answers CORS
     // preflights for the origins the agent allows.
     let public = Router::new()
-        .route("/v1/agents/{agent}/sessions", post(agent_routes::create_session).options(agent_routes::preflight))
-        .route("/v1/agents/{agent}/chat", post(agent_routes::chat).options(agent_routes::preflight))
+        .route("/v1/agents/{agent}/sessions", post(sessions::create_session).options(sessions::preflight))
+        .route("/v1/agents/{agent}/chat", post(sessions::chat).options(sessions::preflight))
         .route(
             "/v1/agents/{agent}/sessions/{session}/messages",
-            get(agent_routes::session_messages).options(agent_routes::preflight),
+            get(sessions::session_messages).options(sessions::preflight),
         )
         .route(
             "/v1/agents/{agent}/sessions/{session}/events",
-            get(agent_routes::session_events).options(agent_routes::preflight),
+            get(sessions::session_events).options(sessions::preflight),
         )
-        .route("/v1/agents/{agent}/widget-config", get(agent_routes::widget_config))
+        .route("/v1/agents/{agent}/widget-config", get(sessions::widget_config))
         .route("/v1/chat/completions", post(openai::completions))
         .route("/v1/models", get(openai::models))
         .route("/v1/models/{model}", get(openai::model))

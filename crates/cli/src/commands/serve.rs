@@ -149,7 +149,7 @@ fn create_demo_agent(state: &AppState, origins: &[String]) -> anyhow::Result<Str
     let kb = state.kb("sample").map_err(|e| anyhow::anyhow!(e.message))?;
     let config = AgentConfig::derive(kb.as_ref())?;
     Agent::save(state.memory(), "demo", &config)?;
-    let p = throughline_server::routes::agents::publish_agent(state, "demo", origins)
+    let p = throughline_server::routes::publication::publish_agent(state, "demo", origins)
         .map_err(|e| anyhow::anyhow!(e.message))?;
     Ok(p.public_key)
 }

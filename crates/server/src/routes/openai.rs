@@ -282,7 +282,7 @@ async fn complete(
             match steps.recv().await {
                 Some(Step::Delta(_)) => continue,
                 Some(Step::Done(turn)) => break turn?,
-                Some(Step::Stopping) | None => return Err(crate::routes::agents::stopping_error()),
+                Some(Step::Stopping) | None => return Err(crate::routes::sessions::stopping_error()),
             }
         };
         let mut content = answer_with_sources(&turn);
@@ -324,7 +324,7 @@ async fn complete(
                 Some(Step::Delta(d)) => (d, false),
                 Some(Step::Done(Ok(turn))) => (sources_of(&turn), true),
                 Some(Step::Done(Err(e))) => (e.message, true),
-                Some(Step::Stopping) | None => (crate::routes::agents::stopping_error().message, true),
+                Some(Step::Stopping) | None => (crate::routes::sessions::stopping_error().message, true),
             };
             if let Some(limit) = max_tokens {
                 let whole = format!("{sent}{piece}");
