@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 use throughline_core::{CoreError, JobId, JobRecord, JobStatus, JobStore, RecoveredJob};
 
-use crate::sqlite::now;
+use crate::values::now;
 use crate::{SqliteStore, StoreError, StoreResult};
 
 const JOB_COLUMNS: &str = "id, kind, kb, spec, status, progress, error, attempts, created_at, started_at, finished_at";
@@ -232,7 +232,7 @@ mod access {
     use rusqlite::{params, OptionalExtension, Row};
     use throughline_core::{AccessStore, CoreError, Publication, VisitorSession};
 
-    use crate::sqlite::now;
+    use crate::values::now;
     use crate::{SqliteStore, StoreError};
 
     fn publication_from_row(row: &Row<'_>) -> rusqlite::Result<(Publication, String)> {

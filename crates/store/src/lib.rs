@@ -19,6 +19,7 @@ mod memory;
 mod plans;
 mod schema;
 mod sqlite;
+mod values;
 
 pub use error::{StoreError, StoreResult};
 pub use sqlite::SqliteStore;

@@ -11,7 +11,7 @@ use throughline_core::{
     MessageRecord, NewMessage, Role, SourceChange, StaleAnswer,
 };
 
-use crate::sqlite::{now, to_i64};
+use crate::values::{now, to_i64};
 use crate::{SqliteStore, StoreError, StoreResult};
 
 fn pairs_to_json(pairs: &[(String, String)]) -> String {

@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use throughline_core::{DocId, KbId, Plan};
 
-use crate::sqlite::{now, to_i64};
+use crate::values::{now, to_i64};
 use crate::{StoreError, StoreResult};
 
 pub(crate) fn replace_plans(conn: &mut Connection, kb: KbId, doc: DocId, plans: &[Plan]) -> StoreResult<()> {

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use throughline_core::{
@@ -12,21 +11,13 @@ use throughline_core::{
 };
 
 use crate::schema::{migrate, SCHEMA_VERSION};
+use crate::values::{now, to_i64};
 use crate::{StoreError, StoreResult};
 
 /// SQLite-backed metadata and chunk store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
-}
-
-pub(crate) fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-pub(crate) fn to_i64(v: u64) -> i64 {
-    // Ids are 63-bit by construction (see throughline_core::ids).
-    v as i64
 }
 
 fn encode_vector(v: &[f32]) -> Vec<u8> {
