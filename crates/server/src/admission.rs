@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
@@ -226,12 +225,11 @@ impl Admission {
 }
 
 fn overloaded(message: impl Into<String>, retry_after: u64) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", message).retry_after(retry_after)
+    ApiError::of(crate::error::ErrorCode::Overloaded, message).retry_after(retry_after)
 }
 
 fn stopping() -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server_stopping", "the server is restarting; retry shortly")
-        .retry_after(5)
+    ApiError::of(crate::error::ErrorCode::ServerStopping, "the server is restarting; retry shortly").retry_after(5)
 }
 
 #[cfg(test)]
@@ -262,7 +260,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let err = a.admit("demo").await.map(|_| ()).unwrap_err();
-        assert_eq!((err.status, err.code), (StatusCode::SERVICE_UNAVAILABLE, "overloaded"));
+        assert_eq!((err.status, err.code), (axum::http::StatusCode::SERVICE_UNAVAILABLE, "overloaded"));
         assert!(err.retry_after.is_some_and(|s| s >= 1));
         drop(held);
         assert!(waiter.await.unwrap().is_ok(), "the queued chat gets the freed slot");

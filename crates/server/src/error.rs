@@ -7,6 +7,174 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use throughline_core::{CoreError, ErrorKind};
 
+/// Every error code the API answers, with its HTTP status: the one table of errors. A handler names a
+/// code; the status follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// A field of the request is unusable (`field` names it).
+    InvalidRequest,
+    /// The body is not the JSON expected (malformed, wrong type, unknown field).
+    InvalidJson,
+    /// A path parameter is malformed.
+    InvalidPath,
+    /// A query-string parameter is malformed.
+    InvalidQueryString,
+    /// No or a wrong admin token or public key.
+    Unauthorized,
+    /// The page's origin is not among the agent's allowed origins.
+    OriginNotAllowed,
+    /// The named thing does not exist.
+    NotFound,
+    /// No such API path.
+    RouteNotFound,
+    /// No agent of that name for the OpenAI-compatible API.
+    ModelNotFound,
+    /// The path does not take this method.
+    MethodNotAllowed,
+    /// The request conflicts with the current state.
+    Conflict,
+    /// A thing of that name exists.
+    AlreadyExists,
+    /// A newer configuration version was saved meanwhile.
+    VersionConflict,
+    /// The agent is not published.
+    NotPublished,
+    /// The job already finished.
+    JobFinished,
+    /// The body is over its size limit.
+    PayloadTooLarge,
+    /// The body's content type is not the one expected.
+    UnsupportedMediaType,
+    /// Too many requests from this client (`Retry-After`).
+    RateLimited,
+    /// A fault inside the server (a reference to its log line).
+    Internal,
+    /// A dependency is temporarily unavailable.
+    Unavailable,
+    /// The chat queue is full (`Retry-After`).
+    Overloaded,
+    /// The server is shutting down (`Retry-After`).
+    ServerStopping,
+    /// The request passed its time limit (`Retry-After`).
+    Timeout,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of the table.
+    pub const ALL: [ErrorCode; 23] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidPath,
+        ErrorCode::InvalidQueryString,
+        ErrorCode::Unauthorized,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::NotFound,
+        ErrorCode::RouteNotFound,
+        ErrorCode::ModelNotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::AlreadyExists,
+        ErrorCode::VersionConflict,
+        ErrorCode::NotPublished,
+        ErrorCode::JobFinished,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+        ErrorCode::Overloaded,
+        ErrorCode::ServerStopping,
+        ErrorCode::Timeout,
+    ];
+
+    /// The HTTP status of the code.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidPath => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidQueryString => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::ModelNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+            ErrorCode::VersionConflict => StatusCode::CONFLICT,
+            ErrorCode::NotPublished => StatusCode::CONFLICT,
+            ErrorCode::JobFinished => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServerStopping => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The code as clients see it (`not_found`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidPath => "invalid_path",
+            ErrorCode::InvalidQueryString => "invalid_query_string",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::RouteNotFound => "route_not_found",
+            ErrorCode::ModelNotFound => "model_not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::VersionConflict => "version_conflict",
+            ErrorCode::NotPublished => "not_published",
+            ErrorCode::JobFinished => "job_finished",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Overloaded => "overloaded",
+            ErrorCode::ServerStopping => "server_stopping",
+            ErrorCode::Timeout => "timeout",
+        }
+    }
+
+    /// What the code means.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "a field of the request is unusable (`field` names it)",
+            ErrorCode::InvalidJson => "the body is not the JSON expected (malformed, wrong type, unknown field)",
+            ErrorCode::InvalidPath => "a path parameter is malformed",
+            ErrorCode::InvalidQueryString => "a query-string parameter is malformed",
+            ErrorCode::Unauthorized => "no or a wrong admin token or public key",
+            ErrorCode::OriginNotAllowed => "the page's origin is not among the agent's allowed origins",
+            ErrorCode::NotFound => "the named thing does not exist",
+            ErrorCode::RouteNotFound => "no such API path",
+            ErrorCode::ModelNotFound => "no agent of that name for the OpenAI-compatible API",
+            ErrorCode::MethodNotAllowed => "the path does not take this method",
+            ErrorCode::Conflict => "the request conflicts with the current state",
+            ErrorCode::AlreadyExists => "a thing of that name exists",
+            ErrorCode::VersionConflict => "a newer configuration version was saved meanwhile",
+            ErrorCode::NotPublished => "the agent is not published",
+            ErrorCode::JobFinished => "the job already finished",
+            ErrorCode::PayloadTooLarge => "the body is over its size limit",
+            ErrorCode::UnsupportedMediaType => "the body's content type is not the one expected",
+            ErrorCode::RateLimited => "too many requests from this client (`Retry-After`)",
+            ErrorCode::Internal => "a fault inside the server (a reference to its log line)",
+            ErrorCode::Unavailable => "a dependency is temporarily unavailable",
+            ErrorCode::Overloaded => "the chat queue is full (`Retry-After`)",
+            ErrorCode::ServerStopping => "the server is shutting down (`Retry-After`)",
+            ErrorCode::Timeout => "the request passed its time limit (`Retry-After`)",
+        }
+    }
+}
+
 /// An error answered to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -23,24 +191,24 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with this status and code.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None }
+    /// An error of `code` (its status follows from the code).
+    pub fn of(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { status: code.status(), code: code.as_str(), message: message.into(), field: None, retry_after: None }
     }
 
     /// 400 naming the bad field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self { field: Some(field.to_string()), ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message) }
+        Self { field: Some(field.to_string()), ..Self::of(ErrorCode::InvalidRequest, message) }
     }
 
     /// 404 for a named thing.
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} `{id}` does not exist"))
+        Self::of(ErrorCode::NotFound, format!("{what} `{id}` does not exist"))
     }
 
     /// 401.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::of(ErrorCode::Unauthorized, message)
     }
 
     /// The same error with a `Retry-After` of `secs` seconds (at least 1).
@@ -53,11 +221,7 @@ impl ApiError {
         // What went wrong inside stays in the log, under a reference the client can quote.
         let reference = crate::auth::random_token("").map(|t| t[..12].to_string()).unwrap_or_else(|_| "-".into());
         tracing::error!(reference, error = %message.into(), "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("internal error (reference {reference}: the server log has the details)"),
-        )
+        Self::of(ErrorCode::Internal, format!("internal error (reference {reference}: the server log has the details)"))
     }
 }
 
@@ -95,17 +259,14 @@ pub fn www_authenticate() -> axum::http::HeaderValue {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        let (status, code) = match e.kind() {
-            ErrorKind::InvalidInput => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
-            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        let code = match e.kind() {
+            ErrorKind::InvalidInput => ErrorCode::InvalidRequest,
+            ErrorKind::NotFound => ErrorCode::NotFound,
+            ErrorKind::Conflict => ErrorCode::Conflict,
+            ErrorKind::Unavailable => ErrorCode::Unavailable,
+            ErrorKind::Internal => return Self::internal(e.to_string()),
         };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            return Self::internal(e.to_string());
-        }
-        Self::new(status, code, e.to_string())
+        Self::of(code, e.to_string())
     }
 }
 
@@ -119,14 +280,12 @@ impl From<throughline_ingest::IngestError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+            JsonRejection::MissingJsonContentType(_) => ApiError::of(
+                crate::error::ErrorCode::UnsupportedMediaType,
                 "send the body as JSON with `Content-Type: application/json`",
             ),
-            JsonRejection::BytesRejection(_) => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+            JsonRejection::BytesRejection(_) => ApiError::of(
+                crate::error::ErrorCode::PayloadTooLarge,
                 "the request body is too large or could not be read",
             ),
             other => {
@@ -134,7 +293,7 @@ impl From<JsonRejection> for ApiError {
                 // "invalid type: integer `3`, expected a string at line 1 column 12").
                 let text = other.body_text();
                 let field = text.split('`').nth(1).map(str::to_string);
-                ApiError { field, ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", text) }
+                ApiError { field, ..ApiError::of(crate::error::ErrorCode::InvalidJson, text) }
             }
         }
     }
@@ -142,13 +301,13 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", r.body_text())
+        ApiError::of(crate::error::ErrorCode::InvalidPath, r.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query_string", r.body_text())
+        ApiError::of(crate::error::ErrorCode::InvalidQueryString, r.body_text())
     }
 }
 
@@ -157,10 +316,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
         let field = text.split('`').nth(1).map(str::to_string);
-        ApiError {
-            field,
-            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("invalid JSON body: {text}"))
-        }
+        ApiError { field, ..ApiError::of(crate::error::ErrorCode::InvalidJson, format!("invalid JSON body: {text}")) }
     })
 }
 
@@ -191,6 +347,19 @@ pub struct ApiQuery<T>(pub T);
 #[cfg(test)]
 mod internal_tests {
     use super::*;
+
+    #[test]
+    fn the_error_table_has_one_row_per_code() {
+        let names: std::collections::HashSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len(), "codes are unique");
+        for c in ErrorCode::ALL {
+            let e = ApiError::of(c, "x");
+            assert_eq!((e.status, e.code), (c.status(), c.as_str()));
+            assert!(c.status().is_client_error() || c.status().is_server_error(), "{c:?}");
+        }
+        assert_eq!(ErrorCode::Overloaded.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ErrorCode::OriginNotAllowed.status(), StatusCode::FORBIDDEN);
+    }
 
     #[test]
     fn internal_errors_answer_a_reference_not_their_details() {

@@ -496,7 +496,15 @@ pub fn document() -> Value {
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                    "code": {"type": "string", "description": "Stable machine-readable code: invalid_request, invalid_json, not_found, unauthorized, conflict, already_exists, payload_too_large, rate_limited, internal"},
+                    "code": {
+                        "type": "string",
+                        "enum": crate::error::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                        "description": crate::error::ErrorCode::ALL
+                            .iter()
+                            .map(|c| format!("`{}` ({}): {}", c.as_str(), c.status().as_u16(), c.meaning()))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    },
                     "message": {"type": "string"}, "field": {"type": "string"}}}}},
                 "Kb": {"type": "object", "properties": {"name": {"type": "string"}, "id": {"type": "string"}, "model": {"type": "string"}, "dim": {"type": "integer"}, "documents": {"type": "integer"}, "chunks": {"type": "integer"}, "created_at": {"type": "integer"}, "sources": {"type": "array", "items": reference("Source")}, "page_types": {"type": "object", "additionalProperties": {"type": "integer"}}}},
                 "Source": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["folder", "file", "site"]}, "location": {"type": "string"}, "documents": {"type": "integer"}, "last_synced_at": {"type": ["integer", "null"]}}},

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::http::StatusCode;
-
 use crate::error::ApiError;
 
 /// Keyed token buckets: `rate` tokens a second up to `burst`.
@@ -39,9 +37,8 @@ impl RateLimiter {
             Ok(())
         } else {
             let wait = ((1.0 - *tokens) / self.rate).ceil() as u64;
-            Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+            Err(ApiError::of(
+                crate::error::ErrorCode::RateLimited,
                 format!("too many requests from this client; retry in {wait} s"),
             )
             .retry_after(wait))
@@ -60,7 +57,7 @@ mod tests {
             assert!(limiter.check("a").is_ok());
         }
         let err = limiter.check("a").unwrap_err();
-        assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(err.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(err.code, "rate_limited");
         assert!(limiter.check("b").is_ok(), "another client has its own bucket");
     }

@@ -4,7 +4,7 @@
 //! request's work is dropped (a chat still queued leaves the queue; see [`crate::admission`]).
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -24,9 +24,8 @@ pub async fn public(State(state): State<AppState>, req: Request, next: Next) -> 
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
-            let mut res = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
+            let mut res = ApiError::of(
+                crate::error::ErrorCode::Timeout,
                 format!("no answer within {:.1} s (the server is busy); retry shortly", limit.as_secs_f64()),
             )
             .retry_after(2)

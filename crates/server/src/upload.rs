@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use axum::extract::Multipart;
-use axum::http::StatusCode;
 
 use crate::error::ApiError;
 use crate::ServerConfig;
@@ -106,9 +105,8 @@ pub async fn receive(mut multipart: Multipart, dest: &Path, cfg: &ServerConfig) 
         {
             size += chunk.len() as u64;
             if size > cfg.max_upload_bytes as u64 {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                return Err(ApiError::of(
+                    crate::error::ErrorCode::PayloadTooLarge,
                     format!("{name}: the upload is over the {}-byte limit", cfg.max_upload_bytes),
                 ));
             }

@@ -48,9 +48,8 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateAgent>,
 ) -> ApiResult<impl IntoResponse> {
     if state.0.memory.agent(&body.name, None)?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_exists",
+        return Err(ApiError::of(
+            crate::error::ErrorCode::AlreadyExists,
             format!("agent `{}` already exists", body.name),
         ));
     }
@@ -102,9 +101,7 @@ pub async fn update(
     if let Some(base) = body.base_version.filter(|b| *b != latest.version) {
         return Err(ApiError {
             field: Some("base_version".into()),
-            ..ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "version_conflict",
+            ..ApiError::of(crate::error::ErrorCode::VersionConflict,
                 format!(
                     "agent `{name}` is at version {}, not {base}: another save (another tab, or a plan edit) came first; reload to see it",
                     latest.version

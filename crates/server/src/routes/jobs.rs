@@ -55,9 +55,8 @@ pub async fn cancel(
 ) -> ApiResult<(StatusCode, ApiJson<Value>)> {
     let job = find(&state, &id)?;
     if job.status.is_final() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "job_finished",
+        return Err(ApiError::of(
+            crate::error::ErrorCode::JobFinished,
             format!("job {} already {}", job.id, job.status),
         ));
     }

@@ -122,9 +122,8 @@ pub struct CreateKb {
 /// `POST /v1/kbs`
 pub async fn create(State(state): State<AppState>, ApiJson(body): ApiJson<CreateKb>) -> ApiResult<impl IntoResponse> {
     if state.0.store.kb(&body.name)?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_exists",
+        return Err(ApiError::of(
+            crate::error::ErrorCode::AlreadyExists,
             format!("knowledge base `{}` already exists", body.name),
         ));
     }

@@ -248,9 +248,8 @@ async fn complete(
     } else if !state.0.memory.agents()?.iter().any(|a| a.name == agent) {
         return Err(ApiError {
             field: Some("model".into()),
-            ..ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "model_not_found",
+            ..ApiError::of(
+                crate::error::ErrorCode::ModelNotFound,
                 format!("The model `{agent}` does not exist (models are agent names: GET /v1/models lists them)"),
             )
         });

@@ -2,7 +2,6 @@
 //! secret a host site signs its signed-in users with.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use throughline_core::Publication;
@@ -111,7 +110,7 @@ pub async fn unpublish(State(state): State<AppState>, ApiPath(name): ApiPath<Str
         return Err(ApiError::not_found("agent", &name));
     }
     let Some(p) = state.0.access.publication(&name)? else {
-        return Err(ApiError::new(StatusCode::CONFLICT, "not_published", format!("agent `{name}` is not published")));
+        return Err(ApiError::of(crate::error::ErrorCode::NotPublished, format!("agent `{name}` is not published")));
     };
     state.0.access.save_publication(&Publication { published: false, ..p })?;
     Ok(ApiJson(json!({"published": false})))

@@ -95,9 +95,8 @@ fn caller(state: &AppState, headers: &HeaderMap, addr: &SocketAddr, agent: &str)
     let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
     if let Some(o) = &origin {
         if !p.allowed_origins.iter().any(|a| a == o) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "origin_not_allowed",
+            return Err(ApiError::of(
+                crate::error::ErrorCode::OriginNotAllowed,
                 format!("origin `{o}` is not allowed for agent `{agent}`"),
             ));
         }
@@ -139,9 +138,8 @@ pub async fn preflight(
         .flatten()
         .is_some_and(|p| p.published && p.allowed_origins.contains(&origin));
     if !allowed {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+        return ApiError::of(
+            crate::error::ErrorCode::OriginNotAllowed,
             format!("origin `{origin}` is not allowed for agent `{agent}`"),
         )
         .into_response();
@@ -393,12 +391,8 @@ pub async fn chat(
 
 /// The refusal of a chat that shutdown cut short (its turn is kept if it finishes).
 pub(crate) fn stopping_error() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "server_stopping",
-        "the server is restarting; ask again in a few seconds",
-    )
-    .retry_after(5)
+    ApiError::of(crate::error::ErrorCode::ServerStopping, "the server is restarting; ask again in a few seconds")
+        .retry_after(5)
 }
 
 /// `GET /v1/agents/{agent}/sessions/{session}/messages`: the visitor's conversation history.

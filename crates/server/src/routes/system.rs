@@ -34,9 +34,8 @@ pub async fn openapi() -> ApiJson<Value> {
 
 /// A known path asked with a method it does not serve: 405 with a JSON error naming the method and path.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    crate::error::ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+    crate::error::ApiError::of(
+        crate::error::ErrorCode::MethodNotAllowed,
         format!("{method} is not allowed on {} (see /v1/openapi.json)", uri.path()),
     )
     .into_response()
@@ -49,9 +48,8 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 pub async fn web(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
     let raw = uri.path();
     if raw == "/v1" || raw.starts_with("/v1/") || raw == "/mcp" || raw.starts_with("/mcp/") {
-        return crate::error::ApiError::new(
-            StatusCode::NOT_FOUND,
-            "route_not_found",
+        return crate::error::ApiError::of(
+            crate::error::ErrorCode::RouteNotFound,
             format!("no route {method} {raw} (see /v1/openapi.json)"),
         )
         .into_response();
