@@ -305,19 +305,30 @@ pub async fn chat(
     ApiPath(agent): ApiPath<String>,
     raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let who = caller(&state, &headers, &addr, &agent)?;
-    let body: ChatBody = crate::error::parse_json(&raw)?;
-    let session =
-        body.session.clone().or_else(|| headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string));
-    let key = match (&who, &body.contact, &session) {
-        (Caller::Admin, Some(c), _) => c.clone(),
-        (Caller::Visitor { .. }, Some(_), _) => {
-            return Err(ApiError::invalid("contact", "only the admin may choose the contact"))
-        }
-        (_, None, Some(s)) => session_contact(&state, &agent, s)?,
-        (_, None, None) => {
-            return Err(ApiError::unauthorized("send the session (`session` or `X-Throughline-Session`)"))
-        }
+    // The key, origin and session checks read SQLite: on the blocking pool, so a crowd of visitors never
+    // holds the async workers that answer /health and accept connections.
+    let (who, body, key) = {
+        let (st, headers, agent) = (state.clone(), headers.clone(), agent.clone());
+        blocking(move || -> ApiResult<(Caller, ChatBody, String)> {
+            let who = caller(&st, &headers, &addr, &agent)?;
+            let body: ChatBody = crate::error::parse_json(&raw)?;
+            let session = body
+                .session
+                .clone()
+                .or_else(|| headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string));
+            let key = match (&who, &body.contact, &session) {
+                (Caller::Admin, Some(c), _) => c.clone(),
+                (Caller::Visitor { .. }, Some(_), _) => {
+                    return Err(ApiError::invalid("contact", "only the admin may choose the contact"))
+                }
+                (_, None, Some(s)) => session_contact(&st, &agent, s)?,
+                (_, None, None) => {
+                    return Err(ApiError::unauthorized("send the session (`session` or `X-Throughline-Session`)"))
+                }
+            };
+            Ok((who, body, key))
+        })
+        .await?
     };
     if body.message.trim().is_empty() {
         return Err(ApiError::invalid("message", "the message is empty"));
