@@ -99,7 +99,12 @@ pub fn run(
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("{addr}: cannot listen"))?;
+        let resolved = tokio::net::lookup_host(addr)
+            .await
+            .with_context(|| format!("{addr}: not an address to listen on"))?
+            .next()
+            .with_context(|| format!("{addr}: resolves to no address"))?;
+        let listener = listen(resolved).with_context(|| format!("{addr}: cannot listen"))?;
         let local = listener.local_addr()?;
         let state = AppState::new(config, app.config.data_dir.clone(), stores, embedder, auth, llm);
         if demo_needed {
@@ -159,4 +164,17 @@ pub fn rotate_token(app: &App) -> anyhow::Result<ExitCode> {
     println!("{token}");
     eprintln!("New admin token (shown only now). Restart a running server for it to take effect.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Connections the kernel may hold for the server before it accepts them. A crowd of visitors arriving at
+/// once (hundreds of widgets opening after a campaign) must not overflow the queue: a dropped connection
+/// attempt is retried by the client only after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with a [`LISTEN_BACKLOG`]-deep accept queue.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
