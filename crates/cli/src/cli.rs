@@ -410,6 +410,10 @@ pub struct ServeLimits {
     /// A connection with no byte read or written for this many seconds is closed. Default 60.
     #[arg(long, env = "THROUGHLINE_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<f64>,
+    /// Ingestion jobs run at once, each of a different knowledge base (one knowledge base's jobs run in
+    /// order). Default 2.
+    #[arg(long, env = "THROUGHLINE_JOB_WORKERS")]
+    pub job_workers: Option<usize>,
     /// Seconds a shutdown (SIGTERM, Ctrl-C) may take before open connections are dropped. Default 10.
     #[arg(long, env = "THROUGHLINE_SHUTDOWN_GRACE_SECS", default_value_t = 10.0)]
     pub shutdown_grace_secs: f64,

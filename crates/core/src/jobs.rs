@@ -109,7 +109,9 @@ pub trait JobStore: Send + Sync {
     fn job(&self, id: JobId) -> Result<Option<JobRecord>, CoreError>;
     /// Jobs, newest first, optionally of one knowledge base.
     fn jobs(&self, kb: Option<&str>, limit: usize) -> Result<Vec<JobRecord>, CoreError>;
-    /// Takes the oldest queued job and marks it running (one attempt more).
+    /// Takes the oldest queued job of a knowledge base that has no running job and marks it running (one
+    /// attempt more): jobs of one knowledge base run one after another, in order; jobs of different
+    /// knowledge bases may run side by side.
     fn claim_next_job(&self) -> Result<Option<JobRecord>, CoreError>;
     /// Saves a progress checkpoint of a running job.
     fn save_job_progress(&self, id: JobId, progress: &str) -> Result<(), CoreError>;

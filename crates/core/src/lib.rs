@@ -27,6 +27,7 @@ mod page_type;
 mod plan;
 mod progress;
 mod retriever;
+mod stale;
 mod store;
 
 pub use access::{AccessStore, Publication, VisitorSession};
@@ -42,11 +43,13 @@ pub use index::{
 };
 pub use jobs::{JobRecord, JobStatus, JobStore, RecoveredJob};
 pub use memory::{
-    AgentRecord, CitedSource, ContactRecord, ConversationRecord, EventRecord, Fact, HandoffRecord, HandoffStatus,
-    LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Role, SourceChange, Stage, StaleAnswer,
+    AgentRecord, CitedSource, CitingAnswer, ContactRecord, ConversationRecord, EventRecord, Fact, HandoffRecord,
+    HandoffStatus, LeadRecord, Lifecycle, MemoryStore, MessageRecord, NewMessage, Role, SourceChange, Stage,
+    StaleAnswer,
 };
 pub use page_type::PageType;
 pub use plan::{BillingPeriod, Plan, PlanLimit, PlanPrice};
 pub use progress::{CancelToken, IngestStage, NoProgress, ProgressEvent, ProgressSink};
 pub use retriever::{ChunkText, Retriever};
+pub use stale::stale_answers;
 pub use store::{BatchWrite, DocumentMeta, KbInfo, KnowledgeStore, SourceInfo, SourceKind, StoredChunk};

@@ -204,7 +204,7 @@ pub struct NewMessage {
 
 /// A source an answer cited, kept with the exact version it quoted: the chunk id names one version of
 /// one document (it is derived from the document's content hash), and `quote` is the text the answer
-/// relied on. When the page changes, the chunk disappears; [`MemoryStore::stale_answers`] then lists the
+/// relied on. When the page changes, the chunk disappears; [`crate::stale_answers`] then lists the
 /// answer if its quote is no longer in the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CitedSource {
@@ -245,15 +245,11 @@ impl SourceChange {
     }
 }
 
-/// An answer that quoted a version of a page the knowledge base no longer holds.
+/// A stored answer and one source it cited.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaleAnswer {
+pub struct CitingAnswer {
     /// What the answer cited and quoted.
     pub citation: CitedSource,
-    /// How the page differs now.
-    pub change: SourceChange,
-    /// When the current version of the page was stored (seconds since the epoch), unless removed.
-    pub page_updated_at: Option<i64>,
     /// Name of the agent that answered.
     pub agent: String,
     /// The contact it answered.
@@ -266,6 +262,17 @@ pub struct StaleAnswer {
     pub answer: String,
     /// When it was answered (seconds since the epoch).
     pub answered_at: i64,
+}
+
+/// An answer that quoted a version of a page the knowledge base no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleAnswer {
+    /// The answer and what it cited and quoted.
+    pub cited: CitingAnswer,
+    /// How the page differs now.
+    pub change: SourceChange,
+    /// When the current version of the page was stored (seconds since the epoch), unless removed.
+    pub page_updated_at: Option<i64>,
 }
 
 /// A stored message.
@@ -435,7 +442,10 @@ pub trait MemoryStore: Send + Sync {
     /// An agent's handoffs, newest first.
     fn handoffs(&self, agent: AgentId) -> Result<Vec<HandoffRecord>, CoreError>;
 
-    /// Answers (of every agent) that cited a page of knowledge base `kb` in a version it no longer holds
-    /// and whose quoted text is gone from the current page, grouped by page path, oldest answer first.
-    fn stale_answers(&self, kb: &str) -> Result<Vec<StaleAnswer>, CoreError>;
+    /// The distinct chunks (page versions) of knowledge base `kb` that stored answers cite.
+    fn cited_chunks(&self, kb: &str) -> Result<Vec<ChunkId>, CoreError>;
+    /// The answers (of every agent) citing any of `chunks` of knowledge base `kb`, one record per
+    /// citation, ordered by page path, then answer time. With [`cited_chunks`](Self::cited_chunks) this
+    /// is all the memory side contributes to [`crate::stale_answers`]: it never reads the knowledge side.
+    fn answers_citing(&self, kb: &str, chunks: &[ChunkId]) -> Result<Vec<CitingAnswer>, CoreError>;
 }

@@ -151,6 +151,9 @@ pub trait KnowledgeStore: Send + Sync {
     fn commit_batch(&self, kb: KbId, batch: BatchWrite) -> Result<u64, CoreError>;
     /// Ids of every chunk currently stored for the knowledge base.
     fn chunk_ids(&self, kb: KbId) -> Result<Vec<ChunkId>, CoreError>;
+    /// The versions of page `path` the knowledge base holds now (several sources may hold the same path):
+    /// when each was stored, and its text (its chunks in order, joined by spaces). Empty when none does.
+    fn page_versions(&self, kb: KbId, path: &str) -> Result<Vec<(i64, String)>, CoreError>;
     /// Chunks by id with their document metadata (missing ids are left out).
     fn chunks_with_docs(&self, kb: KbId, ids: &[ChunkId]) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError>;
     /// The crawl report of a knowledge base's site sources (of one source when given), ordered by source

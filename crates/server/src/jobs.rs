@@ -1,5 +1,6 @@
-//! Background ingestion jobs. Jobs are rows in the store (so they survive a restart); one worker takes
-//! them in order (two cores: one ingestion at a time keeps search responsive). Each job's progress
+//! Background ingestion jobs. Jobs are rows in the store (so they survive a restart); a few workers
+//! (`ServerConfig::job_workers`, two by default) take them in order, one job per knowledge base at a
+//! time, so a long crawl of one knowledge base never holds another's upload behind it. Each job's progress
 //! events go to live subscribers (Server-Sent Events) through [`JobHub`] and are folded into a
 //! [`JobProgress`] checkpoint saved with the job after every committed batch.
 
@@ -355,8 +356,19 @@ pub fn enqueue(state: &AppState, kb: &str, spec: &JobSpec) -> Result<JobRecord, 
     Ok(job)
 }
 
-/// Runs queued jobs one at a time until shutdown. Call once at start, after [`recover`].
+/// Runs queued jobs until shutdown with `job_workers` workers, each taking the oldest queued job of a
+/// knowledge base that has none running. Call once at start, after [`recover`]; it returns when every
+/// worker has stopped.
 pub async fn worker(state: AppState) {
+    let n = state.0.config.job_workers.max(1);
+    let workers: Vec<_> = (0..n).map(|_| tokio::spawn(work(state.clone()))).collect();
+    for w in workers {
+        let _ = w.await;
+    }
+}
+
+/// One worker: claims and runs jobs until shutdown.
+async fn work(state: AppState) {
     let mut shutdown = state.shutdown_signal();
     loop {
         if *shutdown.borrow() {
@@ -595,7 +607,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
     if changed == 0 {
         return Ok(summary);
     }
-    match state.0.memory.stale_answers(&job.kb) {
+    match throughline_core::stale_answers(state.0.store.as_ref(), state.0.memory.as_ref(), &job.kb) {
         Ok(stale) => {
             summary["stale_answers"] = json!(stale.len());
             summary["stale_conversations"] = json!(conversation_count(&stale));
@@ -657,7 +669,7 @@ pub(crate) fn schedule_resyncs(state: &AppState) -> Result<usize, throughline_co
 
 /// How many conversations the stale answers belong to.
 pub fn conversation_count(answers: &[throughline_core::StaleAnswer]) -> usize {
-    answers.iter().map(|a| a.conversation).collect::<std::collections::HashSet<_>>().len()
+    answers.iter().map(|a| a.cited.conversation).collect::<std::collections::HashSet<_>>().len()
 }
 
 /// Problems (item and reason) as JSON.

@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub idle_timeout: std::time::Duration,
     /// Times an interrupted job is started before it is marked failed. Default 3.
     pub job_max_attempts: u32,
+    /// Jobs run at once, each of a different knowledge base (one knowledge base's jobs run in order).
+    /// Default 2: a long crawl of one knowledge base does not hold another's upload behind it.
+    pub job_workers: usize,
     /// Ingestion settings for jobs.
     pub ingest: IngestConfig,
     /// Crawl settings for site sources (clients may narrow pages, depth and patterns per source).
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             header_read_timeout: std::time::Duration::from_secs(10),
             idle_timeout: std::time::Duration::from_secs(60),
             job_max_attempts: 3,
+            job_workers: 2,
             ingest: IngestConfig::default(),
             crawl: CrawlConfig { private_network_setting: PRIVATE_NETWORK_SETTING, ..CrawlConfig::default() },
             search: SearchConfig::default(),

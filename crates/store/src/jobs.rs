@@ -80,7 +80,13 @@ impl JobStore for SqliteStore {
         let claimed = self.with_conn(|conn| {
             let tx = conn.transaction()?;
             let id: Option<i64> = tx
-                .query_row("SELECT id FROM jobs WHERE status = 'queued' ORDER BY ord LIMIT 1", [], |r| r.get(0))
+                .query_row(
+                    "SELECT id FROM jobs WHERE status = 'queued'
+                       AND kb NOT IN (SELECT kb FROM jobs WHERE status = 'running')
+                     ORDER BY ord LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if let Some(id) = id {
                 tx.execute(
@@ -198,6 +204,20 @@ mod tests {
         assert!(store.claim_next_job().unwrap().is_none());
         assert_eq!(store.jobs(Some("other"), 10).unwrap().len(), 1);
         assert_eq!(store.jobs(None, 10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_busy_knowledge_base_is_passed_over_for_the_next_one_and_keeps_its_order() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let big = store.create_job("crawl", "docs", "{}").unwrap();
+        let docs_next = store.create_job("ingest", "docs", "{}").unwrap();
+        let other = store.create_job("ingest", "blog", "{}").unwrap();
+        assert_eq!(store.claim_next_job().unwrap().unwrap().id, big.id);
+        // `docs` is busy: its second job waits, the other knowledge base's job runs beside the first.
+        assert_eq!(store.claim_next_job().unwrap().unwrap().id, other.id);
+        assert!(store.claim_next_job().unwrap().is_none(), "both knowledge bases are busy");
+        store.finish_job(big.id, JobStatus::Succeeded, "{}", None).unwrap();
+        assert_eq!(store.claim_next_job().unwrap().unwrap().id, docs_next.id);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashMap;
 
 use throughline_core::{
-    AgentId, AgentRecord, ChunkId, CitedSource, ContactId, ContactRecord, ConversationId, ConversationRecord,
-    CoreError, EventRecord, Fact, HandoffId, HandoffRecord, HandoffStatus, LeadRecord, Lifecycle, MemoryStore,
-    MessageRecord, NewMessage, Role, SourceChange, StaleAnswer,
+    AgentId, AgentRecord, ChunkId, CitedSource, CitingAnswer, ContactId, ContactRecord, ConversationId,
+    ConversationRecord, CoreError, EventRecord, Fact, HandoffId, HandoffRecord, HandoffStatus, LeadRecord, Lifecycle,
+    MemoryStore, MessageRecord, NewMessage, Role,
 };
 
 use crate::values::{now, to_i64};
@@ -217,85 +217,50 @@ fn messages_where(conn: &Connection, column: &'static str, key: i64) -> StoreRes
     Ok(messages)
 }
 
-/// Whitespace-collapsed, for comparing quotes with page text across re-chunking.
-fn squash(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The distinct chunks of knowledge base `kb` that stored answers cite.
+fn cited_chunks(conn: &Connection, kb: &str) -> StoreResult<Vec<ChunkId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT chunk_id FROM message_citations WHERE kb = ?1 AND chunk_id IS NOT NULL")?;
+    let rows = stmt.query_map(params![kb], |r| r.get::<_, i64>(0))?;
+    Ok(rows.map(|r| r.map(|v| ChunkId::from_raw(v as u64))).collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// The current versions of page `path` of knowledge base `kb` (several sources may hold the same path):
-/// when each was stored and its text (chunks joined, whitespace collapsed). Empty when the page left the
-/// knowledge base.
-fn current_pages(conn: &Connection, kb: &str, path: &str) -> StoreResult<Vec<(i64, String)>> {
-    let mut docs = conn.prepare_cached(
-        "SELECT d.id, d.updated_at FROM documents d JOIN kbs k ON k.id = d.kb_id WHERE k.name = ?1 AND d.path = ?2",
-    )?;
-    let found = docs
-        .query_map(params![kb, path], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut chunks = conn.prepare_cached("SELECT text FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
-    let mut out = Vec::with_capacity(found.len());
-    for (doc, updated_at) in found {
-        let texts = chunks.query_map(params![doc], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        out.push((updated_at, squash(&texts.join(" "))));
-    }
-    Ok(out)
-}
-
-/// Whether one version of the page still holds every quoted line.
-fn still_quoted(pages: &[(i64, String)], quote: &str) -> bool {
-    pages.iter().any(|(_, text)| quote.lines().map(squash).filter(|l| !l.is_empty()).all(|l| text.contains(&l)))
-}
-
-fn stale_answers(conn: &Connection, kb: &str) -> StoreResult<Vec<StaleAnswer>> {
-    // Citations whose chunk (document version) is gone: candidates. The agent name comes from any
-    // version row of the agent.
+/// Answers citing any of `chunks` of knowledge base `kb`, one record per citation, by page path then
+/// answer time. The agent name comes from any version row of the agent.
+fn answers_citing(conn: &Connection, kb: &str, chunks: &[ChunkId]) -> StoreResult<Vec<CitingAnswer>> {
     let sql = format!(
         "SELECT mc.message_id, {CITATION_COLS}, m.conversation_id, m.contact_id, m.text, m.created_at,
                 (SELECT a.name FROM agents a WHERE a.id = m.agent_id LIMIT 1)
          FROM message_citations mc JOIN messages m ON m.id = mc.message_id
-         WHERE mc.kb = ?1 AND mc.chunk_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = mc.chunk_id)
+         WHERE mc.kb = ?1 AND mc.chunk_id IN (SELECT value FROM json_each(?2))
          ORDER BY mc.path, m.created_at, mc.message_id, mc.number, mc.rowid"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![kb], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            citation_row(r, 1)?,
-            r.get::<_, i64>(8)?,
-            r.get::<_, i64>(9)?,
-            r.get::<_, String>(10)?,
-            r.get::<_, i64>(11)?,
-            r.get::<_, Option<String>>(12)?,
-        ))
-    })?;
-    let mut pages: HashMap<String, Vec<(i64, String)>> = HashMap::new();
     let mut out = Vec::new();
-    for row in rows {
-        let (message_id, citation, conversation, contact, answer, answered_at, agent) = row?;
-        if !pages.contains_key(&citation.path) {
-            let found = current_pages(conn, kb, &citation.path)?;
-            pages.insert(citation.path.clone(), found);
-        }
-        let found = &pages[&citation.path];
-        // Re-chunked or edited elsewhere, but every quoted line is still there: not stale.
-        if still_quoted(found, &citation.quote) {
-            continue;
-        }
-        let (change, page_updated_at) = match found.iter().map(|(at, _)| *at).max() {
-            None => (SourceChange::Removed, None),
-            Some(at) => (SourceChange::Changed, Some(at)),
-        };
-        out.push(StaleAnswer {
-            citation,
-            change,
-            page_updated_at,
-            agent: agent.unwrap_or_default(),
-            contact: ContactId::from_raw(contact as u64),
-            conversation: ConversationId::from_raw(conversation as u64),
-            message_id,
-            answer,
-            answered_at,
+    // A few thousand ids per statement keeps each JSON parameter small.
+    for part in chunks.chunks(2_000) {
+        let ids = format!("[{}]", part.iter().map(|c| (c.get() as i64).to_string()).collect::<Vec<_>>().join(","));
+        let rows = stmt.query_map(params![kb, ids], |r| {
+            Ok(CitingAnswer {
+                message_id: r.get::<_, i64>(0)?,
+                citation: citation_row(r, 1)?,
+                conversation: ConversationId::from_raw(r.get::<_, i64>(8)? as u64),
+                contact: ContactId::from_raw(r.get::<_, i64>(9)? as u64),
+                answer: r.get(10)?,
+                answered_at: r.get(11)?,
+                agent: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+            })
+        })?;
+        out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    if chunks.len() > 2_000 {
+        out.sort_by(|a, b| {
+            (&a.citation.path, a.answered_at, a.message_id, a.citation.number).cmp(&(
+                &b.citation.path,
+                b.answered_at,
+                b.message_id,
+                b.citation.number,
+            ))
         });
     }
     Ok(out)
@@ -729,8 +694,12 @@ impl MemoryStore for SqliteStore {
         Ok(found.map(finish_handoff).transpose()?)
     }
 
-    fn stale_answers(&self, kb: &str) -> Result<Vec<StaleAnswer>, CoreError> {
-        Ok(stale_answers(&self.lock(), kb)?)
+    fn cited_chunks(&self, kb: &str) -> Result<Vec<ChunkId>, CoreError> {
+        Ok(cited_chunks(&self.lock(), kb)?)
+    }
+
+    fn answers_citing(&self, kb: &str, chunks: &[ChunkId]) -> Result<Vec<CitingAnswer>, CoreError> {
+        Ok(answers_citing(&self.lock(), kb, chunks)?)
     }
 
     fn handoffs(&self, agent: AgentId) -> Result<Vec<HandoffRecord>, CoreError> {
@@ -783,23 +752,5 @@ mod tests {
         assert!(s.delete_contact(a1.id, known.id).unwrap());
         assert!(s.messages(conv.id).unwrap().is_empty());
         assert!(s.contact_by_key(a1.id, "visitor-1").unwrap().is_none());
-    }
-
-    #[test]
-    fn a_quote_is_still_there_when_each_of_its_lines_is_in_one_version_of_the_page() {
-        let page = |t: &str| vec![(1, squash(t))];
-        let quote = "Refunds take 5 days.\nAnnual plans are refunded in full.";
-        // Sentences quoted out of page order, the page edited between them and re-wrapped: still quoted.
-        assert!(still_quoted(
-            &page("Annual plans are refunded\n in full. We added a line. Refunds take 5 days."),
-            quote
-        ));
-        // One sentence changed: stale.
-        assert!(!still_quoted(&page("Refunds take 10 days. Annual plans are refunded in full."), quote));
-        // Two versions of the path (two sources): one holding every line is enough; lines split across
-        // versions are not.
-        let two = vec![(1, squash("Refunds take 5 days.")), (2, squash("Annual plans are refunded in full."))];
-        assert!(!still_quoted(&two, quote));
-        assert!(!still_quoted(&[], quote), "a removed page holds nothing");
     }
 }

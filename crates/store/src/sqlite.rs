@@ -408,6 +408,27 @@ impl KnowledgeStore for SqliteStore {
         Ok(out)
     }
 
+    fn page_versions(&self, kb: KbId, path: &str) -> Result<Vec<(i64, String)>, CoreError> {
+        let conn = self.lock();
+        let found = (|| -> rusqlite::Result<Vec<(i64, String)>> {
+            let mut docs =
+                conn.prepare_cached("SELECT id, updated_at FROM documents WHERE kb_id = ?1 AND path = ?2")?;
+            let docs = docs
+                .query_map(params![to_i64(kb.get()), path], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut chunks = conn.prepare_cached("SELECT text FROM chunks WHERE doc_id = ?1 ORDER BY ordinal")?;
+            let mut out = Vec::with_capacity(docs.len());
+            for (doc, updated_at) in docs {
+                let texts =
+                    chunks.query_map(params![doc], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push((updated_at, texts.join(" ")));
+            }
+            Ok(out)
+        })()
+        .map_err(StoreError::from)?;
+        Ok(found)
+    }
+
     fn chunks_with_docs(&self, kb: KbId, ids: &[ChunkId]) -> Result<Vec<(DocumentMeta, StoredChunk)>, CoreError> {
         Ok(self.chunks_with_docs_inner(kb, ids)?)
     }
@@ -708,7 +729,7 @@ mod tests {
         // Messages come back with their citations.
         let msgs = s.messages(conv.id).unwrap();
         assert_eq!(msgs[0].citations[0].quote, "The Team plan costs $79/month.");
-        assert!(s.stale_answers("docs").unwrap().is_empty(), "nothing changed yet");
+        assert!(throughline_core::stale_answers(&s, &s, "docs").unwrap().is_empty(), "nothing changed yet");
 
         // The price changes; refunds is re-chunked (new version, same sentence split across whitespace);
         // legacy leaves the knowledge base.
@@ -718,17 +739,17 @@ mod tests {
         write(&refunds2, &["Refunds within 14", "days of purchase."]);
         s.commit_batch(kb.id, BatchWrite { upserts: vec![], delete_docs: vec![gone.id] }).unwrap();
 
-        let stale = s.stale_answers("docs").unwrap();
+        let stale = throughline_core::stale_answers(&s, &s, "docs").unwrap();
         let got: Vec<(&str, SourceChange, i64)> =
-            stale.iter().map(|a| (a.citation.path.as_str(), a.change, a.message_id)).collect();
+            stale.iter().map(|a| (a.cited.citation.path.as_str(), a.change, a.cited.message_id)).collect();
         assert_eq!(
             got,
             vec![("legacy.md", SourceChange::Removed, legacy), ("pricing.md", SourceChange::Changed, price)]
         );
-        assert_eq!(stale[1].citation.quote, "The Team plan costs $79/month.");
-        assert_eq!(stale[1].agent, "support");
-        assert_eq!(stale[1].conversation, conv.id);
-        assert!(s.stale_answers("other").unwrap().is_empty());
+        assert_eq!(stale[1].cited.citation.quote, "The Team plan costs $79/month.");
+        assert_eq!(stale[1].cited.agent, "support");
+        assert_eq!(stale[1].cited.conversation, conv.id);
+        assert!(throughline_core::stale_answers(&s, &s, "other").unwrap().is_empty());
     }
 
     #[test]

@@ -45,7 +45,11 @@ fn seconds(flag: &str, v: Option<f64>) -> anyhow::Result<Option<Duration>> {
 /// The server's load limits from the flags (defaults sized from the cores).
 fn apply_limits(config: &mut ServerConfig, l: &ServeLimits) -> anyhow::Result<()> {
     let a = &mut config.admission;
-    for (flag, v) in [("chat-concurrency", l.chat_concurrency), ("agent-chat-concurrency", l.agent_chat_concurrency)] {
+    for (flag, v) in [
+        ("chat-concurrency", l.chat_concurrency),
+        ("agent-chat-concurrency", l.agent_chat_concurrency),
+        ("job-workers", l.job_workers),
+    ] {
         if v == Some(0) {
             anyhow::bail!("--{flag}: must be at least 1");
         }
@@ -62,6 +66,7 @@ fn apply_limits(config: &mut ServerConfig, l: &ServeLimits) -> anyhow::Result<()
     config.header_read_timeout =
         seconds("header-read-timeout-secs", l.header_read_timeout_secs)?.unwrap_or(config.header_read_timeout);
     config.idle_timeout = seconds("idle-timeout-secs", l.idle_timeout_secs)?.unwrap_or(config.idle_timeout);
+    config.job_workers = l.job_workers.unwrap_or(config.job_workers);
     Ok(())
 }
 
@@ -177,4 +182,39 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        limits: ServeLimits,
+    }
+
+    fn limits(args: &[&str]) -> anyhow::Result<ServerConfig> {
+        let flags = Flags::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))?;
+        let mut config = ServerConfig::default();
+        apply_limits(&mut config, &flags.limits)?;
+        Ok(config)
+    }
+
+    #[test]
+    fn limits_come_from_the_flags_and_zero_workers_or_slots_are_refused() {
+        let config = limits(&["--job-workers", "3", "--chat-concurrency", "4", "--idle-timeout-secs", "30"]).unwrap();
+        assert_eq!(config.job_workers, 3);
+        assert_eq!((config.admission.server_concurrency, config.admission.agent_concurrency), (4, 4));
+        assert_eq!(config.idle_timeout, Duration::from_secs(30));
+        assert_eq!(limits(&[]).unwrap().job_workers, ServerConfig::default().job_workers);
+        for flag in ["--job-workers", "--chat-concurrency", "--agent-chat-concurrency"] {
+            let err = limits(&[flag, "0"]).unwrap_err().to_string();
+            assert!(err.contains(&flag[2..]) && err.contains("at least 1"), "{flag}: {err}");
+        }
+        let err = limits(&["--idle-timeout-secs", "0"]).unwrap_err().to_string();
+        assert!(err.contains("idle-timeout-secs"), "{err}");
+    }
 }

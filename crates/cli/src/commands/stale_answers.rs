@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use throughline_core::{KnowledgeStore, MemoryStore};
+use throughline_core::KnowledgeStore;
 use throughline_server::jobs::conversation_count;
 use throughline_server::routes::freshness::stale_answers_json;
 
@@ -11,7 +11,7 @@ use super::App;
 
 pub fn run(app: &App, kb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     let info = app.store.kb(kb)?.ok_or_else(|| anyhow::anyhow!("knowledge base `{kb}` not found"))?;
-    let answers = app.store.stale_answers(&info.name)?;
+    let answers = throughline_core::stale_answers(app.store.as_ref(), app.store.as_ref(), &info.name)?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&stale_answers_json(&info.name, &answers))?);
         return Ok(ExitCode::SUCCESS);
@@ -22,14 +22,14 @@ pub fn run(app: &App, kb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     }
     let mut page = "";
     for a in &answers {
-        let c = &a.citation;
+        let c = &a.cited.citation;
         if c.path != page {
             page = &c.path;
             println!("{} ({}) — {}", c.path, c.title, a.change.as_str());
         }
         println!(
             "    agent {} · conversation {} · contact {} · message {}: quoted \"{}\"",
-            a.agent, a.conversation, a.contact, a.message_id, c.quote
+            a.cited.agent, a.cited.conversation, a.cited.contact, a.cited.message_id, c.quote
         );
     }
     println!("{} answers in {} conversations quote old text.", answers.len(), conversation_count(&answers));

@@ -15,7 +15,7 @@ use crate::AppState;
 pub fn stale_answers_json(kb: &str, answers: &[StaleAnswer]) -> Value {
     let mut pages: Vec<Value> = Vec::new();
     for a in answers {
-        let c = &a.citation;
+        let c = &a.cited.citation;
         if pages.last().is_none_or(|p| p["path"] != json!(c.path)) {
             pages.push(json!({
                 "path": c.path,
@@ -28,14 +28,14 @@ pub fn stale_answers_json(kb: &str, answers: &[StaleAnswer]) -> Value {
         }
         if let Some(Value::Array(list)) = pages.last_mut().map(|p| &mut p["answers"]) {
             list.push(json!({
-                "agent": a.agent,
-                "contact_id": a.contact.to_string(),
-                "conversation_id": a.conversation.to_string(),
-                "message_id": a.message_id,
-                "answered_at": a.answered_at,
+                "agent": a.cited.agent,
+                "contact_id": a.cited.contact.to_string(),
+                "conversation_id": a.cited.conversation.to_string(),
+                "message_id": a.cited.message_id,
+                "answered_at": a.cited.answered_at,
                 "citation": c.number,
                 "quoted": c.quote,
-                "answer": a.answer,
+                "answer": a.cited.answer,
             }));
         }
     }
@@ -53,6 +53,8 @@ pub async fn stale_answers(State(state): State<AppState>, ApiPath(kb): ApiPath<S
     let info = existing_kb(&state, &kb)?;
     let st = state.clone();
     let name = info.name.clone();
-    let answers = blocking(move || Ok(st.0.memory.stale_answers(&name)?)).await?;
+    let answers =
+        blocking(move || Ok(throughline_core::stale_answers(st.0.store.as_ref(), st.0.memory.as_ref(), &name)?))
+            .await?;
     Ok(ApiJson(stale_answers_json(&info.name, &answers)))
 }

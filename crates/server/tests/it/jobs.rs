@@ -1,11 +1,14 @@
 //! Jobs: archives, per-item errors, cancellation, and resumption after a stop.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use throughline_core::{JobStatus, JobStore};
 use throughline_server::ServerConfig;
 use throughline_store::SqliteStore;
+use tokio::sync::Notify;
 
 use crate::harness::{repo, TestServer};
 
@@ -140,5 +143,89 @@ async fn a_queued_job_can_be_cancelled_and_a_finished_one_cannot() {
     assert_eq!(res.status(), 409);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "job_finished");
+    server.stop().await;
+}
+
+/// A site on 127.0.0.1 whose second page answers only when `release` is notified; `entered` is notified
+/// when the crawler asks for it. Returns the site's base URL.
+async fn site_with_a_stalled_page(entered: Arc<Notify>, release: Arc<Notify>) -> String {
+    use axum::response::Html;
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|| async {
+                Html("<html><head><title>Wiki</title></head><body><main><h1>Wiki</h1><p>The on-call rota changes every Monday at nine.</p><a href=\"/slow\">Slow page</a></main></body></html>")
+            }),
+        )
+        .route(
+            "/slow",
+            get(move || {
+                let (entered, release) = (entered.clone(), release.clone());
+                async move {
+                    entered.notify_one();
+                    release.notified().await;
+                    Html("<html><head><title>Escalations</title></head><body><main><h1>Escalations</h1><p>Page the incident lead after fifteen minutes without a fix.</p></main></body></html>")
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_crawl_of_one_knowledge_base_does_not_hold_another_knowledge_bases_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::default();
+    config.crawl.allow_private_network = true;
+    config.crawl.delay = Duration::from_millis(10);
+    config.crawl.timeout = Duration::from_secs(600);
+    let server = TestServer::start_with(dir.path(), config).await;
+    let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let site = site_with_a_stalled_page(entered.clone(), release.clone()).await;
+
+    let res = server.post("/v1/kbs/wiki/sources/site").json(&json!({"url": site})).send().await.unwrap();
+    assert_eq!(res.status(), 202);
+    let crawl: Value = res.json().await.unwrap();
+    let crawl_id = crawl["job"]["id"].as_str().unwrap().to_string();
+    tokio::time::timeout(Duration::from_secs(120), entered.notified()).await.expect("the crawl reaches the slow page");
+
+    // The crawl is stuck on its page; an upload to another knowledge base is ingested meanwhile.
+    let (status, upload) = server.upload("help", &crate::harness::sample_files()).await;
+    assert_eq!(status, 202, "{upload}");
+    let upload_id = upload["job"]["id"].as_str().unwrap().to_string();
+    let mut upload_job = Value::Null;
+    for _ in 0..480 {
+        upload_job = server.get(&format!("/v1/jobs/{upload_id}")).send().await.unwrap().json().await.unwrap();
+        if matches!(upload_job["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(upload_job["status"], "succeeded", "the upload waited behind the stalled crawl: {upload_job}");
+    assert_eq!(upload_job["progress"]["summary"]["added"], 3, "{upload_job}");
+    let crawl_now: Value = server.get(&format!("/v1/jobs/{crawl_id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(crawl_now["status"], "running", "{crawl_now}");
+
+    // A second job of the busy knowledge base waits for the first: one knowledge base's jobs run in order.
+    let (status, second) =
+        server.upload("wiki", &[("rota.md", b"# Rota\n\nThe rota is kept in the shared calendar.".to_vec())]).await;
+    assert_eq!(status, 202, "{second}");
+    let second_id = second["job"]["id"].as_str().unwrap().to_string();
+    let second_now: Value = server.get(&format!("/v1/jobs/{second_id}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(second_now["status"], "queued", "{second_now}");
+
+    release.notify_one();
+    let crawl_done = server.wait_job(&crawl_id).await;
+    assert_eq!(crawl_done["status"], "succeeded", "{crawl_done}");
+    assert_eq!(crawl_done["progress"]["summary"]["added"], 2, "{crawl_done}");
+    let second_done = server.wait_job(&second_id).await;
+    assert_eq!(second_done["status"], "succeeded", "{second_done}");
+    let (started, crawl_finished) = (second_done["started_at"].as_i64(), crawl_done["finished_at"].as_i64());
+    assert!(started.is_some() && started >= crawl_finished, "{second_done} started before {crawl_done} finished");
     server.stop().await;
 }
