@@ -47,6 +47,10 @@ pub struct SearchConfig {
     pub ef_search: usize,
     /// Characters of text in a snippet. Default 220.
     pub snippet_chars: usize,
+    /// How far (in fused score) hybrid search lowers the variants of a template family ("Deploy a Bun
+    /// App", "Deploy a FastAPI App", …) that the question does not select. Default 0.2 (measured on the
+    /// real-docs question sets, BENCHMARKS.md); 0 turns it off.
+    pub family_penalty: f32,
 }
 
 impl Default for SearchConfig {
@@ -58,6 +62,7 @@ impl Default for SearchConfig {
             vector_weight: 0.7,
             ef_search: 128,
             snippet_chars: 220,
+            family_penalty: 0.2,
         }
     }
 }

@@ -10,9 +10,9 @@ use throughline_core::{
 };
 
 use crate::bm25::{Bm25Index, ParsedQuery, StoredHit};
-use crate::fusion;
 use crate::vectors::VectorIndex;
 use crate::SearchError;
+use crate::{families, fusion};
 
 /// How to open an index.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +85,17 @@ impl HybridIndex {
                 FusionMode::Weighted => fusion::weighted(&bm25, &vector, self.config.vector_weight),
             },
         };
+        // Template families among the fused candidates: the variants the question does not select step
+        // back (see `families`). Their titles are read from the stored fields, which the loop below reuses.
+        let mut prefetched: HashMap<ChunkId, StoredHit> = HashMap::new();
+        let penalty = self.config.family_penalty;
+        let fused = if req.mode == SearchMode::Hybrid && penalty > 0.0 && !fused.is_empty() {
+            let top: Vec<ChunkId> = fused.iter().take(self.config.candidates.max(req.limit)).map(|x| x.0).collect();
+            prefetched = self.bm25.fetch(&top)?.into_iter().map(|h| (h.chunk_id, h)).collect();
+            families::demote(&req.query, &fused, |id| prefetched.get(&id).map(|h| (h.doc_id, h.title.clone())), penalty)
+        } else {
+            fused
+        };
         let rank_of = |list: &[(ChunkId, f32)]| -> HashMap<ChunkId, RetrieverScore> {
             list.iter().enumerate().map(|(i, (c, s))| (*c, RetrieverScore { rank: i + 1, score: *s })).collect()
         };
@@ -93,11 +104,14 @@ impl HybridIndex {
         let mut seen_docs = HashSet::new();
         // Fetch stored fields in small groups, only as far down the fused list as the limit needs.
         for group in fused.chunks(16) {
-            let ids: Vec<ChunkId> = group.iter().map(|x| x.0).collect();
-            let stored: HashMap<ChunkId, StoredHit> =
-                self.bm25.fetch(&ids)?.into_iter().map(|h| (h.chunk_id, h)).collect();
+            let ids: Vec<ChunkId> = group.iter().map(|x| x.0).filter(|id| !prefetched.contains_key(id)).collect();
+            let stored: HashMap<ChunkId, StoredHit> = if ids.is_empty() {
+                HashMap::new()
+            } else {
+                self.bm25.fetch(&ids)?.into_iter().map(|h| (h.chunk_id, h)).collect()
+            };
             for (id, score) in group {
-                let Some(h) = stored.get(id) else { continue };
+                let Some(h) = stored.get(id).or_else(|| prefetched.get(id)) else { continue };
                 if req.dedupe_documents && !seen_docs.insert(h.doc_id) {
                     continue;
                 }

@@ -23,6 +23,7 @@
 pub mod bm25;
 mod error;
 pub mod eval;
+pub mod families;
 pub mod fusion;
 mod hybrid;
 pub mod vectors;

@@ -166,3 +166,59 @@ fn reconcile_repairs_an_index_that_missed_a_batch_or_lost_its_files() {
     let hits = idx.search(&req("slack", SearchMode::Hybrid), Some(&unit(4, 2))).unwrap();
     assert_eq!(hits[0].path, "doc3.md");
 }
+
+#[test]
+fn template_variants_the_question_does_not_name_make_room_for_the_general_page() {
+    // Four framework guides close to the query vector, and the general page a little further.
+    let v = |axis_weight: f32| {
+        let mut x = vec![axis_weight, (1.0 - axis_weight * axis_weight).sqrt(), 0.0, 0.0];
+        let n = x.iter().map(|a| a * a).sum::<f32>().sqrt();
+        x.iter_mut().for_each(|a| *a /= n);
+        x
+    };
+    let mut chunks = Vec::new();
+    for (i, name) in ["Bun", "FastAPI", "Fastify", "Flask"].into_iter().enumerate() {
+        let mut c = chunk(
+            10 + i as u64,
+            10 + i as u64,
+            PageType::Docs,
+            &format!("Deploy a {name} App"),
+            &format!("Deploy your {name} app from a GitHub repository in a few clicks."),
+            0,
+        );
+        c.vector = v(0.99 - i as f32 * 0.005);
+        chunks.push(c);
+    }
+    let mut general =
+        chunk(20, 20, PageType::Docs, "Quick Start", "Deploy any project from a GitHub repository in a few clicks.", 0);
+    general.vector = v(0.93);
+    chunks.push(general);
+    // Pages about other things, so that the cosines scale over a real spread.
+    for i in 0..3u64 {
+        chunks.push(chunk(30 + i, 30 + i, PageType::Docs, "Billing", "Invoices are sent monthly by email.", 2));
+    }
+    let build = |family_penalty: f32| {
+        let dir = tempfile::tempdir().unwrap();
+        let search = SearchConfig { family_penalty, ..SearchConfig::default() };
+        let idx = HybridIndex::open(dir.path(), IndexConfig { dim: 4, search }).unwrap();
+        idx.apply(IndexBatch { seq: 1, upserts: chunks.clone(), ..Default::default() }).unwrap();
+        (dir, idx)
+    };
+    let q = unit(4, 0);
+    let titles = |hits: &[SearchHit]| hits.iter().map(|h| h.title.clone()).collect::<Vec<_>>();
+
+    // Without the rule, the four variants come first.
+    let (_off_dir, off) = build(0.0);
+    let hits = off.search(&req("how do i deploy my repo from github", SearchMode::Hybrid), Some(&q)).unwrap();
+    assert_eq!(titles(&hits)[4], "Quick Start", "{:?}", titles(&hits));
+    let (_dir, idx) = build(SearchConfig::default().family_penalty);
+    // Naming no framework: the best variant keeps its place, the general page comes next.
+    let hits = idx.search(&req("how do i deploy my repo from github", SearchMode::Hybrid), Some(&q)).unwrap();
+    assert_eq!(titles(&hits)[..2], ["Deploy a Bun App", "Quick Start"], "{:?}", titles(&hits));
+    // Naming one: that one leads and its siblings follow the general page.
+    let hits = idx.search(&req("deploying my flask app from github", SearchMode::Hybrid), Some(&q)).unwrap();
+    assert_eq!(titles(&hits)[..2], ["Deploy a Flask App", "Quick Start"], "{:?}", titles(&hits));
+    // Vector search alone is left as it ranks.
+    let hits = idx.search(&req("how do i deploy my repo from github", SearchMode::Vector), Some(&q)).unwrap();
+    assert_eq!(titles(&hits)[1], "Deploy a FastAPI App");
+}
