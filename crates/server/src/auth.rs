@@ -94,7 +94,8 @@ pub fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// Middleware: refuses requests without the admin token. Wrong tokens count against the client's
-/// rate limit, so guessing is slow.
+/// rate limit, so guessing is slow; a request with no token at all is no guess and is always a plain 401
+/// (so a client that forgot its header learns why, however often it asks).
 pub async fn require_admin(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -103,13 +104,10 @@ pub async fn require_admin(
 ) -> Result<Response, ApiError> {
     match bearer(request.headers()) {
         Some(token) if state.0.auth.check(token) => Ok(next.run(request).await),
-        given => {
+        Some(_) => {
             state.0.limiter.check(&format!("auth:{}", addr.ip()))?;
-            Err(ApiError::unauthorized(if given.is_some() {
-                "the admin token is wrong"
-            } else {
-                "this route needs the admin token: send `Authorization: Bearer <token>`"
-            }))
+            Err(ApiError::unauthorized("the admin token is wrong"))
         }
+        None => Err(ApiError::unauthorized("this route needs the admin token: send `Authorization: Bearer <token>`")),
     }
 }

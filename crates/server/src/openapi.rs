@@ -35,6 +35,7 @@ fn errors(codes: &[&str]) -> Map<String, Value> {
             "404" => "Unknown knowledge base, source or job",
             "409" => "Conflict with the current state",
             "413" => "Body over the size limit",
+            "415" => "Body is not `application/json`",
             "429" => "Rate limited",
             _ => "Error",
         };
@@ -55,6 +56,22 @@ struct Op<'a> {
 
 fn op(o: Op<'_>) -> Value {
     let mut responses = errors(o.errors);
+    // Every operation may be rate limited (429 with Retry-After: public routes per address, admin routes
+    // after repeated wrong tokens from one address); every body is size-limited and must be JSON.
+    let mut extra = vec!["429"];
+    if o.params.iter().any(|p| p["in"] == "query") {
+        extra.push("400"); // a query string that does not parse
+    }
+    if o.body.is_some() {
+        extra.extend(["413", "415"]);
+    }
+    for (code, mut response) in errors(&extra) {
+        if code == "429" {
+            response["headers"] =
+                json!({"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}});
+        }
+        responses.entry(code).or_insert(response);
+    }
     responses.insert(o.success.0.to_string(), o.success.1);
     let mut v = json!({"summary": o.summary, "tags": [o.tag], "responses": responses});
     if !o.params.is_empty() {
@@ -379,10 +396,13 @@ pub fn document() -> Value {
             tag: "mcp",
             params: vec![],
             body: Some(json_body(
-                json!({"type": "object", "description": "A JSON-RPC 2.0 request, notification or batch"}),
+                json!({"type": ["object", "array"], "description": "A JSON-RPC 2.0 request, notification or batch"}),
             )),
-            success: ("200", ok("A JSON-RPC response (202 with no body for notifications)", json!({"type": "object"}))),
-            errors: &["400", "401"],
+            success: (
+                "200",
+                ok("A JSON-RPC response, or for a batch the array of responses", json!({"type": ["object", "array"]})),
+            ),
+            errors: &["401"],
             public: false,
         },
     );
@@ -472,6 +492,17 @@ pub fn document() -> Value {
         );
     }
 
+    // A body that is not JSON-RPC at all is answered in JSON-RPC's own error shape, not the API's.
+    if let Some(mcp) = paths.get_mut("/mcp") {
+        mcp["post"]["responses"]["202"] = json!({"description": "Only notifications or responses were sent: no body"});
+        mcp["post"]["responses"]["400"] = ok(
+            "Not a JSON-RPC message: a JSON-RPC error response (-32700 parse error, -32600 invalid request)",
+            json!({"type": "object", "required": ["jsonrpc", "error"], "properties": {
+                "jsonrpc": {"const": "2.0"}, "id": {"type": ["string", "integer", "null"]},
+                "error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "integer"}, "message": {"type": "string"}}}}}),
+        );
+    }
     let hit = json!({"type": "object", "properties": {
         "chunk_id": {"type": "string"}, "doc_id": {"type": "string"}, "source_id": {"type": "string"},
         "title": {"type": "string"}, "path": {"type": "string"}, "url": {"type": ["string", "null"]},

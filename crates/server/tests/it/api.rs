@@ -150,14 +150,14 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limite
             }
         }
     }
-    // Two wrong attempts per admin route so far (the public chat counts its own); the burst runs out and guessing gets 429.
-    // (A wrong API key on each OpenAI-compatible route counts once too; the public chat counts in its
-    // own bucket.)
+    // One wrong token per admin route so far (a missing token is no guess and does not count); the burst
+    // runs out and guessing gets 429. (A wrong API key on each OpenAI-compatible route counts once too;
+    // the public chat counts in its own bucket.)
     let openai_routes = throughline_server::ROUTES
         .iter()
         .filter(|(_, p)| p.starts_with("/v1/chat/completions") || p.starts_with("/v1/models"))
         .count();
-    let left = burst - 2 * admin_routes - openai_routes;
+    let left = burst - admin_routes - openai_routes;
     let mut statuses = Vec::new();
     for _ in 0..left + 2 {
         statuses.push(
@@ -167,6 +167,9 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limite
     let mut expected = vec![401; left];
     expected.extend([429, 429]);
     assert_eq!(statuses, expected);
+    // While guessing is limited, a request without any token still learns why it is refused.
+    let res = server.client.get(server.url("/v1/kbs")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
     // The right token still works.
     let res = server.get("/v1/kbs").send().await.unwrap();
     assert_eq!(res.status(), 200);
