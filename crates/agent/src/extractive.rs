@@ -495,7 +495,12 @@ pub fn select(
             } else {
                 0.0
             };
-            SIMILARITY_WEIGHT * s + OVERLAP_WEIGHT * c.overlap + RANK_WEIGHT / (1.0 + c.hit as f32) - length_penalty
+            // A framework's or language's variant page the question names none of ("Deploy a Bun App"
+            // for "how do I deploy from GitHub"): quoted only when no other page answers as well.
+            let variant = if hits[c.hit].family_variant { FAMILY_VARIANT_PENALTY } else { 0.0 };
+            SIMILARITY_WEIGHT * s + OVERLAP_WEIGHT * c.overlap + RANK_WEIGHT / (1.0 + c.hit as f32)
+                - length_penalty
+                - variant
                 + kind_bonus
                 + page_bonus
                 + gate
@@ -788,6 +793,9 @@ const MAX_PASSAGE_CHARS: usize = 450;
 
 /// Weights of a unit's score: cosine similarity to the question, share of the question's terms, and the
 /// retrieval rank of its chunk (measured on the real-docs question sets, see BENCHMARKS.md).
+/// How much lower a unit of a template-family variant the question does not name scores (see
+/// `SearchHit::family_variant`; swept 0 / 0.05 / 0.1 / 0.2 on the real-docs sets, BENCHMARKS.md).
+const FAMILY_VARIANT_PENALTY: f32 = 0.2;
 const SIMILARITY_WEIGHT: f32 = 0.75;
 const OVERLAP_WEIGHT: f32 = 0.15;
 const RANK_WEIGHT: f32 = 0.10;

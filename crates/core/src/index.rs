@@ -178,6 +178,10 @@ pub struct SearchHit {
     pub bm25: Option<RetrieverScore>,
     /// Vector rank and cosine similarity when vector search found it.
     pub vector: Option<RetrieverScore>,
+    /// The page is one variant of a template family ("Deploy a Bun App", "Deploy a FastAPI App", …)
+    /// that the question names none of, kept as the family's best while its siblings were lowered: its
+    /// text fits the question's framework or language only by chance.
+    pub family_variant: bool,
 }
 
 /// Loads chunks by id from the store, in the shape the indexes take (used by reconciliation).

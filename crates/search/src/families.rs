@@ -63,15 +63,16 @@ fn selects(question: &HashSet<String>, span: &[String]) -> bool {
 
 /// Lowers the unselected variants of the template families among `items` (best first, with their
 /// scores) by `penalty`, and re-sorts. `title` gives each item's document and title (items of one
-/// document share them); items without one are left as they are.
+/// document share them); items without one are left as they are. Also returns the documents kept as
+/// the best variant of a family the question names none of.
 pub fn demote<T: Copy, D: Copy + Eq + Hash>(
     question: &str,
     items: &[(T, f32)],
     title: impl Fn(T) -> Option<(D, String)>,
     penalty: f32,
-) -> Vec<(T, f32)> {
+) -> (Vec<(T, f32)>, HashSet<D>) {
     if penalty <= 0.0 {
-        return items.to_vec();
+        return (items.to_vec(), HashSet::new());
     }
     // Documents in order of their best item, with their title words.
     let mut docs: Vec<(D, Vec<String>)> = Vec::new();
@@ -102,6 +103,7 @@ pub fn demote<T: Copy, D: Copy + Eq + Hash>(
     }
     let question: HashSet<String> = words(question).into_iter().filter(|w| !filler(w)).collect();
     let mut demoted: HashSet<usize> = HashSet::new();
+    let mut kept: HashSet<D> = HashSet::new();
     for ((prefix, suffix), mut members) in families {
         if members.len() < MIN_FAMILY {
             continue;
@@ -121,13 +123,14 @@ pub fn demote<T: Copy, D: Copy + Eq + Hash>(
             }
             if !kept_best {
                 kept_best = true;
+                kept.insert(docs[d].0);
                 continue;
             }
             demoted.insert(d);
         }
     }
     if demoted.is_empty() {
-        return items.to_vec();
+        return (items.to_vec(), kept);
     }
     let mut out: Vec<(T, f32, usize)> = items
         .iter()
@@ -139,7 +142,7 @@ pub fn demote<T: Copy, D: Copy + Eq + Hash>(
         })
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
-    out.into_iter().map(|(t, s, _)| (t, s)).collect()
+    (out.into_iter().map(|(t, s, _)| (t, s)).collect(), kept)
 }
 
 #[cfg(test)]
@@ -148,7 +151,7 @@ mod tests {
 
     fn run(question: &str, titles: &[&str]) -> Vec<usize> {
         let items: Vec<(usize, f32)> = (0..titles.len()).map(|i| (i, 1.0 - i as f32 * 0.01)).collect();
-        demote(question, &items, |i| Some((i, titles[i].to_string())), 0.5).into_iter().map(|x| x.0).collect()
+        demote(question, &items, |i| Some((i, titles[i].to_string())), 0.5).0.into_iter().map(|x| x.0).collect()
     }
 
     #[test]

@@ -89,10 +89,18 @@ impl HybridIndex {
         // back (see `families`). Their titles are read from the stored fields, which the loop below reuses.
         let mut prefetched: HashMap<ChunkId, StoredHit> = HashMap::new();
         let penalty = self.config.family_penalty;
+        let mut variants = HashSet::new();
         let fused = if req.mode == SearchMode::Hybrid && penalty > 0.0 && !fused.is_empty() {
             let top: Vec<ChunkId> = fused.iter().take(self.config.candidates.max(req.limit)).map(|x| x.0).collect();
             prefetched = self.bm25.fetch(&top)?.into_iter().map(|h| (h.chunk_id, h)).collect();
-            families::demote(&req.query, &fused, |id| prefetched.get(&id).map(|h| (h.doc_id, h.title.clone())), penalty)
+            let (items, kept) = families::demote(
+                &req.query,
+                &fused,
+                |id| prefetched.get(&id).map(|h| (h.doc_id, h.title.clone())),
+                penalty,
+            );
+            variants = kept;
+            items
         } else {
             fused
         };
@@ -131,6 +139,7 @@ impl HybridIndex {
                     score: *score,
                     bm25: bm25_ranks.get(id).copied(),
                     vector: vector_ranks.get(id).copied(),
+                    family_variant: variants.contains(&h.doc_id),
                 });
                 if hits.len() >= req.limit {
                     return Ok(hits);

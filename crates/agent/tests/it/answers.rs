@@ -57,6 +57,20 @@ fn issue_12_a_price_question_gets_the_price() {
 }
 
 #[test]
+fn issue_12_a_general_question_is_answered_by_the_general_page_not_a_framework_variant() {
+    // answers-kb holds three framework guides ("Deploy a Hugo Site", …) beside its quick start.
+    let a = agent_over("variants", answers_kb(), |_| {}, None);
+    // Without the family rules the Eleventy guide answers this one.
+    let t = ask(&a, "variant-1", "which preset do i pick for my site");
+    assert!(!t.idk, "{}", t.answer);
+    assert_eq!(t.citations[0].path, "docs/quick-start.md", "{}\n{:?}", t.answer, t.citations);
+    // Naming the framework picks its guide.
+    let t = ask(&a, "variant-2", "publishing my hugo site from git, which preset do i pick?");
+    assert_eq!(t.citations[0].path, "docs/guides/hugo.md", "{}\n{:?}", t.answer, t.citations);
+    assert!(t.answer.contains("Hugo preset"), "{}", t.answer);
+}
+
+#[test]
 fn issue_12_steps_come_in_document_order_from_one_section() {
     let a = agent_over("steps", answers_kb(), |_| {}, None);
     let t = ask(&a, "steps-1", "how do i get my first site published?");
