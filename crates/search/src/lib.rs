@@ -1,6 +1,7 @@
 //! Search over one knowledge base: a tantivy BM25 index ([`bm25`]) and an hnsw_rs cosine index
-//! ([`vectors`]), fused by reciprocal rank fusion or a weighted blend ([`fusion`]), with filters by page
-//! type and source, one result per document, highlighted snippets and each retriever's rank and score.
+//! ([`vectors`]), fused by reciprocal rank fusion or a weighted blend ([`fusion`]), with the variants of
+//! template families the question does not name lowered ([`families`]), filters by page type and
+//! source, one result per document, highlighted snippets and each retriever's rank and score.
 //! [`HybridIndex`] implements [`throughline_core::KnowledgeIndex`].
 //!
 //! Architecture invariant: this crate never loads a model. It receives query vectors computed by the
