@@ -297,7 +297,7 @@ impl JobHub {
         self.wake.notify_waiters();
     }
 
-    /// Wakes the worker (a job was queued).
+    /// Wakes an idle worker (a job was queued).
     pub fn notify(&self) {
         self.wake.notify_one();
     }
@@ -347,7 +347,7 @@ pub fn job_json(job: &JobRecord) -> Value {
     })
 }
 
-/// Queues a job and wakes the worker.
+/// Queues a job and wakes an idle worker.
 pub fn enqueue(state: &AppState, kb: &str, spec: &JobSpec) -> Result<JobRecord, throughline_core::CoreError> {
     let spec_json = serde_json::to_string(spec)
         .map_err(|e| throughline_core::CoreError::new(throughline_core::ErrorKind::Internal, e.to_string()))?;

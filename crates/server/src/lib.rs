@@ -203,7 +203,7 @@ pub fn router(state: AppState) -> Router {
 /// Serves until `signal` resolves, then shuts down gracefully: the listener closes, queued chats are
 /// refused with `server_stopping`, open event streams end with a final `server_stopping` event (a chat
 /// stream first gets up to [`answering::DRAIN`] to finish its turn, which is stored when it finishes),
-/// each connection closes after its in-flight response, and the running job stops at its next
+/// each connection closes after its in-flight response, and each running job stops at its next
 /// committed batch (and resumes at the next start). Whatever is still open `grace` after the signal
 /// is dropped. Connections get the header-read and idle timeouts of the configuration.
 pub async fn serve(
@@ -258,7 +258,7 @@ pub async fn serve(
         conns.shutdown().await;
     }
     if tokio::time::timeout_at(deadline, worker).await.is_err() {
-        tracing::warn!("the running job did not reach a checkpoint within {grace:?}");
+        tracing::warn!("a running job did not reach a checkpoint within {grace:?}");
     }
     Ok(())
 }

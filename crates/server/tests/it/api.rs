@@ -42,15 +42,10 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
     let jobs: Value = server.get("/v1/jobs?limit=1&offset=5").send().await.unwrap().json().await.unwrap();
     assert_eq!((jobs["total"].as_u64(), jobs["jobs"].as_array().unwrap().len()), (Some(1), 0), "{jobs}");
 
-    let res: Value = server
-        .post("/v1/kbs/acme/search")
-        .json(&json!({"q": "slack alerts are not arriving anymore", "limit": 2}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res: Value = crate::harness::json(
+        server.post("/v1/kbs/acme/search").json(&json!({"q": "slack alerts are not arriving anymore", "limit": 2})),
+    )
+    .await;
     assert_eq!(res["hits"][0]["path"], "help/slack-alerts-stopped.md", "{res}");
     assert_eq!(res["mode"], "hybrid");
     assert!(res["hits"][0]["scores"]["bm25"]["rank"].as_u64().is_some());
@@ -62,14 +57,9 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
         server.get("/v1/kbs/acme/search?q=slack&mode=bm25&page_type=docs").send().await.unwrap().json().await.unwrap();
     assert!(res["hits"].as_array().unwrap().iter().all(|h| h["page_type"] == "docs"), "{res}");
     // The GET form honours include_text and all_chunks; a limit above 100 is capped, not refused.
-    let res: Value = server
-        .get("/v1/kbs/acme/search?q=slack&include_text=true&all_chunks=true&limit=101")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res: Value =
+        crate::harness::json(server.get("/v1/kbs/acme/search?q=slack&include_text=true&all_chunks=true&limit=101"))
+            .await;
     assert_eq!(res["limit"], 100, "{res}");
     let hits = res["hits"].as_array().unwrap();
     assert!(hits.iter().all(|h| h["text"].as_str().is_some_and(|t| !t.is_empty())), "{res}");
@@ -86,15 +76,8 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
     let server = TestServer::start(dir.path()).await;
     let job_after: Value = server.get(&format!("/v1/jobs/{job}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(job_after["status"], "succeeded");
-    let res: Value = server
-        .post("/v1/kbs/acme/search")
-        .json(&json!({"q": "invite a teammate"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res: Value =
+        crate::harness::json(server.post("/v1/kbs/acme/search").json(&json!({"q": "invite a teammate"}))).await;
     assert_eq!(res["hits"][0]["path"], "help/invite-users.md", "{res}");
 
     // Deleting the source removes its documents from both indexes.
@@ -104,15 +87,10 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
         server.delete(&format!("/v1/kbs/acme/sources/{source}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(del["deleted_documents"], 3);
     for mode in ["bm25", "vector"] {
-        let res: Value = server
-            .post("/v1/kbs/acme/search")
-            .json(&json!({"q": "invite a teammate", "mode": mode}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let res: Value = crate::harness::json(
+            server.post("/v1/kbs/acme/search").json(&json!({"q": "invite a teammate", "mode": mode})),
+        )
+        .await;
         assert_eq!(res["hits"].as_array().unwrap().len(), 0, "{mode}: {res}");
     }
     server.stop().await;

@@ -132,6 +132,11 @@ impl TestServer {
     }
 }
 
+/// Sends a request and reads its JSON body (whatever the status).
+pub async fn json(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 pub fn parse_sse(text: &str) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for block in text.split("\n\n") {

@@ -97,15 +97,8 @@ async fn jobs_left_running_by_a_stopped_server_resume_at_the_next_start() {
     assert_eq!(statuses[0].0, "failed");
     assert!(statuses[0].1.as_str().unwrap().contains("interrupted by a server stop 4 times"), "{statuses:?}");
     assert_eq!(statuses[1].0, "succeeded");
-    let res: Value = server
-        .post("/v1/kbs/docs/search")
-        .json(&json!({"q": "can I get my money back"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res: Value =
+        crate::harness::json(server.post("/v1/kbs/docs/search").json(&json!({"q": "can I get my money back"}))).await;
     assert_eq!(res["hits"][0]["path"], "refund-policy.md", "{res}");
     server.stop().await;
 }

@@ -49,15 +49,8 @@ async fn published_agent(server: &TestServer) -> String {
         .await
         .unwrap()
         .unwrap();
-    let p: Value = server
-        .post("/v1/agents/demo/publish")
-        .json(&json!({"allowed_origins": [ORIGIN]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p: Value =
+        crate::harness::json(server.post("/v1/agents/demo/publish").json(&json!({"allowed_origins": [ORIGIN]}))).await;
     p["public_key"].as_str().unwrap().to_string()
 }
 
