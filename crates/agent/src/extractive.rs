@@ -2,7 +2,8 @@
 //! answer the question — cosine similarity of their embeddings to the question, overlap with the
 //! question's terms, the retrieval rank of their chunk — leads with the best one in its passage (its
 //! paragraph, the list it belongs to or introduces, the command a ":" sentence introduces), adds other
-//! units of the same page without near-duplicates (maximal marginal relevance), and composes them with
+//! units of the same page without near-duplicates (maximal marginal relevance) and the unit of the page naming
+//! a part of the question the answer would leave out, and composes them with
 //! numbered citations. Every sentence of an answer is a sentence of a cited source. Units that read as instructions to an AI ("ignore previous
 //! instructions") are data, never followed, and never quoted.
 
@@ -537,18 +538,38 @@ pub fn select(
     let mut extra_units = 0usize;
     // A figure (a price, a limit) is one item; anything else listed answers as the whole list.
     let whole_list = !matches!(kind, QuestionKind::Price | QuestionKind::Quantity);
+    let table: Vec<usize> = if is_row(lead_unit) {
+        (0..units.len()).filter(|&p| units[p].block == lead_unit.block && is_row(&units[p])).collect()
+    } else {
+        Vec::new()
+    };
+    let table_lead = !table.is_empty() && table.len() <= MAX_TABLE_ROWS;
     if lead_unit.list_item && whole_list {
         // A list answers as a list: its items in document order, with the sentence that introduces it.
         let items: Vec<usize> =
             (0..units.len()).filter(|&p| units[p].list_item && units[p].block == lead_unit.block).collect();
+        let cap = list_cap(items.iter().map(|&p| units[p].text.as_str()));
         let first = items.first().copied().unwrap_or(cands[lead].pos);
-        let start = if items.len() > MAX_LIST_ITEMS {
-            cands[lead].pos.saturating_sub(1).max(first).min(first + items.len() - MAX_LIST_ITEMS)
+        let start = if items.len() > cap {
+            cands[lead].pos.saturating_sub(1).max(first).min(first + items.len() - cap)
         } else {
             first
         };
-        passage = items.into_iter().filter(|&p| p >= start).take(MAX_LIST_ITEMS).collect();
+        passage = items.into_iter().filter(|&p| p >= start).take(cap).collect();
         if let Some(intro) = first.checked_sub(1).filter(|&p| start == first && introduces_list(&units[p].text)) {
+            passage.insert(0, intro);
+        }
+    } else if table_lead {
+        // A small table answers whole, the way a list does: its rows in document order (a bare header
+        // row, "Plan | Price", says nothing on its own), with the sentence that introduces it.
+        let header = table
+            .first()
+            .copied()
+            .filter(|&p| !units[p].text.contains(':') && table[1..].iter().any(|&q| units[q].text.contains(':')));
+        passage = table.iter().copied().filter(|&p| Some(p) != header).collect();
+        if let Some(intro) =
+            table[0].checked_sub(1).filter(|&p| introduces_list(&units[p].text) && quotable_unit(&units[p]))
+        {
             passage.insert(0, intro);
         }
     } else {
@@ -592,8 +613,11 @@ pub fn select(
         if let Some(&last) = passage.last() {
             if introduces_list(&units[last].text) {
                 let next_block = units.get(last + 1).map(|u| u.block);
+                let cap = list_cap(
+                    units[last + 1..].iter().take_while(|u| Some(u.block) == next_block).map(|u| u.text.as_str()),
+                );
                 let mut q = last + 1;
-                while q < units.len() && Some(units[q].block) == next_block && extra_units < MAX_LIST_ITEMS {
+                while q < units.len() && Some(units[q].block) == next_block && extra_units < cap {
                     if quotable_unit(&units[q]) {
                         passage.push(q);
                         extra_units += 1;
@@ -655,7 +679,7 @@ pub fn select(
     // support engineer sends the one best section rather than sentences from three pages.
     let mut chosen: Vec<usize> = vec![lead];
     let budget = cfg.max_units.saturating_sub(passage.len() - extra_units);
-    while chosen.len() <= budget && !(lead_unit.list_item && whole_list) {
+    while chosen.len() <= budget && !(lead_unit.list_item && whole_list) && !table_lead {
         let mut pick: Option<(usize, f32)> = None;
         for i in 0..cands.len() {
             let c = &cands[i];
@@ -677,6 +701,44 @@ pub fn select(
             }
         }
         let Some((i, _)) = pick else { break };
+        chosen.push(i);
+    }
+    // A question asking two things ("the price of memory and of a vCPU", "cards only, or invoices
+    // too?") is answered in full: a term of the question that the chosen evidence and its section's
+    // headings leave out is looked for in the rest of the lead's page, and the best unit naming it
+    // joins the answer.
+    let mut covered: HashSet<String> = hits[lead_hit]
+        .heading_path
+        .iter()
+        .chain(std::iter::once(&hits[lead_hit].title))
+        .flat_map(|t| content_terms(t))
+        .collect();
+    covered.extend(passage.iter().flat_map(|&p| content_terms(&units[p].text)));
+    covered.extend(chosen.iter().flat_map(|&i| content_terms(&cands[i].text)));
+    for _ in 0..MAX_COMPLETIONS {
+        let missing: Vec<&String> =
+            qterms.iter().filter(|t| !covered.contains(*t) && !PRICE_WORDS.contains(&t.as_str())).collect();
+        if missing.is_empty() {
+            break;
+        }
+        let pick = (0..cands.len())
+            .filter(|&i| {
+                let c = &cands[i];
+                !chosen.contains(&i)
+                    && !in_passage(c)
+                    && &hits[c.hit].path == lead_path
+                    && !c.dependent
+                    && !c.text.trim_end().ends_with(':')
+                    && scores[i] >= best * COMPLETION_FLOOR
+            })
+            .filter_map(|i| {
+                let terms = content_terms(&cands[i].text);
+                let named = missing.iter().filter(|t| terms.contains(t)).count();
+                (named > 0).then_some((i, named))
+            })
+            .max_by(|a, b| a.1.cmp(&b.1).then(scores[a.0].total_cmp(&scores[b.0])));
+        let Some((i, _)) = pick else { break };
+        covered.extend(content_terms(&cands[i].text));
         chosen.push(i);
     }
     // Evidence: the passage, then the other picks; grouped by chunk in order of first appearance, in
@@ -801,11 +863,43 @@ const RANK_WEIGHT: f32 = 0.10;
 /// `SearchHit::family_variant`; swept 0 / 0.05 / 0.1 / 0.2 on the real-docs sets, BENCHMARKS.md).
 const FAMILY_VARIANT_PENALTY: f32 = 0.2;
 
+/// How far below the lead (as a share of its score) a unit naming a part of the question the answer
+/// leaves out may score and still complete the answer.
+const COMPLETION_FLOOR: f32 = 0.6;
+
+/// Most units added to complete an answer to a question asking several things.
+const MAX_COMPLETIONS: usize = 2;
+
 /// Most shell commands quoted after the sentence that introduces them.
 const MAX_COMMANDS: usize = 6;
 
 /// Most list items (steps) in an answer.
 const MAX_LIST_ITEMS: usize = 8;
+
+/// Most items of a list of short items (names of languages, regions, integrations) in an answer: such a
+/// list reads at a glance, and the item a customer looks for is often past the eighth.
+const MAX_SHORT_LIST_ITEMS: usize = 14;
+
+/// Longest item (in characters) of a list of short items.
+const SHORT_ITEM_CHARS: usize = 32;
+
+/// Most rows of a table quoted whole when one of its rows leads the answer.
+const MAX_TABLE_ROWS: usize = 6;
+
+/// How many items of a list an answer quotes.
+fn list_cap<'a>(items: impl Iterator<Item = &'a str>) -> usize {
+    let mut items = items.peekable();
+    if items.peek().is_some() && items.all(|t| t.chars().count() <= SHORT_ITEM_CHARS) {
+        MAX_SHORT_LIST_ITEMS
+    } else {
+        MAX_LIST_ITEMS
+    }
+}
+
+/// A table row as the loaders write it (`cell | header: cell`).
+fn is_row(u: &Unit) -> bool {
+    !u.list_item && !u.code && u.text.contains(" | ")
+}
 
 /// How many units after a price passage are searched for the breakdown's total.
 const TOTAL_LOOKAHEAD: usize = 12;

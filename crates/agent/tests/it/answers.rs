@@ -271,3 +271,30 @@ fn issue_12_a_cost_question_quoting_part_of_a_breakdown_gets_its_total() {
     assert!(t.answer.contains("$149.00/month"), "{}", t.answer);
     assert_eq!(t.citations[0].path, "docs/cost-example.md", "{:?}", t.citations);
 }
+
+#[test]
+fn issue_12_a_question_asking_two_things_is_answered_on_both() {
+    let a = agent_over("two-parts", answers_kb(), |_| {}, None);
+    // The refund sentence is in another section of the billing page than the card sentence.
+    let t = ask(&a, "two-1", "do you take mastercard, and can i get a refund if i cancel?");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(t.answer.contains("American Express"), "{}", t.answer);
+    assert!(t.answer.contains("within 14 days"), "{}", t.answer);
+    assert!(t.citations.iter().all(|c| c.path == "docs/billing.md"), "{:?}", t.citations);
+}
+
+#[test]
+fn issue_12_a_small_table_answers_whole_and_a_list_of_short_items_is_not_cut() {
+    let a = agent_over("tables", answers_kb(), |_| {}, None);
+    // The first and the last row of a four-row table: quoting from the lead onwards drops one of them.
+    let t = ask(&a, "table-1", "whats the price of storage and of memory for server functions");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(t.answer.contains("$8 / GB / month"), "{}", t.answer);
+    assert!(t.answer.contains("$0.12 / GB / month"), "{}", t.answer);
+    assert!(!t.answer.contains("Resource | Price"), "a bare header row is not quoted: {}", t.answer);
+    // Eleven one-word items: the ninth and the last are quoted too, in document order.
+    let t = ask(&a, "list-1", "which languages can lumen build out of the box");
+    assert!(!t.idk, "{}", t.answer);
+    let (node, elixir, html) = (t.answer.find("- Node"), t.answer.find("- Elixir"), t.answer.find("- Static HTML"));
+    assert!(node.is_some() && elixir.is_some() && html.is_some() && node < elixir && elixir < html, "{}", t.answer);
+}
