@@ -265,7 +265,11 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
 
 /// `GET /mcp`: this server does not open server-initiated streams.
 pub async fn get() -> Response {
-    (StatusCode::METHOD_NOT_ALLOWED, [("allow", "POST, DELETE")], "").into_response()
+    let error = crate::error::ApiError::of(
+        crate::error::ErrorCode::MethodNotAllowed,
+        "GET /mcp opens no stream here: this server answers each POST in its body",
+    );
+    ([("allow", "POST, DELETE")], error).into_response()
 }
 
 /// `DELETE /mcp`: sessions carry no state here; ending one always succeeds.

@@ -9,3 +9,4 @@ mod issue13;
 mod jobs;
 mod live;
 mod public_load;
+mod snapshots;
