@@ -318,7 +318,7 @@ pub fn files_json(progress: &Value) -> Value {
 }
 
 /// A job's progress as JSON: crawls count pages, uploads and folders count files.
-fn progress_json(kind: &str, mut progress: Value) -> Value {
+pub(crate) fn progress_json(kind: &str, mut progress: Value) -> Value {
     if kind == "ingest" && progress.is_object() {
         if let Some(o) = progress.as_object_mut() {
             o.remove("pages");
@@ -330,21 +330,7 @@ fn progress_json(kind: &str, mut progress: Value) -> Value {
 
 /// The JSON form of a job for the API.
 pub fn job_json(job: &JobRecord) -> Value {
-    let spec: Value = serde_json::from_str(&job.spec).unwrap_or(Value::Null);
-    let progress: Value = progress_json(&job.kind, serde_json::from_str(&job.progress).unwrap_or_else(|_| json!({})));
-    json!({
-        "id": job.id.to_string(),
-        "kind": job.kind,
-        "kb": job.kb,
-        "status": job.status.as_str(),
-        "spec": spec,
-        "progress": progress,
-        "error": job.error,
-        "attempts": job.attempts,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    })
+    serde_json::to_value(crate::wire::Job::from(job)).unwrap_or(Value::Null)
 }
 
 /// Queues a job and wakes an idle worker.

@@ -27,6 +27,7 @@ mod state;
 pub mod timeout;
 pub mod upload;
 pub mod widget;
+pub mod wire;
 
 use std::future::Future;
 use std::time::Duration;
@@ -36,6 +37,8 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::{AppState, ServerConfig, Stores, PRIVATE_NETWORK_SETTING};
 
@@ -119,10 +122,32 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/v1/models/{model}",
 ];
 
+/// The routes whose handlers are typed ([`wire`]) and documented by `#[utoipa::path]`: the OpenAPI
+/// document's operations for them are generated from this router. Admin routes under the ordinary request
+/// timeout, except the job event stream (see [`router`] for the layers).
+pub fn typed_routes() -> OpenApiRouter<AppState> {
+    typed_timed_routes().merge(typed_stream_routes())
+}
+
+/// Typed admin routes under the ordinary request timeout.
+fn typed_timed_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search::get, search::post))
+        .routes(routes!(job_routes::list))
+        .routes(routes!(job_routes::get))
+        .routes(routes!(job_routes::cancel))
+}
+
+/// Typed routes that stream (not bound by the request timeout).
+fn typed_stream_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(job_routes::events))
+}
+
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let cfg = state.config().clone();
     let admin = Router::new()
+        .merge(typed_timed_routes().split_for_parts().0)
         .route("/v1/kbs", get(kbs::list).post(kbs::create))
         .route("/v1/kbs/{kb}", get(kbs::get).delete(kbs::delete))
         .route("/v1/kbs/{kb}/documents", get(kbs::documents))
@@ -131,10 +156,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/kbs/{kb}/sources/{source}/resync", post(kbs::resync))
         .route("/v1/kbs/{kb}/sources/site", post(kbs::add_site))
         .route("/v1/kbs/{kb}/sources/{source}/report", get(kbs::report))
-        .route("/v1/kbs/{kb}/search", get(search::get).post(search::post))
-        .route("/v1/jobs", get(job_routes::list))
-        .route("/v1/jobs/{job}", get(job_routes::get))
-        .route("/v1/jobs/{job}/cancel", post(job_routes::cancel))
         .route("/metrics", get(system::metrics))
         .route("/v1/kbs/{kb}/plans", get(plans::get).put(plans::put).delete(plans::delete))
         .route("/v1/kbs/{kb}/stale-answers", get(freshness::stale_answers))
@@ -158,7 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
     // Streams and uploads are not bound by the ordinary request timeout.
-    let long = Router::new().route("/v1/jobs/{job}/events", get(job_routes::events)).route(
+    let long = Router::new().merge(typed_stream_routes().split_for_parts().0).route(
         "/v1/kbs/{kb}/sources/upload",
         post(kbs::upload).layer(DefaultBodyLimit::max(cfg.max_upload_bytes.saturating_add(1 << 20))),
     );

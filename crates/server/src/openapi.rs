@@ -296,99 +296,6 @@ pub fn document() -> Value {
         },
     );
     add(
-        "/v1/kbs/{kb}/search",
-        "post",
-        Op {
-            summary: "Search a knowledge base (hybrid BM25 + vectors by default)",
-            tag: "search",
-            params: vec![kb()],
-            body: Some(json_body(reference("SearchRequest"))),
-            success: ("200", ok("Hits", reference("SearchResponse"))),
-            errors: &["400", "401", "404"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/kbs/{kb}/search",
-        "get",
-        Op {
-            summary: "Search with query-string parameters",
-            tag: "search",
-            params: vec![
-                kb(),
-                query_param("q", "string", "The query"),
-                query_param("mode", "string", "hybrid (default), bm25 or vector"),
-                query_param("limit", "integer", "Hits to return (default 10; above 100 capped to 100)"),
-                query_param("offset", "integer", "Hits to skip (at most 1,000)"),
-                query_param("page_type", "string", "Comma-separated page types"),
-                query_param("all_chunks", "boolean", "Every matching chunk instead of the best one per document"),
-                query_param("include_text", "boolean", "Each hit's full chunk text"),
-            ],
-            body: None,
-            success: ("200", ok("Hits", reference("SearchResponse"))),
-            errors: &["400", "401", "404"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/jobs",
-        "get",
-        Op {
-            summary: "Jobs, newest first",
-            tag: "jobs",
-            params: vec![
-                query_param("kb", "string", "Only this knowledge base"),
-                query_param("limit", "integer", "At most this many (default 50, ≤ 1,000); `total` counts them all"),
-                query_param("offset", "integer", "Jobs to skip"),
-            ],
-            body: None,
-            success: (
-                "200",
-                ok(
-                    "Jobs",
-                    json!({"type": "object", "properties": {"jobs": {"type": "array", "items": reference("Job")}}}),
-                ),
-            ),
-            errors: &["401"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/jobs/{job}",
-        "get",
-        Op {
-            summary: "A job: status, per-stage counts, errors per item",
-            tag: "jobs",
-            params: vec![path_param("job", "Job id")],
-            body: None,
-            success: ("200", ok("The job", reference("Job"))),
-            errors: &["400", "401", "404"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/jobs/{job}/cancel",
-        "post",
-        Op {
-            summary: "Cancel a job (a running one stops after its current batch)",
-            tag: "jobs",
-            params: vec![path_param("job", "Job id")],
-            body: None,
-            success: ("202", ok("The job", reference("Job"))),
-            errors: &["400", "401", "404", "409"],
-            public: false,
-        },
-    );
-    add("/v1/jobs/{job}/events", "get", Op {
-        summary: "Live progress as Server-Sent Events: snapshot, stage_started, advanced, stage_finished, item_failed, item_skipped, batch_committed, job_finished",
-        tag: "jobs",
-        params: vec![path_param("job", "Job id")],
-        body: None,
-        success: ("200", json!({"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}})),
-        errors: &["400", "401", "404"],
-        public: false,
-    });
-    add(
         "/mcp",
         "post",
         Op {
@@ -503,17 +410,7 @@ pub fn document() -> Value {
                     "code": {"type": "integer"}, "message": {"type": "string"}}}}}),
         );
     }
-    let hit = json!({"type": "object", "properties": {
-        "chunk_id": {"type": "string"}, "doc_id": {"type": "string"}, "source_id": {"type": "string"},
-        "title": {"type": "string"}, "path": {"type": "string"}, "url": {"type": ["string", "null"]},
-        "page_type": {"type": "string"}, "heading_path": {"type": "array", "items": {"type": "string"}},
-        "snippet": {"type": "string"},
-        "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}, "description": "Byte ranges of the snippet matching query terms"},
-        "score": {"type": "number"},
-        "scores": {"type": "object", "properties": {"bm25": reference("RetrieverScore"), "vector": reference("RetrieverScore")}},
-        "text": {"type": "string", "description": "Only with include_text"}
-    }});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Throughline API",
@@ -526,36 +423,66 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                    "code": {
-                        "type": "string",
-                        "enum": crate::error::ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                        "description": crate::error::ErrorCode::ALL
-                            .iter()
-                            .map(|c| format!("`{}` ({}): {}", c.as_str(), c.status().as_u16(), c.meaning()))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    },
-                    "message": {"type": "string"}, "field": {"type": "string"}}}}},
                 "Kb": {"type": "object", "properties": {"name": {"type": "string"}, "id": {"type": "string"}, "model": {"type": "string"}, "dim": {"type": "integer"}, "documents": {"type": "integer"}, "chunks": {"type": "integer"}, "created_at": {"type": "integer"}, "sources": {"type": "array", "items": reference("Source")}, "page_types": {"type": "object", "additionalProperties": {"type": "integer"}}}},
                 "Source": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["folder", "file", "site"]}, "location": {"type": "string"}, "documents": {"type": "integer"}, "last_synced_at": {"type": ["integer", "null"]}}},
-                "Document": {"type": "object", "properties": {"id": {"type": "string"}, "source_id": {"type": "string"}, "path": {"type": "string"}, "url": {"type": ["string", "null"]}, "title": {"type": "string"}, "page_type": {"type": "string"}, "chunks": {"type": "integer"}, "bytes": {"type": "integer"}, "updated_at": {"type": "integer"}}},
-                "Job": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string"}, "kb": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}, "spec": {"type": "object"}, "progress": {"type": "object"}, "error": {"type": ["string", "null"]}, "attempts": {"type": "integer"}, "created_at": {"type": "integer"}, "started_at": {"type": ["integer", "null"]}, "finished_at": {"type": ["integer", "null"]}}},
-                "SearchRequest": {"type": "object", "required": ["q"], "additionalProperties": false, "properties": {
-                    "q": {"type": "string", "description": "The query (alias: query)"},
-                    "mode": {"type": "string", "enum": ["hybrid", "bm25", "vector"]},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": 100},
-                    "offset": {"type": "integer", "minimum": 0},
-                    "filter": {"type": "object", "properties": {"page_type": {"type": "array", "items": {"type": "string"}}, "source": {"type": "array", "items": {"type": "string"}}}},
-                    "fusion": {"type": "string", "enum": ["rrf", "weighted"]},
-                    "all_chunks": {"type": "boolean"},
-                    "include_text": {"type": "boolean"}}},
-                "SearchResponse": {"type": "object", "properties": {"query": {"type": "string"}, "mode": {"type": "string"}, "hits": {"type": "array", "items": reference("Hit")}, "offset": {"type": "integer"}, "limit": {"type": "integer"}, "estimated_total_hits": {"type": "integer"}, "processing_time_ms": {"type": "number"}}},
-                "Hit": hit,
-                "RetrieverScore": {"type": ["object", "null"], "properties": {"rank": {"type": "integer"}, "score": {"type": "number"}}}
+                "Document": {"type": "object", "properties": {"id": {"type": "string"}, "source_id": {"type": "string"}, "path": {"type": "string"}, "url": {"type": ["string", "null"]}, "title": {"type": "string"}, "page_type": {"type": "string"}, "chunks": {"type": "integer"}, "bytes": {"type": "integer"}, "updated_at": {"type": "integer"}}}
             }
         }
-    })
+    });
+    merge_generated(&mut doc);
+    doc
+}
+
+/// Adds what every operation may answer to a generated operation, the way [`op`] does for the hand-written
+/// ones: 401 on admin routes, 429 everywhere, 400 when it takes parameters or a body, 413 and 415 when it
+/// takes a body; and an empty `security` on public routes.
+fn complete(operation: &mut Value, path: &str) {
+    let public = crate::PUBLIC_ROUTES.contains(&path);
+    // A path or query parameter that does not parse (an id that is not 16 hex digits) is a 400.
+    let has_params = operation["parameters"].as_array().is_some_and(|ps| !ps.is_empty());
+    let has_body = operation.get("requestBody").is_some();
+    let mut extra = vec!["429"];
+    if !public {
+        extra.push("401");
+    }
+    if has_params || has_body {
+        extra.push("400");
+    }
+    if has_body {
+        extra.extend(["413", "415"]);
+    }
+    let Some(responses) = operation["responses"].as_object_mut() else { return };
+    for (code, mut response) in errors(&extra) {
+        if code == "429" {
+            response["headers"] =
+                json!({"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}});
+        }
+        responses.entry(code).or_insert(response);
+    }
+    if public {
+        operation["security"] = json!([]);
+    }
+}
+
+/// Merges the operations and schemas generated from the typed handlers ([`crate::wire`],
+/// [`crate::typed_routes`]) into `doc`.
+fn merge_generated(doc: &mut Value) {
+    let generated = serde_json::to_value(crate::typed_routes().split_for_parts().1).unwrap_or(Value::Null);
+    if let Some(paths) = generated["paths"].as_object() {
+        for (path, ops) in paths {
+            let Some(ops) = ops.as_object() else { continue };
+            for (method, operation) in ops {
+                let mut operation = operation.clone();
+                complete(&mut operation, path);
+                doc["paths"][path.as_str()][method.as_str()] = operation;
+            }
+        }
+    }
+    if let Some(schemas) = generated["components"]["schemas"].as_object() {
+        for (name, schema) in schemas {
+            doc["components"]["schemas"][name.as_str()] = schema.clone();
+        }
+    }
 }
 
 #[cfg(test)]

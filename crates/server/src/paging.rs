@@ -19,7 +19,28 @@ pub struct Page {
     pub offset: Option<usize>,
 }
 
+/// One page of a list, with the counts every list answers.
+#[derive(Debug)]
+pub struct Paged<T> {
+    /// The page's items.
+    pub items: Vec<T>,
+    /// Items in the whole list.
+    pub total: usize,
+    /// Items in this page (the `limit` used, after capping).
+    pub limit: usize,
+    /// Items skipped.
+    pub offset: usize,
+}
+
 impl Page {
+    /// The page of `items` this query asks for.
+    pub fn slice<T>(&self, items: Vec<T>) -> Paged<T> {
+        let total = items.len();
+        let offset = self.offset.unwrap_or(0).min(total);
+        let limit = self.limit.map_or(total - offset, |l| l.min(MAX_LIMIT));
+        Paged { items: items.into_iter().skip(offset).take(limit).collect(), total, limit, offset }
+    }
+
     /// `{key: [the page of items, as JSON], "total", "limit", "offset"}`; only the page's items are
     /// turned into JSON.
     pub fn list<T>(

@@ -8,12 +8,13 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use throughline_core::{JobId, JobRecord};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::jobs::{job_json, HubMessage};
+use crate::wire::{ErrorBody, Job, JobList};
 use crate::AppState;
 
 fn parse_id(id: &str) -> ApiResult<JobId> {
@@ -25,11 +26,17 @@ fn find(state: &AppState, id: &str) -> ApiResult<JobRecord> {
     state.0.jobs.job(id)?.ok_or_else(|| ApiError::not_found("job", &id.to_string()))
 }
 
-#[derive(Deserialize)]
 /// Query string of the job list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this knowledge base's jobs.
     kb: Option<String>,
+    /// Jobs to return (default 50, at most 1,000).
+    #[param(minimum = 0)]
     limit: Option<usize>,
+    /// Jobs to skip.
+    #[param(minimum = 0)]
     offset: Option<usize>,
 }
 
@@ -37,22 +44,37 @@ pub struct ListQuery {
 const MAX_LISTED_JOBS: usize = 10_000;
 
 /// `GET /v1/jobs?kb=&limit=&offset=`: newest first, 50 by default.
-pub async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<ApiJson<Value>> {
+#[utoipa::path(get, path = "/v1/jobs", operation_id = "list_jobs", tag = "jobs", params(ListQuery),
+    summary = "Jobs, newest first (paged: `total`, `limit`, `offset`)",
+    responses((status = 200, description = "A page of jobs", body = JobList)))]
+pub async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<ApiJson<JobList>> {
     let jobs = state.0.jobs.jobs(q.kb.as_deref(), MAX_LISTED_JOBS)?;
-    let page = crate::paging::Page { limit: Some(q.limit.unwrap_or(50)), offset: q.offset };
-    Ok(ApiJson(page.list("jobs", jobs, |j| Ok(job_json(&j)))?))
+    let page = crate::paging::Page { limit: Some(q.limit.unwrap_or(50)), offset: q.offset }.slice(jobs);
+    Ok(ApiJson(JobList {
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
+        jobs: page.items.iter().map(Job::from).collect(),
+    }))
 }
 
 /// `GET /v1/jobs/{job}`
-pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
-    Ok(ApiJson(job_json(&find(&state, &id)?)))
+#[utoipa::path(get, path = "/v1/jobs/{job}", operation_id = "get_job", tag = "jobs",
+    params(("job" = String, Path, description = "Job id", pattern = "^[0-9a-f]{16}$")),
+    summary = "A job: status, per-stage counts, errors per item",
+    responses((status = 200, description = "The job", body = Job), (status = 404, description = "Unknown job", body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<ApiJson<Job>> {
+    Ok(ApiJson(Job::from(&find(&state, &id)?)))
 }
 
 /// `POST /v1/jobs/{job}/cancel`: a queued job is cancelled at once, a running one at its next batch.
-pub async fn cancel(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<(StatusCode, ApiJson<Value>)> {
+#[utoipa::path(post, path = "/v1/jobs/{job}/cancel", operation_id = "cancel_job", tag = "jobs",
+    params(("job" = String, Path, description = "Job id", pattern = "^[0-9a-f]{16}$")),
+    summary = "Cancel a job (a running one stops after its current batch)",
+    responses((status = 202, description = "The job, cancelled or cancelling", body = Job),
+        (status = 404, description = "Unknown job", body = ErrorBody),
+        (status = 409, description = "The job already finished (`job_finished`)", body = ErrorBody)))]
+pub async fn cancel(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<(StatusCode, ApiJson<Job>)> {
     let job = find(&state, &id)?;
     if job.status.is_final() {
         return Err(ApiError::of(
@@ -66,12 +88,17 @@ pub async fn cancel(
         state.0.hub.cancel(job.id);
     }
     let job = find(&state, &id)?;
-    Ok((StatusCode::ACCEPTED, ApiJson(job_json(&job))))
+    Ok((StatusCode::ACCEPTED, ApiJson(Job::from(&job))))
 }
 
 /// `GET /v1/jobs/{job}/events`: a `snapshot` event (the job as stored), then its progress events
 /// (`stage_started`, `advanced`, `stage_finished`, `item_failed`, `item_skipped`, `batch_committed`),
 /// then `job_finished` (or `job_interrupted` when the server stops), after which the stream ends.
+#[utoipa::path(get, path = "/v1/jobs/{job}/events", operation_id = "job_events", tag = "jobs",
+    params(("job" = String, Path, description = "Job id", pattern = "^[0-9a-f]{16}$")),
+    summary = "Live progress as Server-Sent Events: snapshot, stage_started, advanced, stage_finished, item_failed, item_skipped, batch_committed, job_finished",
+    responses((status = 200, description = "An event stream: each event's `data` is a JSON object with its `type`", content_type = "text/event-stream", body = String),
+        (status = 404, description = "Unknown job", body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,

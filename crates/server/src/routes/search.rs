@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use throughline_core::{FusionMode, PageType, SearchFilters, SearchHit, SearchMode, SearchRequest, SourceId};
 
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::wire::{ErrorBody, Hit, SearchResponse};
 use crate::AppState;
 
 /// Largest `limit`: a larger one is capped to it (the response's `limit` says what was used).
@@ -18,26 +19,32 @@ pub const MAX_RESULTS: usize = 100;
 pub const MAX_OFFSET: usize = 1_000;
 
 /// A search request body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SearchRequest)]
 pub struct SearchBody {
-    /// The query (`query` is accepted too).
+    /// The query (`query` is accepted too), up to 2,000 bytes.
     #[serde(alias = "query")]
+    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
     pub q: String,
     /// `hybrid` (default), `bm25` or `vector`.
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(hybrid|bm25|vector)$")]
     pub mode: Option<String>,
     /// Hits to return (default 10; above 100 capped to 100).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub limit: Option<usize>,
     /// Hits to skip (pagination).
     #[serde(default)]
+    #[schema(maximum = 1000)]
     pub offset: Option<usize>,
     /// Restrictions.
     #[serde(default)]
     pub filter: Option<FilterBody>,
     /// `rrf` or `weighted` (hybrid only).
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(rrf|weighted)$")]
     pub fusion: Option<String>,
     /// Return every matching chunk instead of the best one per document.
     #[serde(default)]
@@ -48,26 +55,64 @@ pub struct SearchBody {
 }
 
 /// Filter part of a search.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SearchFilter)]
 pub struct FilterBody {
-    /// Only these page types.
+    /// Only these page types (docs, help, pricing, faq, blog, changelog, legal, other).
     #[serde(default)]
+    #[schema(inline, value_type = Vec<PageTypeName>)]
     pub page_type: Vec<String>,
     /// Only these sources (ids).
     #[serde(default)]
+    #[schema(value_type = Vec<SourceIdString>)]
     pub source: Vec<String>,
 }
 
+/// A page type, as the search filter takes it.
+#[derive(utoipa::ToSchema)]
+#[schema(as = PageType)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+enum PageTypeName {
+    Docs,
+    Help,
+    Pricing,
+    Faq,
+    Blog,
+    Changelog,
+    Legal,
+    Other,
+}
+
+/// A source id.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "^[0-9a-f]{16}$")]
+#[allow(dead_code)]
+struct SourceIdString(String);
+
 /// Query-string form of a search.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// The query (required), up to 2,000 bytes.
+    #[param(required = true, min_length = 1, max_length = 2000, pattern = "\\S")]
     q: Option<String>,
+    /// `hybrid` (default), `bm25` or `vector`.
+    #[param(pattern = "^(hybrid|bm25|vector)$")]
     mode: Option<String>,
+    /// Hits to return (default 10; above 100 capped to 100).
+    #[param(minimum = 1)]
     limit: Option<usize>,
+    /// Hits to skip.
+    #[param(maximum = 1000)]
     offset: Option<usize>,
+    /// Only these page types, comma-separated.
+    #[param(pattern = "^((docs|help|pricing|faq|blog|changelog|legal|other)(,(docs|help|pricing|faq|blog|changelog|legal|other))*)?$")]
     page_type: Option<String>,
+    /// Every matching chunk instead of the best one per document.
     all_chunks: Option<bool>,
+    /// Each hit's whole chunk text.
     include_text: Option<bool>,
 }
 
@@ -128,30 +173,10 @@ fn parse_request(body: &SearchBody) -> ApiResult<(SearchRequest, usize)> {
 
 /// The JSON form of a hit.
 pub fn hit_json(h: &SearchHit, include_text: bool) -> Value {
-    let mut v = json!({
-        "chunk_id": h.chunk_id.to_string(),
-        "doc_id": h.doc_id.to_string(),
-        "source_id": h.source_id.to_string(),
-        "title": h.title,
-        "path": h.path,
-        "url": h.url,
-        "page_type": h.page_type.as_str(),
-        "heading_path": h.heading_path,
-        "snippet": h.snippet,
-        "highlights": h.highlights.iter().map(|(s, e)| json!([s, e])).collect::<Vec<_>>(),
-        "score": h.score,
-        "scores": {
-            "bm25": h.bm25.map(|r| json!({"rank": r.rank, "score": r.score})),
-            "vector": h.vector.map(|r| json!({"rank": r.rank, "score": r.score})),
-        },
-    });
-    if include_text {
-        v["text"] = json!(h.text);
-    }
-    v
+    serde_json::to_value(Hit::new(h, include_text)).unwrap_or(Value::Null)
 }
 
-async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson<Value>> {
+async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson<SearchResponse>> {
     let (request, offset) = parse_request(&body)?;
     let handle = state.kb(&kb)?;
     let started = Instant::now();
@@ -161,33 +186,45 @@ async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson
         .map_err(|e| ApiError::internal(format!("search failed: {e}")))??;
     let took = started.elapsed();
     let total = hits.len();
-    let page: Vec<Value> = hits.iter().skip(offset).map(|h| hit_json(h, body.include_text)).collect();
-    Ok(ApiJson(json!({
-        "query": request.query,
-        "mode": request.mode.as_str(),
-        "hits": page,
-        "offset": offset,
-        "limit": request.limit - offset,
-        "estimated_total_hits": total,
-        "processing_time_ms": took.as_secs_f64() * 1000.0,
-    })))
+    Ok(ApiJson(SearchResponse {
+        query: request.query,
+        mode: request.mode.as_str().to_string(),
+        hits: hits.iter().skip(offset).map(|h| Hit::new(h, body.include_text)).collect(),
+        offset,
+        limit: request.limit - offset,
+        estimated_total_hits: total,
+        processing_time_ms: took.as_secs_f64() * 1000.0,
+    }))
 }
 
 /// `POST /v1/kbs/{kb}/search`
+#[utoipa::path(post, path = "/v1/kbs/{kb}/search", operation_id = "search", tag = "search",
+    params(("kb" = String, Path, description = "Knowledge base name or id")),
+    request_body = SearchBody,
+    summary = "Search a knowledge base (hybrid by default)",
+    responses((status = 200, description = "Hits, best first", body = SearchResponse),
+        (status = 400, description = "A bad field (`error.field` names it)", body = ErrorBody),
+        (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
 pub async fn post(
     State(state): State<AppState>,
     ApiPath(kb): ApiPath<String>,
     ApiJson(body): ApiJson<SearchBody>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<SearchResponse>> {
     run(state, kb, body).await
 }
 
 /// `GET /v1/kbs/{kb}/search?q=…&mode=…&limit=…&offset=…&page_type=a,b&all_chunks=true&include_text=true`
+#[utoipa::path(get, path = "/v1/kbs/{kb}/search", operation_id = "search_get", tag = "search",
+    params(("kb" = String, Path, description = "Knowledge base name or id"), SearchQuery),
+    summary = "Search a knowledge base, the query in the query string",
+    responses((status = 200, description = "Hits, best first", body = SearchResponse),
+        (status = 400, description = "A bad parameter (`error.field` names it)", body = ErrorBody),
+        (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(kb): ApiPath<String>,
     ApiQuery(q): ApiQuery<SearchQuery>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<SearchResponse>> {
     let body = SearchBody {
         q: q.q.unwrap_or_default(),
         mode: q.mode,

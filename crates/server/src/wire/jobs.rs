@@ -1,0 +1,101 @@
+//! Jobs (ingestion, crawls, re-syncs) as the API shows them.
+
+use serde::Serialize;
+use serde_json::Value;
+use throughline_core::JobRecord;
+use utoipa::ToSchema;
+
+/// A job: what it does, where it is, and its per-stage counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Job {
+    /// Job id.
+    #[schema(pattern = "^[0-9a-f]{16}$")]
+    pub id: String,
+    /// `ingest`, `crawl` or `resync`.
+    pub kind: String,
+    /// The knowledge base it works on.
+    pub kb: String,
+    /// Where it is in its life.
+    pub status: JobState,
+    /// What it was asked to do (per kind: the folder or upload, the site and its crawl settings).
+    #[schema(value_type = Object)]
+    pub spec: Value,
+    /// Per-stage counts (`stages`), the current stage, failed and skipped items with their reasons.
+    #[schema(value_type = Object)]
+    pub progress: Value,
+    /// Why the whole job failed.
+    pub error: Option<String>,
+    /// Times a worker started it (a job left running by a stopped server is resumed, at most three times).
+    pub attempts: u32,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub started_at: Option<i64>,
+    /// Unix seconds.
+    pub finished_at: Option<i64>,
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Waiting for a worker.
+    Queued,
+    /// Being worked on.
+    Running,
+    /// Finished; items may still have failed one by one (see `progress`).
+    Succeeded,
+    /// Stopped with an error for the whole job.
+    Failed,
+    /// Cancelled before it finished.
+    Cancelled,
+}
+
+impl From<throughline_core::JobStatus> for JobState {
+    fn from(s: throughline_core::JobStatus) -> Self {
+        use throughline_core::JobStatus as S;
+        match s {
+            S::Queued => Self::Queued,
+            S::Running => Self::Running,
+            S::Succeeded => Self::Succeeded,
+            S::Failed => Self::Failed,
+            S::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<&JobRecord> for Job {
+    fn from(job: &JobRecord) -> Self {
+        let spec: Value = serde_json::from_str(&job.spec).unwrap_or(Value::Null);
+        let progress = crate::jobs::progress_json(
+            &job.kind,
+            serde_json::from_str(&job.progress).unwrap_or_else(|_| Value::Object(Default::default())),
+        );
+        Self {
+            id: job.id.to_string(),
+            kind: job.kind.clone(),
+            kb: job.kb.clone(),
+            status: job.status.into(),
+            spec,
+            progress,
+            error: job.error.clone(),
+            attempts: job.attempts,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+        }
+    }
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobList {
+    /// Jobs counted (the newest 10,000 at most).
+    pub total: usize,
+    /// Jobs in this page.
+    pub limit: usize,
+    /// Jobs skipped.
+    pub offset: usize,
+    /// The page.
+    pub jobs: Vec<Job>,
+}

@@ -1,0 +1,19 @@
+//! The typed wire layer: what the API sends and receives, as Rust types with their OpenAPI schemas
+//! (utoipa `ToSchema`), converted from the domain types of `throughline-core`. Handlers return these views;
+//! the OpenAPI document is generated from them and from each handler's `#[utoipa::path]` (see
+//! [`crate::openapi`]).
+//!
+//! Migrated so far: jobs and search. The other resources still build their JSON by hand and are documented
+//! by the hand-written part of [`crate::openapi`] until they move here.
+
+pub mod error;
+pub mod jobs;
+pub mod search;
+
+pub use error::ErrorBody;
+pub use jobs::{Job, JobList};
+pub use search::{Hit, SearchResponse};
+
+/// Pattern of every id the API hands out (knowledge bases, sources, documents, chunks, jobs, contacts,
+/// conversations): 16 lowercase hexadecimal digits.
+pub const ID_PATTERN: &str = "^[0-9a-f]{16}$";
