@@ -39,11 +39,12 @@ pub enum JobSpec {
 }
 
 /// Crawl options a client may set (the rest are the server's defaults).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CrawlOptions {
     /// Most pages (default 500, at most 10,000).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub max_pages: Option<usize>,
     /// Most link hops from the start URL (default 10).
     #[serde(default)]
@@ -56,6 +57,7 @@ pub struct CrawlOptions {
     pub exclude: Vec<String>,
     /// Re-crawl every this many hours with conditional requests (none when absent).
     #[serde(default)]
+    #[schema(minimum = 0.1, maximum = 8760.0)]
     pub resync_hours: Option<f64>,
     /// Remove stored pages even when the crawl would remove more than half of them (otherwise such a
     /// crawl keeps them and its summary says why).

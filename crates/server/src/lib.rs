@@ -126,12 +126,25 @@ pub const PUBLIC_ROUTES: &[&str] = &[
 /// document's operations for them are generated from this router. Admin routes under the ordinary request
 /// timeout, except the job event stream (see [`router`] for the layers).
 pub fn typed_routes() -> OpenApiRouter<AppState> {
-    typed_timed_routes().merge(typed_stream_routes())
+    typed_timed_routes().merge(typed_stream_routes()).merge(typed_upload_routes(0))
+}
+
+/// The upload, with its own body limit (not bound by the request timeout either).
+fn typed_upload_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(kbs::upload)).layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
 /// Typed admin routes under the ordinary request timeout.
 fn typed_timed_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(kbs::list, kbs::create))
+        .routes(routes!(kbs::get, kbs::delete))
+        .routes(routes!(kbs::documents))
+        .routes(routes!(kbs::sources))
+        .routes(routes!(kbs::delete_source))
+        .routes(routes!(kbs::resync))
+        .routes(routes!(kbs::add_site))
+        .routes(routes!(kbs::report))
         .routes(routes!(search::get, search::post))
         .routes(routes!(job_routes::list))
         .routes(routes!(job_routes::get))
@@ -148,14 +161,6 @@ pub fn router(state: AppState) -> Router {
     let cfg = state.config().clone();
     let admin = Router::new()
         .merge(typed_timed_routes().split_for_parts().0)
-        .route("/v1/kbs", get(kbs::list).post(kbs::create))
-        .route("/v1/kbs/{kb}", get(kbs::get).delete(kbs::delete))
-        .route("/v1/kbs/{kb}/documents", get(kbs::documents))
-        .route("/v1/kbs/{kb}/sources", get(kbs::sources))
-        .route("/v1/kbs/{kb}/sources/{source}", axum::routing::delete(kbs::delete_source))
-        .route("/v1/kbs/{kb}/sources/{source}/resync", post(kbs::resync))
-        .route("/v1/kbs/{kb}/sources/site", post(kbs::add_site))
-        .route("/v1/kbs/{kb}/sources/{source}/report", get(kbs::report))
         .route("/metrics", get(system::metrics))
         .route("/v1/kbs/{kb}/plans", get(plans::get).put(plans::put).delete(plans::delete))
         .route("/v1/kbs/{kb}/stale-answers", get(freshness::stale_answers))
@@ -179,10 +184,9 @@ pub fn router(state: AppState) -> Router {
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
     // Streams and uploads are not bound by the ordinary request timeout.
-    let long = Router::new().merge(typed_stream_routes().split_for_parts().0).route(
-        "/v1/kbs/{kb}/sources/upload",
-        post(kbs::upload).layer(DefaultBodyLimit::max(cfg.max_upload_bytes.saturating_add(1 << 20))),
-    );
+    let long = Router::new()
+        .merge(typed_stream_routes().split_for_parts().0)
+        .merge(typed_upload_routes(cfg.max_upload_bytes.saturating_add(1 << 20)).split_for_parts().0);
     let admin = admin.merge(long).route_layer(from_fn_with_state(state.clone(), auth::require_admin));
     // The public chat checks the agent's public key (or the admin token) itself, and answers CORS
     // preflights for the origins the agent allows.

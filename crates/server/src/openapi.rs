@@ -125,177 +125,6 @@ pub fn document() -> Value {
         },
     );
     add(
-        "/v1/kbs",
-        "get",
-        Op {
-            summary: "List knowledge bases (paged: `total`, `limit`, `offset`)",
-            tag: "knowledge",
-            params: paged(vec![]),
-            body: None,
-            success: (
-                "200",
-                ok(
-                    "Knowledge bases",
-                    json!({"type": "object", "properties": {"kbs": {"type": "array", "items": reference("Kb")}}}),
-                ),
-            ),
-            errors: &["401"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/kbs",
-        "post",
-        Op {
-            summary: "Create a knowledge base",
-            tag: "knowledge",
-            params: vec![],
-            body: Some(json_body(
-                json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}}),
-            )),
-            success: ("201", ok("Created", reference("Kb"))),
-            errors: &["400", "401", "409"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/kbs/{kb}",
-        "get",
-        Op {
-            summary: "A knowledge base with its sources and page-type counts",
-            tag: "knowledge",
-            params: vec![kb()],
-            body: None,
-            success: ("200", ok("The knowledge base", reference("Kb"))),
-            errors: &["401", "404"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/kbs/{kb}",
-        "delete",
-        Op {
-            summary: "Delete a knowledge base with its documents and indexes",
-            tag: "knowledge",
-            params: vec![kb()],
-            body: None,
-            success: ("204", json!({"description": "Deleted"})),
-            errors: &["401", "404"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/kbs/{kb}/documents",
-        "get",
-        Op {
-            summary: "Documents with page type, chunk count and last sync (paged: `total`, `limit`, `offset`)",
-            tag: "knowledge",
-            params: paged(vec![kb()]),
-            body: None,
-            success: (
-                "200",
-                ok(
-                    "Documents",
-                    json!({"type": "object", "properties": {"documents": {"type": "array", "items": reference("Document")}}}),
-                ),
-            ),
-            errors: &["401", "404"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/kbs/{kb}/sources",
-        "get",
-        Op {
-            summary: "Sources (uploads, folders, sites; paged: `total`, `limit`, `offset`)",
-            tag: "knowledge",
-            params: paged(vec![kb()]),
-            body: None,
-            success: (
-                "200",
-                ok(
-                    "Sources",
-                    json!({"type": "object", "properties": {"sources": {"type": "array", "items": reference("Source")}}}),
-                ),
-            ),
-            errors: &["401", "404"],
-            public: false,
-        },
-    );
-    add("/v1/kbs/{kb}/sources/upload", "post", Op {
-        summary: "Upload files (several at once, folder-relative names kept; zip archives unpacked) as a new source; ingestion runs as a job. Creates the knowledge base when missing.",
-        tag: "knowledge",
-        params: vec![kb()],
-        body: Some(json!({"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})),
-        success: ("202", ok("The queued job", json!({"type": "object", "properties": {"job": reference("Job"), "files": {"type": "integer"}, "bytes": {"type": "integer"}}}))),
-        errors: &["400", "401", "413"],
-        public: false,
-    });
-    add(
-        "/v1/kbs/{kb}/sources/{source}",
-        "delete",
-        Op {
-            summary: "Delete a source: its documents leave both indexes",
-            tag: "knowledge",
-            params: vec![kb(), path_param("source", "Source id")],
-            body: None,
-            success: (
-                "200",
-                ok("Deleted", json!({"type": "object", "properties": {"deleted_documents": {"type": "integer"}}})),
-            ),
-            errors: &["400", "401", "404"],
-            public: false,
-        },
-    );
-    add(
-        "/v1/kbs/{kb}/sources/{source}/resync",
-        "post",
-        Op {
-            summary: "Re-sync a source (unchanged documents are skipped)",
-            tag: "knowledge",
-            params: vec![kb(), path_param("source", "Source id")],
-            body: None,
-            success: ("202", ok("The queued job", json!({"type": "object", "properties": {"job": reference("Job")}}))),
-            errors: &["400", "401", "404"],
-            public: false,
-        },
-    );
-    add("/v1/kbs/{kb}/sources/site", "post", Op {
-        summary: "Crawl a site into the knowledge base (created when missing) as a job; `resync_hours` re-crawls it periodically with conditional requests",
-        tag: "knowledge",
-        params: vec![kb()],
-        body: Some(json_body(json!({"type": "object", "required": ["url"], "additionalProperties": false, "properties": {
-            "url": {"type": "string", "format": "uri"}, "max_pages": {"type": "integer", "minimum": 1, "maximum": 10000},
-            "max_depth": {"type": "integer"}, "include": {"type": "array", "items": {"type": "string"}},
-            "exclude": {"type": "array", "items": {"type": "string"}}, "resync_hours": {"type": "number"}}}))),
-        success: ("202", ok("The queued job", json!({"type": "object", "properties": {"job": reference("Job")}}))),
-        errors: &["400", "401"],
-        public: false,
-    });
-    add(
-        "/v1/kbs/{kb}/sources/{source}/report",
-        "get",
-        Op {
-            summary: "Crawl report: every discovered URL with status (indexed, unchanged, skipped, failed) and reason",
-            tag: "knowledge",
-            params: vec![
-                kb(),
-                path_param("source", "Site source id"),
-                query_param("status", "string", "Only this status"),
-            ],
-            body: None,
-            success: (
-                "200",
-                ok(
-                    "The report",
-                    json!({"type": "object", "properties": {"counts": {"type": "object"}, "pages": {"type": "array", "items": {"type": "object", "properties": {"url": {"type": "string"}, "status": {"type": "string"}, "reason": {"type": "string"}}}}}}),
-                ),
-            ),
-            errors: &["400", "401", "404"],
-            public: false,
-        },
-    );
-    add(
         "/mcp",
         "post",
         Op {
@@ -422,11 +251,7 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Kb": {"type": "object", "properties": {"name": {"type": "string"}, "id": {"type": "string"}, "model": {"type": "string"}, "dim": {"type": "integer"}, "documents": {"type": "integer"}, "chunks": {"type": "integer"}, "created_at": {"type": "integer"}, "sources": {"type": "array", "items": reference("Source")}, "page_types": {"type": "object", "additionalProperties": {"type": "integer"}}}},
-                "Source": {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": "string", "enum": ["folder", "file", "site"]}, "location": {"type": "string"}, "documents": {"type": "integer"}, "last_synced_at": {"type": ["integer", "null"]}}},
-                "Document": {"type": "object", "properties": {"id": {"type": "string"}, "source_id": {"type": "string"}, "path": {"type": "string"}, "url": {"type": ["string", "null"]}, "title": {"type": "string"}, "page_type": {"type": "string"}, "chunks": {"type": "integer"}, "bytes": {"type": "integer"}, "updated_at": {"type": "integer"}}}
-            }
+            "schemas": {}
         }
     });
     merge_generated(&mut doc);
@@ -487,6 +312,50 @@ fn merge_generated(doc: &mut Value) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_every_operation_has_a_unique_id_or_is_hand_written() {
+        let doc = super::document();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in &all {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected reference {r}"));
+            assert!(doc["components"]["schemas"].get(name).is_some(), "{r} does not resolve");
+        }
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.values())
+            .filter_map(|ops| ops.as_object())
+            .flat_map(|ops| ops.values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "operation ids repeat");
+        // The generated operations (knowledge bases, search, jobs) have ids and their error statuses.
+        let search = &doc["paths"]["/v1/kbs/{kb}/search"]["post"];
+        assert_eq!(search["operationId"], "search");
+        for code in ["200", "400", "401", "404", "413", "415", "429"] {
+            assert!(search["responses"].get(code).is_some(), "search documents {code}");
+        }
+    }
     #[test]
     fn every_route_is_documented_and_nothing_else() -> Result<(), &'static str> {
         let doc = super::document();

@@ -11,11 +11,14 @@ use crate::error::ApiResult;
 pub const MAX_LIMIT: usize = 1_000;
 
 /// The query string of a list.
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
-    /// Items to return (whole list when absent; at most [`MAX_LIMIT`]).
+    /// Items to return (the whole list when absent; above 1,000 capped to 1,000).
+    #[param(minimum = 0)]
     pub limit: Option<usize>,
     /// Items to skip.
+    #[param(minimum = 0)]
     pub offset: Option<usize>,
 }
 

@@ -74,7 +74,10 @@ pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<String>) ->
     responses((status = 202, description = "The job, cancelled or cancelling", body = Job),
         (status = 404, description = "Unknown job", body = ErrorBody),
         (status = 409, description = "The job already finished (`job_finished`)", body = ErrorBody)))]
-pub async fn cancel(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<(StatusCode, ApiJson<Job>)> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<(StatusCode, ApiJson<Job>)> {
     let job = find(&state, &id)?;
     if job.status.is_final() {
         return Err(ApiError::of(

@@ -1,43 +1,35 @@
 //! Knowledge bases, their sources (uploads, re-sync, delete) and documents.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde_json::{json, Value};
-use throughline_core::{DocumentMeta, KbInfo, SourceId, SourceInfo, SourceKind};
+use throughline_core::{KbInfo, SourceId, SourceInfo, SourceKind};
 
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::jobs::{enqueue, job_json, JobSpec};
+use crate::jobs::{enqueue, JobSpec};
 use crate::paging::Page;
+use crate::wire::{
+    CrawlPage, CrawlReport, CreateKb, Document, DocumentList, ErrorBody, Job, JobAccepted, Kb, KbDetail, KbList,
+    Source, SourceDeleted, SourceList, UploadAccepted,
+};
 use crate::{auth, AppState};
-
-pub(crate) fn kb_json(kb: &KbInfo) -> Value {
-    json!({
-        "name": kb.name,
-        "id": kb.id.to_string(),
-        "model": kb.model_id,
-        "dim": kb.dim,
-        "documents": kb.documents,
-        "chunks": kb.chunks,
-        "created_at": kb.created_at,
-    })
-}
 
 /// The settings key holding the name of what an upload sent (`docs.zip`, `guide.md`, `docs/`).
 fn upload_name_key(kb: &str, upload_id: &str) -> String {
     format!("upload_name/{kb}/{upload_id}")
 }
 
-fn source_json(state: &AppState, kb: &str, s: &SourceInfo, documents: usize) -> ApiResult<Value> {
-    let mut v = json!({
-        "id": s.id.to_string(),
-        "kind": s.kind.as_str(),
-        "name": s.location,
-        "location": s.location,
-        "documents": documents,
-        "last_synced_at": s.last_synced_at,
-    });
+fn source_view(state: &AppState, kb: &str, s: &SourceInfo, documents: usize) -> ApiResult<Source> {
+    let mut v = Source {
+        id: s.id.to_string(),
+        kind: s.kind.as_str().to_string(),
+        name: s.location.clone(),
+        location: s.location.clone(),
+        documents,
+        last_synced_at: s.last_synced_at,
+    };
     // An upload lives in a server folder named by a random id: list it under the uploaded name.
     let location = std::path::Path::new(&s.location);
     if matches!(s.kind, SourceKind::Folder | SourceKind::File) && state.is_upload(location) {
@@ -49,24 +41,10 @@ fn source_json(state: &AppState, kb: &str, s: &SourceInfo, documents: usize) -> 
             .map(|w| w[2].clone())
             .unwrap_or_else(|| location.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
         let name = state.0.jobs.setting(&upload_name_key(kb, &id))?.unwrap_or_else(|| format!("upload {id}"));
-        v["kind"] = json!("upload");
-        v["name"] = json!(name);
+        v.kind = "upload".to_string();
+        v.name = name;
     }
     Ok(v)
-}
-
-fn doc_json(d: &DocumentMeta) -> Value {
-    json!({
-        "id": d.id.to_string(),
-        "source_id": d.source_id.to_string(),
-        "path": d.path,
-        "url": d.url,
-        "title": d.title,
-        "page_type": d.page_type.as_str(),
-        "chunks": d.chunk_count,
-        "bytes": d.byte_size,
-        "updated_at": d.updated_at,
-    })
 }
 
 /// `request` with a knowledge base's id in `/v1/kbs/{id}/…` replaced by its name (a name always wins:
@@ -107,20 +85,28 @@ pub(crate) fn existing_kb(state: &AppState, name: &str) -> ApiResult<KbInfo> {
 }
 
 /// `GET /v1/kbs?limit=&offset=`
-pub async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<ApiJson<Value>> {
-    let kbs = state.0.store.list_kbs()?;
-    Ok(ApiJson(page.list("kbs", kbs, |k| Ok(kb_json(&k)))?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-/// Body of a knowledge-base creation.
-pub struct CreateKb {
-    name: String,
+#[utoipa::path(get, path = "/v1/kbs", operation_id = "list_kbs", tag = "knowledge", params(Page),
+    summary = "List knowledge bases (paged: `total`, `limit`, `offset`)",
+    responses((status = 200, description = "A page of knowledge bases", body = KbList)))]
+pub async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<ApiJson<KbList>> {
+    let p = page.slice(state.0.store.list_kbs()?);
+    Ok(ApiJson(KbList {
+        total: p.total,
+        limit: p.limit,
+        offset: p.offset,
+        kbs: p.items.iter().map(Kb::from).collect(),
+    }))
 }
 
 /// `POST /v1/kbs`
-pub async fn create(State(state): State<AppState>, ApiJson(body): ApiJson<CreateKb>) -> ApiResult<impl IntoResponse> {
+#[utoipa::path(post, path = "/v1/kbs", operation_id = "create_kb", tag = "knowledge", request_body = CreateKb,
+    summary = "Create an empty knowledge base",
+    responses((status = 201, description = "Created", body = Kb),
+        (status = 409, description = "A knowledge base of that name exists (`already_exists`)", body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateKb>,
+) -> ApiResult<(StatusCode, ApiJson<Kb>)> {
     if state.0.store.kb(&body.name)?.is_some() {
         return Err(ApiError::of(
             crate::error::ErrorCode::AlreadyExists,
@@ -137,30 +123,32 @@ pub async fn create(State(state): State<AppState>, ApiJson(body): ApiJson<Create
             e
         })?;
     let kb = existing_kb(&state, &body.name)?;
-    Ok((StatusCode::CREATED, ApiJson(kb_json(&kb))))
+    Ok((StatusCode::CREATED, ApiJson(Kb::from(&kb))))
 }
 
 /// `GET /v1/kbs/{kb}`
-pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+#[utoipa::path(get, path = "/v1/kbs/{kb}", operation_id = "get_kb", tag = "knowledge", params(("kb" = String, Path, description = "Knowledge base name or id")),
+    summary = "A knowledge base with its sources and page types",
+    responses((status = 200, description = "The knowledge base", body = KbDetail), (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<KbDetail>> {
     let kb = existing_kb(&state, &name)?;
     let sources = state.0.store.sources(kb.id)?;
     let docs = state.0.store.documents(kb.id, None)?;
-    let mut body = kb_json(&kb);
-    body["sources"] = sources
+    let sources = sources
         .iter()
-        .map(|s| source_json(&state, &name, s, docs.iter().filter(|d| d.source_id == s.id).count()))
-        .collect::<ApiResult<Vec<_>>>()?
-        .into();
-    let mut by_type = serde_json::Map::new();
+        .map(|s| source_view(&state, &name, s, docs.iter().filter(|d| d.source_id == s.id).count()))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut page_types = BTreeMap::new();
     for d in &docs {
-        let n = by_type.entry(d.page_type.as_str()).or_insert(json!(0));
-        *n = json!(n.as_u64().unwrap_or(0) + 1);
+        *page_types.entry(d.page_type.as_str().to_string()).or_insert(0) += 1;
     }
-    body["page_types"] = Value::Object(by_type);
-    Ok(ApiJson(body))
+    Ok(ApiJson(KbDetail { kb: Kb::from(&kb), sources, page_types }))
 }
 
 /// `DELETE /v1/kbs/{kb}`
+#[utoipa::path(delete, path = "/v1/kbs/{kb}", operation_id = "delete_kb", tag = "knowledge", params(("kb" = String, Path, description = "Knowledge base name or id")),
+    summary = "Delete a knowledge base with its documents, indexes and uploads",
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
 pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<StatusCode> {
     existing_kb(&state, &name)?;
     let st = state.clone();
@@ -174,37 +162,60 @@ pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String
 }
 
 /// `GET /v1/kbs/{kb}/documents?limit=&offset=`
+#[utoipa::path(get, path = "/v1/kbs/{kb}/documents", operation_id = "list_documents", tag = "knowledge",
+    params(("kb" = String, Path, description = "Knowledge base name or id"), Page),
+    summary = "Documents of a knowledge base (paged)",
+    responses((status = 200, description = "A page of documents", body = DocumentList), (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
 pub async fn documents(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(page): ApiQuery<Page>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<DocumentList>> {
     let kb = existing_kb(&state, &name)?;
-    let docs = state.0.store.documents(kb.id, None)?;
-    Ok(ApiJson(page.list("documents", docs, |d| Ok(doc_json(&d)))?))
+    let p = page.slice(state.0.store.documents(kb.id, None)?);
+    Ok(ApiJson(DocumentList {
+        total: p.total,
+        limit: p.limit,
+        offset: p.offset,
+        documents: p.items.iter().map(Document::from).collect(),
+    }))
 }
 
 /// `GET /v1/kbs/{kb}/sources?limit=&offset=`
+#[utoipa::path(get, path = "/v1/kbs/{kb}/sources", operation_id = "list_sources", tag = "knowledge",
+    params(("kb" = String, Path, description = "Knowledge base name or id"), Page),
+    summary = "Sources of a knowledge base: uploads, folders and sites (paged)",
+    responses((status = 200, description = "A page of sources", body = SourceList), (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
 pub async fn sources(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(page): ApiQuery<Page>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<SourceList>> {
     let kb = existing_kb(&state, &name)?;
     let docs = state.0.store.documents(kb.id, None)?;
-    let sources = state.0.store.sources(kb.id)?;
-    Ok(ApiJson(page.list("sources", sources, |s| {
-        source_json(&state, &name, &s, docs.iter().filter(|d| d.source_id == s.id).count())
-    })?))
+    let p = page.slice(state.0.store.sources(kb.id)?);
+    let sources = p
+        .items
+        .iter()
+        .map(|s| source_view(&state, &name, s, docs.iter().filter(|d| d.source_id == s.id).count()))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(ApiJson(SourceList { total: p.total, limit: p.limit, offset: p.offset, sources }))
 }
 
 /// `POST /v1/kbs/{kb}/sources/upload` (multipart, parts named `files`; zip archives are unpacked).
 /// Creates the knowledge base when it does not exist yet.
+#[utoipa::path(post, path = "/v1/kbs/{kb}/sources/upload", operation_id = "upload", tag = "knowledge",
+    params(("kb" = String, Path, description = "Knowledge base name or id")),
+    request_body(content = UploadForm, content_type = "multipart/form-data",
+        description = "Parts named `files`: Markdown, MDX, HTML, text, JSON FAQ, or zip archives of them"),
+    summary = "Upload files or zip archives; ingested by a job (the knowledge base is created when missing)",
+    responses((status = 202, description = "The queued ingestion job", body = UploadAccepted),
+        (status = 400, description = "An empty, unreadable or hostile upload", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     multipart: Multipart,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, ApiJson<UploadAccepted>)> {
     if state.0.store.kb(&name)?.is_none() {
         let st = state.clone();
         let n = name.clone();
@@ -228,12 +239,17 @@ pub async fn upload(
     let job = enqueue(&state, &name, &JobSpec::IngestPath { path: dest, label })?;
     Ok((
         StatusCode::ACCEPTED,
-        ApiJson(json!({
-            "job": job_json(&job),
-            "files": received.files,
-            "bytes": received.bytes,
-        })),
+        ApiJson(UploadAccepted { job: Job::from(&job), files: received.files, bytes: received.bytes }),
     ))
+}
+
+/// The multipart form of an upload.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// One part per file.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    files: Vec<Vec<u8>>,
 }
 
 fn parse_source(id: &str) -> ApiResult<SourceId> {
@@ -252,10 +268,15 @@ fn find_source(state: &AppState, kb: &KbInfo, id: &str) -> ApiResult<SourceInfo>
 }
 
 /// `POST /v1/kbs/{kb}/sources/{source}/resync`
+#[utoipa::path(post, path = "/v1/kbs/{kb}/sources/{source}/resync", operation_id = "resync_source", tag = "knowledge",
+    params(("kb" = String, Path, description = "Knowledge base name or id"), ("source" = String, Path, description = "Source id", pattern = "^[0-9a-f]{16}$")),
+    summary = "Re-sync a source now (re-read the folder, re-crawl the site with conditional requests)",
+    responses((status = 202, description = "The queued job", body = JobAccepted),
+        (status = 404, description = "Unknown knowledge base or source", body = ErrorBody)))]
 pub async fn resync(
     State(state): State<AppState>,
     ApiPath((name, source)): ApiPath<(String, String)>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, ApiJson<JobAccepted>)> {
     let kb = existing_kb(&state, &name)?;
     let source = find_source(&state, &kb, &source)?;
     let spec = match source.kind {
@@ -268,14 +289,19 @@ pub async fn resync(
         }
     };
     let job = enqueue(&state, &name, &spec)?;
-    Ok((StatusCode::ACCEPTED, ApiJson(json!({ "job": job_json(&job) }))))
+    Ok((StatusCode::ACCEPTED, ApiJson(JobAccepted { job: Job::from(&job) })))
 }
 
 /// `DELETE /v1/kbs/{kb}/sources/{source}`: its documents leave SQLite and both indexes.
+#[utoipa::path(delete, path = "/v1/kbs/{kb}/sources/{source}", operation_id = "delete_source", tag = "knowledge",
+    params(("kb" = String, Path, description = "Knowledge base name or id"), ("source" = String, Path, description = "Source id", pattern = "^[0-9a-f]{16}$")),
+    summary = "Remove a source and its documents",
+    responses((status = 200, description = "Removed", body = SourceDeleted),
+        (status = 404, description = "Unknown knowledge base or source", body = ErrorBody)))]
 pub async fn delete_source(
     State(state): State<AppState>,
     ApiPath((name, source)): ApiPath<(String, String)>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<SourceDeleted>> {
     let info = existing_kb(&state, &name)?;
     let source = find_source(&state, &info, &source)?;
     let kb = state.kb(&name)?;
@@ -288,14 +314,15 @@ pub async fn delete_source(
     if state.is_upload(std::path::Path::new(&source.location)) {
         std::fs::remove_dir_all(&source.location).ok();
     }
-    Ok(ApiJson(json!({ "deleted_documents": removed, "source": source.id.to_string() })))
+    Ok(ApiJson(SourceDeleted { deleted_documents: removed, source: source.id.to_string() }))
 }
 
 /// Body of `POST /v1/kbs/{kb}/sources/site`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSite {
     /// The start URL (`https://docs.example.com`).
+    #[schema(min_length = 1, pattern = "^https?://")]
     url: String,
     /// Crawl options.
     #[serde(flatten)]
@@ -303,11 +330,16 @@ pub struct AddSite {
 }
 
 /// `POST /v1/kbs/{kb}/sources/site`: crawls a site into the knowledge base (created when missing) as a job.
+#[utoipa::path(post, path = "/v1/kbs/{kb}/sources/site", operation_id = "add_site", tag = "knowledge",
+    params(("kb" = String, Path, description = "Knowledge base name or id")), request_body = AddSite,
+    summary = "Crawl a site into the knowledge base (created when missing) as a job",
+    responses((status = 202, description = "The queued crawl", body = JobAccepted),
+        (status = 400, description = "A bad field (`error.field` names it)", body = ErrorBody)))]
 pub async fn add_site(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<AddSite>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, ApiJson<JobAccepted>)> {
     let parsed = url::Url::parse(body.url.trim())
         .map_err(|e| ApiError::invalid("url", format!("`{}` is not a URL: {e}", body.url)))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
@@ -334,22 +366,30 @@ pub async fn add_site(
         &serde_json::to_string(&body.options).map_err(|e| ApiError::internal(e.to_string()))?,
     )?;
     let job = enqueue(&state, &name, &JobSpec::Crawl { url, options: body.options })?;
-    Ok((StatusCode::ACCEPTED, ApiJson(json!({ "job": job_json(&job) }))))
+    Ok((StatusCode::ACCEPTED, ApiJson(JobAccepted { job: Job::from(&job) })))
 }
 
 /// Query of the crawl report.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
+    /// Only URLs of this outcome: `indexed`, `unchanged`, `skipped` or `failed`.
+    #[param(pattern = "^(indexed|unchanged|skipped|failed)$")]
     status: Option<String>,
 }
 
 /// `GET /v1/kbs/{kb}/sources/{source}/report[?status=skipped]`: every URL the crawl discovered, with its
 /// outcome and reason.
+#[utoipa::path(get, path = "/v1/kbs/{kb}/sources/{source}/report", operation_id = "crawl_report", tag = "knowledge",
+    params(("kb" = String, Path, description = "Knowledge base name or id"), ("source" = String, Path, description = "Source id", pattern = "^[0-9a-f]{16}$"), ReportQuery),
+    summary = "Every URL a crawl discovered, with its outcome and reason",
+    responses((status = 200, description = "The report", body = CrawlReport),
+        (status = 404, description = "Unknown knowledge base or source", body = ErrorBody)))]
 pub async fn report(
     State(state): State<AppState>,
     ApiPath((name, source)): ApiPath<(String, String)>,
     crate::error::ApiQuery(q): crate::error::ApiQuery<ReportQuery>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<CrawlReport>> {
     let info = existing_kb(&state, &name)?;
     let source = find_source(&state, &info, &source)?;
     let status = match q.status.as_deref() {
@@ -359,14 +399,13 @@ pub async fn report(
         })?),
     };
     let rows = throughline_ingest::crawl_report_in(state.0.store.as_ref(), info.id, Some(source.id), status)?;
-    let mut counts = serde_json::Map::new();
+    let mut counts = BTreeMap::new();
     for r in &rows {
-        let n = counts.entry(r.status.as_str()).or_insert(json!(0));
-        *n = json!(n.as_u64().unwrap_or(0) + 1);
+        *counts.entry(r.status.as_str().to_string()).or_insert(0) += 1;
     }
-    Ok(ApiJson(json!({
-        "source": source.id.to_string(),
-        "counts": counts,
-        "pages": rows.iter().map(|r| json!({"url": r.url, "status": r.status.as_str(), "reason": r.reason, "depth": r.depth, "path": r.doc_path, "checked_at": r.checked_at})).collect::<Vec<_>>(),
-    })))
+    Ok(ApiJson(CrawlReport {
+        source: source.id.to_string(),
+        counts,
+        pages: rows.iter().map(CrawlPage::from).collect(),
+    }))
 }

@@ -108,7 +108,9 @@ pub struct SearchQuery {
     #[param(maximum = 1000)]
     offset: Option<usize>,
     /// Only these page types, comma-separated.
-    #[param(pattern = "^((docs|help|pricing|faq|blog|changelog|legal|other)(,(docs|help|pricing|faq|blog|changelog|legal|other))*)?$")]
+    #[param(
+        pattern = "^((docs|help|pricing|faq|blog|changelog|legal|other)(,(docs|help|pricing|faq|blog|changelog|legal|other))*)?$"
+    )]
     page_type: Option<String>,
     /// Every matching chunk instead of the best one per document.
     all_chunks: Option<bool>,

@@ -60,7 +60,8 @@ pub struct RetrieverScore {
 impl Hit {
     /// The view of `h`, with its whole text when `include_text`.
     pub fn new(h: &SearchHit, include_text: bool) -> Self {
-        let score = |r: Option<throughline_core::RetrieverScore>| r.map(|r| RetrieverScore { rank: r.rank, score: r.score });
+        let score =
+            |r: Option<throughline_core::RetrieverScore>| r.map(|r| RetrieverScore { rank: r.rank, score: r.score });
         Self {
             chunk_id: h.chunk_id.to_string(),
             doc_id: h.doc_id.to_string(),
