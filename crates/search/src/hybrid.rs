@@ -60,8 +60,10 @@ impl HybridIndex {
         let k = self.config.candidates.max(req.limit * 4).max(1);
         let parsed = match self.bm25.parse(&req.query) {
             Ok(p) => Some(p),
-            // A query of punctuation only has no terms; vector search can still try.
+            // A query of punctuation only has no terms: vector search can still try, keyword search finds
+            // nothing.
             Err(SearchError::EmptyQuery) if req.mode != SearchMode::Bm25 => None,
+            Err(SearchError::EmptyQuery) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
         let bm25: Vec<(ChunkId, f32)> = match (&parsed, req.mode) {

@@ -43,11 +43,11 @@ pub enum JobSpec {
 #[serde(deny_unknown_fields)]
 pub struct CrawlOptions {
     /// Most pages (default 500, at most 10,000).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     #[schema(minimum = 1)]
     pub max_pages: Option<usize>,
     /// Most link hops from the start URL (default 10).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     pub max_depth: Option<u32>,
     /// Only URLs matching one of these globs (or `re:REGEX`).
     #[serde(default)]

@@ -32,11 +32,11 @@ pub struct SearchBody {
     #[schema(value_type = Option<String>, pattern = "^(hybrid|bm25|vector)$")]
     pub mode: Option<String>,
     /// Hits to return (default 10; above 100 capped to 100).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     #[schema(minimum = 1)]
     pub limit: Option<usize>,
     /// Hits to skip (pagination).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     #[schema(maximum = 1000)]
     pub offset: Option<usize>,
     /// Restrictions.

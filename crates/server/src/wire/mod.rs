@@ -6,6 +6,7 @@
 //! Migrated so far: knowledge bases (sources, documents, uploads, crawls), jobs and search. The other resources still build their JSON by hand and are documented
 //! by the hand-written part of [`crate::openapi`] until they move here.
 
+pub mod de;
 pub mod error;
 pub mod jobs;
 pub mod kbs;

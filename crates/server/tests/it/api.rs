@@ -227,6 +227,15 @@ async fn bad_input_gets_json_errors_naming_the_field() {
         let (s, e) = error(server.post("/v1/kbs/docs/search").json(&body).send().await.unwrap()).await;
         assert_eq!((s, e["field"].as_str()), (400, Some(field)), "{body}: {e}");
     }
+    // What the document calls valid is accepted: a whole number written as a float, and a keyword search
+    // for punctuation alone (no terms: no hits, not an error).
+    let ok = crate::harness::json(server.post("/v1/kbs/docs/search").json(&json!({"q": "refund", "limit": 2.0}))).await;
+    assert_eq!(ok["limit"], 2, "{ok}");
+    let (s, e) =
+        error(server.post("/v1/kbs/docs/search").json(&json!({"q": "x", "limit": 2.5})).send().await.unwrap()).await;
+    assert_eq!(s, 400, "{e}");
+    let none = crate::harness::json(server.post("/v1/kbs/docs/search").json(&json!({"q": "*#", "mode": "bm25"}))).await;
+    assert_eq!(none["hits"], json!([]), "{none}");
     // Unknown ids.
     let (s, e) = error(server.post("/v1/kbs/nope/search").json(&json!({"q": "x"})).send().await.unwrap()).await;
     assert_eq!((s, e["code"].as_str()), (404, Some("not_found")));
