@@ -47,7 +47,7 @@ pub struct CrawlOptions {
     #[schema(minimum = 1)]
     pub max_pages: Option<usize>,
     /// Most link hops from the start URL (default 10).
-    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count_u32")]
     pub max_depth: Option<u32>,
     /// Only URLs matching one of these globs (or `re:REGEX`).
     #[serde(default)]

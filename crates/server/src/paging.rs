@@ -16,9 +16,11 @@ pub const MAX_LIMIT: usize = 1_000;
 pub struct Page {
     /// Items to return (the whole list when absent; above 1,000 capped to 1,000).
     #[param(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     pub limit: Option<usize>,
     /// Items to skip.
     #[param(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     pub offset: Option<usize>,
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::jobs::{job_json, HubMessage};
-use crate::wire::{ErrorBody, Job, JobList};
+use crate::wire::{ErrorBody, Job, JobList, StreamEvent};
 use crate::AppState;
 
 fn parse_id(id: &str) -> ApiResult<JobId> {
@@ -34,9 +34,11 @@ pub struct ListQuery {
     kb: Option<String>,
     /// Jobs to return (default 50, at most 1,000).
     #[param(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     limit: Option<usize>,
     /// Jobs to skip.
     #[param(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     offset: Option<usize>,
 }
 
@@ -100,7 +102,7 @@ pub async fn cancel(
 #[utoipa::path(get, path = "/v1/jobs/{job}/events", operation_id = "job_events", tag = "jobs",
     params(("job" = String, Path, description = "Job id", pattern = "^[0-9a-f]{16}$")),
     summary = "Live progress as Server-Sent Events: snapshot, stage_started, advanced, stage_finished, item_failed, item_skipped, batch_committed, job_finished",
-    responses((status = 200, description = "An event stream: each event's `data` is a JSON object with its `type`", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "An event stream: each event's `data` is a JSON object with its `type`", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, description = "Unknown job", body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,

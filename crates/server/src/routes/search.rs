@@ -103,9 +103,11 @@ pub struct SearchQuery {
     mode: Option<String>,
     /// Hits to return (default 10; above 100 capped to 100).
     #[param(minimum = 1)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     limit: Option<usize>,
     /// Hits to skip.
     #[param(maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::wire::de::opt_count")]
     offset: Option<usize>,
     /// Only these page types, comma-separated.
     #[param(

@@ -1,22 +1,51 @@
-//! Deserializers for request fields: a JSON number with no fractional part (`20.0`) is an integer, as JSON
-//! Schema's `integer` says, so a client that writes every number as a float is not refused.
+//! Deserializers for counts in request bodies and query strings (`limit`, `offset`, `max_pages`): a JSON
+//! number with no fractional part (`20.0`) is an integer, as JSON Schema's `integer` says, a query string's
+//! `20` is read as the number it spells, and a count too large for the machine saturates (the handlers cap
+//! counts anyway), so no request the OpenAPI document calls valid is refused for how it wrote a number.
 
 use serde::{Deserialize, Deserializer};
 
-/// An optional non-negative integer, written as `20` or `20.0`.
-pub fn opt_count<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: TryFrom<u64>,
-{
-    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
-    let whole = match (n.as_u64(), n.as_f64()) {
-        (Some(u), _) => Some(u),
-        (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Some(f as u64),
-        _ => None,
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Written {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+fn whole(w: Written) -> Result<u64, String> {
+    let (n, text) = match w {
+        Written::Number(n) => (n.as_u64().map(Ok).or_else(|| n.as_f64().map(Err)), n.to_string()),
+        Written::Text(t) => {
+            let t = t.trim().to_string();
+            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+                // Digits only: a count, however long (saturating).
+                (Some(Ok(t.parse::<u64>().unwrap_or(u64::MAX))), t)
+            } else {
+                (t.parse::<f64>().ok().map(Err), t)
+            }
+        }
     };
-    let whole = whole.ok_or_else(|| serde::de::Error::custom(format!("`{n}` is not a non-negative integer")))?;
-    T::try_from(whole).map(Some).map_err(|_| serde::de::Error::custom(format!("`{n}` is too large")))
+    match n {
+        Some(Ok(u)) => Ok(u),
+        Some(Err(f)) if f >= 0.0 && f.fract() == 0.0 => Ok(if f >= u64::MAX as f64 { u64::MAX } else { f as u64 }),
+        _ => Err(format!("`{text}` is not a non-negative integer")),
+    }
+}
+
+/// An optional count, written as `20`, `20.0` or `"20"`; saturating.
+pub fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    match Option::<Written>::deserialize(d)? {
+        None => Ok(None),
+        Some(w) => whole(w).map(|u| Some(usize::try_from(u).unwrap_or(usize::MAX))).map_err(serde::de::Error::custom),
+    }
+}
+
+/// [`opt_count`] for a `u32`.
+pub fn opt_count_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<Written>::deserialize(d)? {
+        None => Ok(None),
+        Some(w) => whole(w).map(|u| Some(u32::try_from(u).unwrap_or(u32::MAX))).map_err(serde::de::Error::custom),
+    }
 }
 
 #[cfg(test)]
@@ -31,14 +60,22 @@ mod tests {
         serde_json::from_str::<Body>(json).map(|b| b.limit).map_err(|e| e.to_string())
     }
 
+    fn query(q: &str) -> Result<Option<usize>, String> {
+        serde_urlencoded::from_str::<Body>(q).map(|b| b.limit).map_err(|e| e.to_string())
+    }
+
     #[test]
-    fn integers_may_be_written_as_whole_floats() {
+    fn counts_may_be_written_as_whole_floats_and_saturate() {
         assert_eq!(limit(r#"{"limit": 20}"#), Ok(Some(20)));
         assert_eq!(limit(r#"{"limit": 20.0}"#), Ok(Some(20)));
         assert_eq!(limit(r#"{"limit": null}"#), Ok(None));
         assert_eq!(limit("{}"), Ok(None));
+        assert_eq!(limit(r#"{"limit": 1e30}"#), Ok(Some(usize::MAX)));
         assert!(limit(r#"{"limit": 2.5}"#).unwrap_err().contains("not a non-negative integer"));
         assert!(limit(r#"{"limit": -1}"#).unwrap_err().contains("not a non-negative integer"));
-        assert!(limit(r#"{"limit": "3"}"#).is_err());
+        assert_eq!(query("limit=7"), Ok(Some(7)));
+        assert_eq!(query("limit=103463693943888609280"), Ok(Some(usize::MAX)));
+        assert!(query("limit=abc").unwrap_err().contains("not a non-negative integer"));
+        assert_eq!(query(""), Ok(None));
     }
 }

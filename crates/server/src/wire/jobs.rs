@@ -99,3 +99,12 @@ pub struct JobList {
     /// The page.
     pub jobs: Vec<Job>,
 }
+
+/// One Server-Sent Event of a stream, as it arrives: its name and its JSON data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StreamEvent {
+    /// The event's name (`snapshot`, `advanced`, `job_finished`, …).
+    pub event: String,
+    /// A JSON object with the event's `type` and its fields.
+    pub data: String,
+}

@@ -13,7 +13,7 @@ pub mod kbs;
 pub mod search;
 
 pub use error::ErrorBody;
-pub use jobs::{Job, JobList};
+pub use jobs::{Job, JobList, StreamEvent};
 pub use kbs::{
     CrawlPage, CrawlReport, CreateKb, Document, DocumentList, JobAccepted, Kb, KbDetail, KbList, Source, SourceDeleted,
     SourceList, UploadAccepted,
