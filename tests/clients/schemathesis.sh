@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Schemathesis over the served OpenAPI document (all checks, 10 examples per operation, every operation but
 # the crawl start and the multipart upload), against a real server on 127.0.0.1 with a fresh data dir.
-# Not yet part of .ci/run: it reports failures until request bodies and parameters have exact schemas
-# (issue 14's typed wire layer). Usage: tests/clients/schemathesis.sh [path/to/throughline]
+# Usage: tests/clients/schemathesis.sh [--typed] [path/to/throughline] [schemathesis options…]
+# With --typed (what .ci/run runs) only the operations generated from the typed wire layer are tested
+# (those with an operationId), in the examples, fuzzing and stateful phases; the coverage phase is left out
+# because Schemathesis 4.32 crashes inside it on Python 3.11 ("AST constructor recursion depth mismatch").
+# Without it every operation is tested: the hand-documented ones still fail until they are typed too.
 set -euo pipefail
+typed=()
+if [ "${1:-}" = "--typed" ]; then
+  typed=(--include-operation-id-regex '.' --phases examples,fuzzing,stateful)
+  shift
+fi
 cd "$(dirname "$0")/../.."
 BIN="${1:-target/release/throughline}"
 VENV="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
@@ -24,4 +32,4 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/v1/openapi.json" -H "Authorization: Bearer $TOKEN" \
-  --checks all -n 10 --exclude-path-regex 'sources/site|/sources/upload' -w 2 "${@:2}"
+  --checks all -n 10 --exclude-path-regex 'sources/site|/sources/upload' -w 2 "${typed[@]}" "${@:2}"
