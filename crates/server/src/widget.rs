@@ -7,32 +7,46 @@ use throughline_core::JobStore;
 
 use crate::error::{ApiError, ApiResult};
 
-/// The widget settings of one agent (every field optional; the widget has defaults).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The widget settings of one agent (every field optional; the widget has defaults). Text fields are
+/// trimmed and take no control characters but line breaks (where a field is one line, none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WidgetSettings {
     /// The panel's title.
     #[serde(default)]
+    #[schema(max_length = 80, pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$")]
     pub title: String,
     /// The first message the widget shows (not sent to the agent).
     #[serde(default)]
+    #[schema(max_length = 500, pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$")]
     pub greeting: String,
-    /// Questions offered as one-click buttons before the first message.
+    /// Questions offered as one-click buttons before the first message (one line each).
     #[serde(default)]
+    #[schema(max_items = 6, inline, value_type = Vec<SuggestionText>)]
     pub suggestions: Vec<String>,
     /// The accent colour, `#rrggbb`.
     #[serde(default)]
+    #[schema(pattern = "^\\s*(#[0-9A-Fa-f]{6})?\\s*$")]
     pub color: String,
     /// `right` (default) or `left`.
     #[serde(default)]
+    #[schema(pattern = "^\\s*(left|right)?\\s*$")]
     pub position: String,
     /// An http(s) image URL shown in the header.
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = "^\\s*(https?://[A-Za-z0-9]+(\\.[A-Za-z0-9]+)*(/[A-Za-z0-9._~/-]*)?)?\\s*$")]
     pub avatar_url: String,
     /// Text beside the launcher bubble (empty: the bubble alone).
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub launcher_text: String,
 }
+
+/// A suggested question: one line, at most 140 characters.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]{0,140}$")]
+#[allow(dead_code)]
+struct SuggestionText(String);
 
 fn key(agent: &str) -> String {
     format!("widget/{agent}")
@@ -40,7 +54,7 @@ fn key(agent: &str) -> String {
 
 fn limit(field: &str, value: &str, max: usize) -> ApiResult<String> {
     let v = value.trim();
-    if v.chars().count() > max {
+    if value.chars().count() > max {
         return Err(ApiError::invalid(field, format!("at most {max} characters")));
     }
     if v.chars().any(|c| c.is_control() && c != '\n') {

@@ -3,13 +3,15 @@
 //! the OpenAPI document is generated from them and from each handler's `#[utoipa::path]` (see
 //! [`crate::openapi`]).
 //!
-//! Migrated so far: knowledge bases (sources, documents, uploads, crawls), jobs and search. The other resources still build their JSON by hand and are documented
+//! Migrated so far: knowledge bases (sources, documents, uploads, crawls), jobs, search and an agent's
+//! publication (public key, widget settings, identity secret). The other resources still build their JSON by hand and are documented
 //! by the hand-written part of [`crate::openapi`] until they move here.
 
 pub mod de;
 pub mod error;
 pub mod jobs;
 pub mod kbs;
+pub mod publication;
 pub mod search;
 
 pub use error::ErrorBody;
@@ -18,6 +20,7 @@ pub use kbs::{
     CrawlPage, CrawlReport, CreateKb, Document, DocumentList, JobAccepted, Kb, KbDetail, KbList, Source, SourceDeleted,
     SourceList, UploadAccepted,
 };
+pub use publication::{IdentitySecret, Published};
 pub use search::{Hit, SearchResponse};
 
 /// Pattern of every id the API hands out (knowledge bases, sources, documents, chunks, jobs, contacts,
