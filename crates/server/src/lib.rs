@@ -126,7 +126,12 @@ pub const PUBLIC_ROUTES: &[&str] = &[
 /// document's operations for them are generated from this router. Admin routes under the ordinary request
 /// timeout, except the job event stream (see [`router`] for the layers).
 pub fn typed_routes() -> OpenApiRouter<AppState> {
-    typed_timed_routes().merge(typed_stream_routes()).merge(typed_upload_routes(0))
+    typed_timed_routes().merge(typed_stream_routes()).merge(typed_upload_routes(0)).merge(typed_public_routes())
+}
+
+/// Typed routes that answer without the admin token.
+fn typed_public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(system::health)).routes(routes!(system::openapi))
 }
 
 /// The upload, with its own body limit (not bound by the request timeout either).
@@ -145,6 +150,7 @@ fn typed_timed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(kbs::resync))
         .routes(routes!(kbs::add_site))
         .routes(routes!(kbs::report))
+        .routes(routes!(freshness::stale_answers))
         .routes(routes!(search::get, search::post))
         .routes(routes!(publication::publish))
         .routes(routes!(publication::unpublish))
@@ -168,7 +174,6 @@ pub fn router(state: AppState) -> Router {
         .merge(typed_timed_routes().split_for_parts().0)
         .route("/metrics", get(system::metrics))
         .route("/v1/kbs/{kb}/plans", get(plans::get).put(plans::put).delete(plans::delete))
-        .route("/v1/kbs/{kb}/stale-answers", get(freshness::stale_answers))
         .route("/v1/agents", get(agent_routes::list).post(agent_routes::create))
         .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update).delete(agent_routes::delete))
         .route("/v1/agents/{agent}/versions", get(agent_routes::versions))
@@ -191,6 +196,7 @@ pub fn router(state: AppState) -> Router {
     // The public chat checks the agent's public key (or the admin token) itself, and answers CORS
     // preflights for the origins the agent allows.
     let public = Router::new()
+        .merge(typed_public_routes().split_for_parts().0)
         .route("/v1/agents/{agent}/sessions", post(sessions::create_session).options(sessions::preflight))
         .route("/v1/agents/{agent}/chat", post(sessions::chat).options(sessions::preflight))
         .route(
@@ -206,8 +212,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models", get(openai::models))
         .route("/v1/models/{model}", get(openai::model))
         .route("/health", get(system::health))
-        .route("/v1/health", get(system::health))
-        .route("/v1/openapi.json", get(system::openapi))
         .layer(from_fn_with_state(state.clone(), timeout::public));
     let routed = Router::new()
         .merge(admin)

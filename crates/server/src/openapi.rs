@@ -99,32 +99,6 @@ pub fn document() -> Value {
         entry[method] = op(o);
     };
     add(
-        "/v1/health",
-        "get",
-        Op {
-            summary: "Health: 200 when the store answers",
-            tag: "system",
-            params: vec![],
-            body: None,
-            success: ("200", ok("Healthy", json!({"type": "object"}))),
-            errors: &["503"],
-            public: true,
-        },
-    );
-    add(
-        "/v1/openapi.json",
-        "get",
-        Op {
-            summary: "This document",
-            tag: "system",
-            params: vec![],
-            body: None,
-            success: ("200", ok("OpenAPI 3.1", json!({"type": "object"}))),
-            errors: &[],
-            public: true,
-        },
-    );
-    add(
         "/mcp",
         "post",
         Op {
@@ -180,7 +154,6 @@ pub fn document() -> Value {
         ("/v1/kbs/{kb}/plans", "get", "The plan catalogue the agents quote (hand-edited, else extracted from the pricing pages), with what extraction found", "agents", false, "200", vec![kb()], None),
         ("/v1/kbs/{kb}/plans", "put", "Replace the catalogue by an edited one {plans: [{name, prices: [{amount, currency, period}], limits: [{name, value}], features, source_path}], update_agents (default true): agents over the knowledge base get a new version quoting it}", "agents", false, "200", vec![kb()], body_any()),
         ("/v1/kbs/{kb}/plans", "delete", "Drop the edited catalogue: the extracted plans apply again", "agents", false, "200", vec![kb()], None),
-        ("/v1/kbs/{kb}/stale-answers", "get", "Pages that changed or left the knowledge base since an answer quoted them, with the answers and conversations that quoted the old text", "knowledge", false, "200", vec![kb()], None),
         ("/v1/agents", "get", "List agents with their publication", "agents", false, "200", paged(vec![]), None),
         ("/v1/agents", "post", "Create an agent: {name, kb} derives defaults from the knowledge base (product, signup/demo/pricing URLs, plans); or {name, config_toml}", "agents", false, "201", none(), body_any()),
         ("/v1/agents/{agent}", "get", "An agent: latest configuration as JSON and TOML, publication", "agents", false, "200", vec![agent()], None),

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use include_dir::{include_dir, Dir};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::ApiJson;
 use crate::AppState;
@@ -12,14 +12,40 @@ use crate::AppState;
 static WEB: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../../web");
 
 /// `GET /health` and `GET /v1/health`: 200 when the store answers.
+#[utoipa::path(get, path = "/v1/health", operation_id = "health", tag = "system",
+    summary = "Health: 200 when the store answers (also at `/health`)",
+    responses((status = 200, description = "Healthy", body = Health), (status = 503, description = "The store does not answer", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Response {
     match state.0.store.list_kbs() {
-        Ok(kbs) => {
-            ApiJson(json!({"status": "ok", "kbs": kbs.len(), "version": env!("CARGO_PKG_VERSION")})).into_response()
-        }
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, ApiJson(json!({"status": "unavailable", "reason": e.to_string()})))
+        Ok(kbs) => ApiJson(Health {
+            status: "ok".into(),
+            kbs: Some(kbs.len()),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            reason: None,
+        })
+        .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ApiJson(Health { status: "unavailable".into(), kbs: None, version: None, reason: Some(e.to_string()) }),
+        )
             .into_response(),
     }
+}
+
+/// Whether the server can serve.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Knowledge bases (when healthy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kbs: Option<usize>,
+    /// The server's version (when healthy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// What fails (when unavailable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// `GET /metrics` (admin): Prometheus text format.
@@ -28,6 +54,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /v1/openapi.json`
+#[utoipa::path(get, path = "/v1/openapi.json", operation_id = "openapi", tag = "system", summary = "This document",
+    responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
 pub async fn openapi() -> ApiJson<Value> {
     ApiJson(crate::openapi::document())
 }

@@ -4,17 +4,19 @@
 //! [`crate::openapi`]).
 //!
 //! Migrated so far: knowledge bases (sources, documents, uploads, crawls), jobs, search and an agent's
-//! publication (public key, widget settings, identity secret). The other resources still build their JSON by hand and are documented
+//! publication (public key, widget settings, identity secret), stale answers. The other resources still build their JSON by hand and are documented
 //! by the hand-written part of [`crate::openapi`] until they move here.
 
 pub mod de;
 pub mod error;
+pub mod freshness;
 pub mod jobs;
 pub mod kbs;
 pub mod publication;
 pub mod search;
 
 pub use error::ErrorBody;
+pub use freshness::{StaleAnswers, StalePage, StaleQuote};
 pub use jobs::{Job, JobList, StreamEvent};
 pub use kbs::{
     CrawlPage, CrawlReport, CreateKb, Document, DocumentList, JobAccepted, Kb, KbDetail, KbList, Source, SourceDeleted,
