@@ -159,8 +159,6 @@ pub fn document() -> Value {
         ("/v1/agents/{agent}", "get", "An agent: latest configuration as JSON and TOML, publication", "agents", false, "200", vec![agent()], None),
         ("/v1/agents/{agent}", "put", "Save a new configuration version ({config_toml} or {config}; with base_version, 409 version_conflict when a newer version exists)", "agents", false, "200", vec![agent()], body_any()),
         ("/v1/agents/{agent}", "delete", "Delete an agent: every version, its publication (the public key and visitor sessions stop working) and its contacts with their memory; 404 for an unknown agent", "agents", false, "200", vec![agent()], None),
-        ("/v1/agents/{agent}/versions", "get", "Configuration versions, newest first", "agents", false, "200", vec![agent()], None),
-        ("/v1/agents/{agent}/versions/{version}", "get", "One configuration version as TOML", "agents", false, "200", vec![agent(), path_param("version", "Version number")], None),
         ("/v1/agents/{agent}/sessions", "post", "Mint a visitor session (public key in X-Throughline-Key from an allowed origin, or the admin token with an optional {contact}); {user_id | email, user_hash} signed by the host site makes it a verified customer whose memory it continues", "chat", true, "201", vec![agent()], body_any()),
         ("/v1/agents/{agent}/chat", "post", "Ask the agent: {message, session | contact (admin), stream, new_conversation}; JSON turn, or SSE delta/turn/done with stream", "chat", true, "200", vec![agent()], body_any()),
         ("/v1/agents/{agent}/sessions/{session}/messages", "get", "A visitor's conversation history", "chat", true, "200", vec![agent(), path_param("session", "Session token")], None),

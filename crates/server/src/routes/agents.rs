@@ -11,6 +11,7 @@ use throughline_agent::{Agent, AgentConfig};
 use crate::agents::{agent_json, blocking};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::paging::Page;
+use crate::wire::{AgentVersion, AgentVersionSummary, AgentVersions, ErrorBody};
 use crate::AppState;
 
 /// Header carrying a published agent's public key.
@@ -151,26 +152,38 @@ pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String
 }
 
 /// `GET /v1/agents/{agent}/versions`
-pub async fn versions(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+#[utoipa::path(get, path = "/v1/agents/{agent}/versions", operation_id = "list_agent_versions", tag = "agents",
+    params(("agent" = String, Path, description = "Agent name")), summary = "An agent's configuration versions, newest first",
+    responses((status = 200, description = "The versions", body = AgentVersions),
+        (status = 404, description = "Unknown agent", body = ErrorBody)))]
+pub async fn versions(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<ApiJson<AgentVersions>> {
     let latest = state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
-    let mut out = Vec::new();
+    let mut versions = Vec::new();
     for v in (1..=latest.version).rev() {
         if let Some(r) = state.0.memory.agent(&name, Some(v))? {
-            out.push(json!({"version": r.version, "created_at": r.created_at}));
+            versions.push(AgentVersionSummary { version: r.version, created_at: r.created_at });
         }
     }
-    Ok(ApiJson(json!({ "versions": out })))
+    Ok(ApiJson(AgentVersions { versions }))
 }
 
 /// `GET /v1/agents/{agent}/versions/{version}`
+#[utoipa::path(get, path = "/v1/agents/{agent}/versions/{version}", operation_id = "get_agent_version", tag = "agents",
+    params(("agent" = String, Path, description = "Agent name"), ("version" = u32, Path, description = "Version number (from 1)")),
+    summary = "One version of an agent's configuration, as TOML",
+    responses((status = 200, description = "The version", body = AgentVersion),
+        (status = 404, description = "Unknown agent or version", body = ErrorBody)))]
 pub async fn version(
     State(state): State<AppState>,
     ApiPath((name, version)): ApiPath<(String, u32)>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<AgentVersion>> {
     let r = state
         .0
         .memory
         .agent(&name, Some(version))?
         .ok_or_else(|| ApiError::not_found("agent version", &format!("{name}@{version}")))?;
-    Ok(ApiJson(json!({"version": r.version, "created_at": r.created_at, "config_toml": r.config})))
+    Ok(ApiJson(AgentVersion { version: r.version, created_at: r.created_at, config_toml: r.config }))
 }

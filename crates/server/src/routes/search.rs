@@ -23,9 +23,9 @@ pub const MAX_OFFSET: usize = 1_000;
 #[serde(deny_unknown_fields)]
 #[schema(as = SearchRequest)]
 pub struct SearchBody {
-    /// The query (`query` is accepted too), up to 2,000 bytes.
+    /// The query (`query` is accepted too), up to 2,000 characters.
     #[serde(alias = "query")]
-    #[schema(min_length = 1, max_length = 2000, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 2000, pattern = "[^\\s\\u0085]")]
     pub q: String,
     /// `hybrid` (default), `bm25` or `vector`.
     #[serde(default)]
@@ -95,8 +95,8 @@ struct SourceIdString(String);
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// The query (required), up to 2,000 bytes.
-    #[param(required = true, min_length = 1, max_length = 2000, pattern = "\\S")]
+    /// The query (required), up to 2,000 characters.
+    #[param(required = true, min_length = 1, max_length = 2000, pattern = "[^\\s\\u0085]")]
     q: Option<String>,
     /// `hybrid` (default), `bm25` or `vector`.
     #[param(pattern = "^(hybrid|bm25|vector)$")]
@@ -121,11 +121,13 @@ pub struct SearchQuery {
 }
 
 fn parse_request(body: &SearchBody) -> ApiResult<(SearchRequest, usize)> {
-    if body.q.trim().is_empty() {
+    // Blank is what JSON Schema's `\s` and Rust's whitespace both call blank (the document's pattern asks
+    // for one character that is neither).
+    if body.q.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').is_empty() {
         return Err(ApiError::invalid("q", "the query is empty"));
     }
-    if body.q.len() > 2_000 {
-        return Err(ApiError::invalid("q", "the query is longer than 2,000 bytes"));
+    if body.q.chars().count() > 2_000 {
+        return Err(ApiError::invalid("q", "the query is longer than 2,000 characters"));
     }
     let mode = match body.mode.as_deref() {
         None => SearchMode::Hybrid,

@@ -4,9 +4,11 @@
 //! [`crate::openapi`]).
 //!
 //! Migrated so far: knowledge bases (sources, documents, uploads, crawls), jobs, search and an agent's
-//! publication (public key, widget settings, identity secret), stale answers. The other resources still build their JSON by hand and are documented
+//! publication (public key, widget settings, identity secret), stale answers, an agent's configuration
+//! versions. The other resources still build their JSON by hand and are documented
 //! by the hand-written part of [`crate::openapi`] until they move here.
 
+pub mod agents;
 pub mod de;
 pub mod error;
 pub mod freshness;
@@ -15,6 +17,7 @@ pub mod kbs;
 pub mod publication;
 pub mod search;
 
+pub use agents::{AgentVersion, AgentVersionSummary, AgentVersions};
 pub use error::ErrorBody;
 pub use freshness::{StaleAnswers, StalePage, StaleQuote};
 pub use jobs::{Job, JobList, StreamEvent};
