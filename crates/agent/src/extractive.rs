@@ -611,7 +611,11 @@ pub fn select(
             }
         }
         if let Some(&last) = passage.last() {
-            if introduces_list(&units[last].text) {
+            // An error question whose passage ends where a list begins wants that list: troubleshooting
+            // pages state the symptom, then list its causes or fixes.
+            let fix_list = kind == QuestionKind::Fix
+                && units.get(last + 1).is_some_and(|u| u.list_item && u.block != units[last].block);
+            if introduces_list(&units[last].text) || fix_list {
                 let next_block = units.get(last + 1).map(|u| u.block);
                 let cap = list_cap(
                     units[last + 1..].iter().take_while(|u| Some(u.block) == next_block).map(|u| u.text.as_str()),

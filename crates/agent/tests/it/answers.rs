@@ -89,6 +89,10 @@ fn issue_12_a_fix_question_gets_the_fix() {
     let t = ask(&a, "fix-1", "my build died with code 137, what now?");
     assert!(t.answer.contains("NODE_OPTIONS"), "{}", t.answer);
     assert_eq!(t.citations[0].path, "help/build-failed.md");
+    // The symptom's paragraph is followed by the list of causes: the causes are quoted with it.
+    let t = ask(&a, "fix-2", "ssl certificate for my domain is stuck on pending, not working");
+    assert_eq!(t.citations[0].path, "help/domain-certificate.md", "{}", t.answer);
+    assert!(t.answer.contains("CAA record"), "{}", t.answer);
 }
 
 #[test]
