@@ -355,6 +355,8 @@ struct Candidate {
     /// Leans on a sentence the answer does not quote: may follow, never lead.
     dependent: bool,
     overlap: f32,
+    /// Its content terms (stemmed).
+    terms: HashSet<String>,
 }
 
 /// Selects evidence for `question` (its vector `qvec`) from `hits`.
@@ -436,6 +438,7 @@ pub fn select(
                 code: u.code,
                 dependent,
                 overlap,
+                terms,
             });
         }
     }
@@ -718,7 +721,7 @@ pub fn select(
         .flat_map(|t| content_terms(t))
         .collect();
     covered.extend(passage.iter().flat_map(|&p| content_terms(&units[p].text)));
-    covered.extend(chosen.iter().flat_map(|&i| content_terms(&cands[i].text)));
+    covered.extend(chosen.iter().flat_map(|&i| cands[i].terms.iter().cloned()));
     for _ in 0..MAX_COMPLETIONS {
         let missing: Vec<&String> =
             qterms.iter().filter(|t| !covered.contains(*t) && !PRICE_WORDS.contains(&t.as_str())).collect();
@@ -736,13 +739,12 @@ pub fn select(
                     && scores[i] >= best * COMPLETION_FLOOR
             })
             .filter_map(|i| {
-                let terms = content_terms(&cands[i].text);
-                let named = missing.iter().filter(|t| terms.contains(t)).count();
+                let named = missing.iter().filter(|t| cands[i].terms.contains(t.as_str())).count();
                 (named > 0).then_some((i, named))
             })
             .max_by(|a, b| a.1.cmp(&b.1).then(scores[a.0].total_cmp(&scores[b.0])));
         let Some((i, _)) = pick else { break };
-        covered.extend(content_terms(&cands[i].text));
+        covered.extend(cands[i].terms.iter().cloned());
         chosen.push(i);
     }
     // Evidence: the passage, then the other picks; grouped by chunk in order of first appearance, in

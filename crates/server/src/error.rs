@@ -4,7 +4,6 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use throughline_core::{CoreError, ErrorKind};
 
 /// Every error code the API answers, with its HTTP status: the one table of errors. A handler names a
@@ -233,14 +232,15 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "code": self.code, "message": self.message });
-        if let Some(field) = &self.field {
-            body["field"] = json!(field);
-        }
-        if let Some(secs) = self.retry_after {
-            body["retry_after"] = json!(secs);
-        }
-        let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        let body = crate::wire::ErrorBody {
+            error: crate::wire::error::ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+                retry_after: self.retry_after,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, www_authenticate());
         }

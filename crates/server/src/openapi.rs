@@ -315,6 +315,9 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), n, "operation ids repeat");
         // The generated operations (knowledge bases, search, jobs) have ids and their error statuses.
+        // Enumerations come from the domain's lists.
+        let page_types = doc["components"]["schemas"]["PageType"]["enum"].as_array().map(Vec::len);
+        assert_eq!(page_types, Some(throughline_core::PageType::ALL.len()));
         let search = &doc["paths"]["/v1/kbs/{kb}/search"]["post"];
         assert_eq!(search["operationId"], "search");
         for code in ["200", "400", "401", "404", "413", "415", "429"] {

@@ -54,10 +54,8 @@ impl Page {
         items: Vec<T>,
         mut to_json: impl FnMut(T) -> ApiResult<Value>,
     ) -> ApiResult<Value> {
-        let total = items.len();
-        let offset = self.offset.unwrap_or(0).min(total);
-        let limit = self.limit.map_or(total - offset, |l| l.min(MAX_LIMIT));
-        let page = items.into_iter().skip(offset).take(limit).map(&mut to_json).collect::<ApiResult<Vec<_>>>()?;
+        let Paged { items, total, limit, offset } = self.slice(items);
+        let page = items.into_iter().map(&mut to_json).collect::<ApiResult<Vec<_>>>()?;
         let mut v = json!({ "total": total, "limit": limit, "offset": offset });
         v[key] = Value::Array(page);
         Ok(v)

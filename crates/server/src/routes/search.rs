@@ -61,7 +61,7 @@ pub struct SearchBody {
 pub struct FilterBody {
     /// Only these page types (docs, help, pricing, faq, blog, changelog, legal, other).
     #[serde(default)]
-    #[schema(inline, value_type = Vec<PageTypeName>)]
+    #[schema(value_type = Vec<PageTypeName>)]
     pub page_type: Vec<String>,
     /// Only these sources (ids).
     #[serde(default)]
@@ -69,20 +69,22 @@ pub struct FilterBody {
     pub source: Vec<String>,
 }
 
-/// A page type, as the search filter takes it.
-#[derive(utoipa::ToSchema)]
-#[schema(as = PageType)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-enum PageTypeName {
-    Docs,
-    Help,
-    Pricing,
-    Faq,
-    Blog,
-    Changelog,
-    Legal,
-    Other,
+/// A page type, as the search filter takes it: the names of [`PageType::ALL`].
+struct PageTypeName;
+
+impl utoipa::PartialSchema for PageTypeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        let names: Vec<&str> = PageType::ALL.iter().map(|t| t.as_str()).collect();
+        let schema = serde_json::json!({"type": "string", "enum": names});
+        // Valid OpenAPI by construction; an empty schema is the impossible fallback.
+        utoipa::openapi::RefOr::T(serde_json::from_value(schema).unwrap_or_default())
+    }
+}
+
+impl utoipa::ToSchema for PageTypeName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("PageType")
+    }
 }
 
 /// A source id.

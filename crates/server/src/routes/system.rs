@@ -57,7 +57,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/v1/openapi.json", operation_id = "openapi", tag = "system", summary = "This document",
     responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
 pub async fn openapi() -> ApiJson<Value> {
-    ApiJson(crate::openapi::document())
+    // The document depends on nothing but the code: built once.
+    static DOCUMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(crate::openapi::document);
+    ApiJson(DOCUMENT.clone())
 }
 
 /// A known path asked with a method it does not serve: 405 with a JSON error naming the method and path.

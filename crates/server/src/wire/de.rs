@@ -13,21 +13,19 @@ enum Written {
 }
 
 fn whole(w: Written) -> Result<u64, String> {
-    let (n, text) = match w {
-        Written::Number(n) => (n.as_u64().map(Ok).or_else(|| n.as_f64().map(Err)), n.to_string()),
+    // The count exactly when it is written as one, and as a float otherwise.
+    let (exact, float, text) = match w {
+        Written::Number(n) => (n.as_u64(), n.as_f64(), n.to_string()),
         Written::Text(t) => {
             let t = t.trim().to_string();
-            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-                // Digits only: a count, however long (saturating).
-                (Some(Ok(t.parse::<u64>().unwrap_or(u64::MAX))), t)
-            } else {
-                (t.parse::<f64>().ok().map(Err), t)
-            }
+            let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            // Digits only: a count, however long (saturating).
+            (digits.then(|| t.parse::<u64>().unwrap_or(u64::MAX)), t.parse::<f64>().ok(), t)
         }
     };
-    match n {
-        Some(Ok(u)) => Ok(u),
-        Some(Err(f)) if f >= 0.0 && f.fract() == 0.0 => Ok(if f >= u64::MAX as f64 { u64::MAX } else { f as u64 }),
+    match (exact, float) {
+        (Some(u), _) => Ok(u),
+        (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 => Ok(if f >= u64::MAX as f64 { u64::MAX } else { f as u64 }),
         _ => Err(format!("`{text}` is not a non-negative integer")),
     }
 }
