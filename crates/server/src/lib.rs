@@ -162,6 +162,14 @@ fn typed_timed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(job_routes::list))
         .routes(routes!(job_routes::get))
         .routes(routes!(job_routes::cancel))
+        .routes(routes!(memory::contacts))
+        .routes(routes!(memory::contact, memory::delete_contact))
+        .routes(routes!(memory::event))
+        .routes(routes!(memory::leads))
+        .routes(routes!(memory::handoffs))
+        .routes(routes!(memory::reply))
+        .routes(routes!(memory::resolve))
+        .routes(routes!(memory::audit))
 }
 
 /// Typed routes that stream (not bound by the request timeout).
@@ -178,14 +186,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/kbs/{kb}/plans", get(plans::get).put(plans::put).delete(plans::delete))
         .route("/v1/agents", get(agent_routes::list).post(agent_routes::create))
         .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update).delete(agent_routes::delete))
-        .route("/v1/agents/{agent}/contacts", get(memory::contacts))
-        .route("/v1/agents/{agent}/contacts/{contact}", get(memory::contact).delete(memory::delete_contact))
-        .route("/v1/events", post(memory::event))
-        .route("/v1/agents/{agent}/leads", get(memory::leads))
-        .route("/v1/agents/{agent}/handoffs", get(memory::handoffs))
-        .route("/v1/agents/{agent}/handoffs/{handoff}/reply", post(memory::reply))
-        .route("/v1/agents/{agent}/handoffs/{handoff}/resolve", post(memory::resolve))
-        .route("/v1/agents/{agent}/audit", get(memory::audit))
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
     // Streams and uploads are not bound by the ordinary request timeout.

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use throughline_core::{SearchMode, SearchRequest};
 
-use crate::agents::{open_agent, turn_json};
+use crate::agents::open_agent;
 use crate::error::ApiResult;
+use crate::wire;
 use crate::AppState;
 use throughline_agent::Turn;
 
@@ -349,7 +350,11 @@ pub fn agent_call(state: &AppState, name: &str, args: &Value) -> Option<ToolOutp
                     ));
                 }
             }
-            Some(ToolOutput { text, structured: turn_json(&turn, false), is_error: false })
+            Some(ToolOutput {
+                text,
+                structured: serde_json::to_value(wire::Turn::new(&turn, false)).unwrap_or(Value::Null),
+                is_error: false,
+            })
         }
         Err(e) => fail(e.message),
     }

@@ -15,11 +15,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::agents::{open_agent, turn_json};
+use crate::agents::open_agent;
 use crate::answering::{spawn_turn, Step};
 use crate::auth::{bearer, is_admin};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::routes::jobs::async_stream;
+use crate::wire::Turn;
 use crate::AppState;
 use throughline_core::Role;
 
@@ -298,7 +299,7 @@ async fn complete(
             "model": agent,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
             "usage": usage(completion),
-            "throughline": turn_json(&turn, admin),
+            "throughline": Turn::new(&turn, admin),
         }))
         .into_response());
     }

@@ -14,11 +14,13 @@ use serde_json::{json, Value};
 use throughline_agent::Agent;
 use throughline_core::{ContactId, Lifecycle};
 
-use crate::agents::{blocking, message_citations_json, open_agent, turn_json};
+use crate::agents::{blocking, open_agent};
 use crate::answering::Step;
 use crate::auth::{is_admin, random_token};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::jobs::async_stream;
+use crate::wire::memory::message_citations;
+use crate::wire::Turn;
 use crate::AppState;
 
 use crate::routes::agents::{KEY_HEADER, SESSION_HEADER};
@@ -362,7 +364,7 @@ pub async fn chat(
             match steps.recv().await {
                 Some(Step::Delta(_)) => continue,
                 Some(Step::Done(turn)) => {
-                    return Ok(with_cors(ApiJson(turn_json(&turn?, admin)).into_response(), &who));
+                    return Ok(with_cors(ApiJson(Turn::new(&turn?, admin)).into_response(), &who));
                 }
                 Some(Step::Stopping) | None => {
                     return Ok(with_cors(stopping_error().into_response(), &who));
@@ -380,7 +382,9 @@ pub async fn chat(
                     }
                     continue;
                 }
-                Some(Step::Done(Ok(turn))) => Event::default().event("turn").data(turn_json(&turn, admin).to_string()),
+                Some(Step::Done(Ok(turn))) => Event::default()
+                    .event("turn")
+                    .data(serde_json::to_string(&Turn::new(&turn, admin)).unwrap_or_default()),
                 Some(Step::Done(Err(e))) => {
                     Event::default().event("error").data(json!({"code": e.code, "message": e.message}).to_string())
                 }
@@ -429,7 +433,7 @@ pub async fn session_messages(
         .map(|m| {
             json!({
                 "role": m.role.as_str(), "text": m.text, "stage": m.stage.map(|s| s.as_str()),
-                "citations": message_citations_json(&m.citations), "created_at": m.created_at,
+                "citations": message_citations(&m.citations), "created_at": m.created_at,
             })
         })
         .collect();

@@ -9,21 +9,29 @@
 //! by the hand-written part of [`crate::openapi`] until they move here.
 
 pub mod agents;
+pub mod chat;
 pub mod de;
 pub mod error;
 pub mod freshness;
 pub mod jobs;
 pub mod kbs;
+pub mod memory;
 pub mod publication;
 pub mod search;
 
 pub use agents::{AgentVersion, AgentVersionSummary, AgentVersions};
+pub use chat::{Citation, Trace, Turn};
 pub use error::ErrorBody;
 pub use freshness::{StaleAnswers, StalePage, StaleQuote};
 pub use jobs::{Job, JobList, StreamEvent};
 pub use kbs::{
     CrawlPage, CrawlReport, CreateKb, Document, DocumentList, JobAccepted, Kb, KbDetail, KbList, Source, SourceDeleted,
     SourceList, UploadAccepted,
+};
+pub use memory::{
+    AuditReport, ContactList, ContactSummary, EventBody, EventOutcome, Handoff, HandoffEntry, HandoffList,
+    HandoffMessage, KeyValue, KnowledgeGap, Lead, LeadEntry, LeadList, LifecycleName, Memory, Proactive, ReplyBody,
+    ReplySent, ResolveBody, RoleName, StageAudit, StageName,
 };
 pub use publication::{IdentitySecret, Published};
 pub use search::{Hit, SearchResponse};
