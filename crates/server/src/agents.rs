@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use throughline_agent::{Agent, AgentConfig, Audit, ChatBackend};
 use throughline_core::{Publication, Retriever, Stage};
 
 use crate::error::{ApiError, ApiResult};
-use crate::wire::{AuditReport, KnowledgeGap, StageAudit, StageName};
+use crate::wire::{AgentDetail, AgentSummary, AuditReport, KnowledgeGap, StageAudit, StageName};
 use crate::AppState;
 
 impl From<throughline_agent::AgentError> for ApiError {
@@ -57,17 +57,6 @@ pub fn open_agent(state: &AppState, name: &str) -> ApiResult<Arc<Agent>> {
 /// Runs blocking agent work off the async threads.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> ApiResult<T> + Send + 'static) -> ApiResult<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("the agent task failed: {e}")))?
-}
-
-/// JSON of a pricing plan.
-pub fn plan_json(p: &throughline_core::Plan) -> Value {
-    json!({
-        "name": p.name,
-        "prices": p.prices.iter().map(|x| json!({"amount": x.amount, "currency": x.currency, "period": x.period.map(|b| b.as_str()), "display": x.display()})).collect::<Vec<_>>(),
-        "limits": p.limits.iter().map(|l| json!({"name": l.name, "value": l.value})).collect::<Vec<_>>(),
-        "features": p.features,
-        "source_path": p.source_path,
-    })
 }
 
 /// Unanswered questions grouped by meaning (greedy clustering of their embeddings at cosine ≥ 0.7),
@@ -155,24 +144,26 @@ pub fn audit_report(state: &AppState, a: &Audit) -> AuditReport {
     }
 }
 
-/// JSON of an agent with its publication.
-pub fn agent_json(
+/// An agent's view: its latest (or given) version with its publication.
+pub fn agent_view(
     name: &str,
     version: u32,
     config: &AgentConfig,
     toml: &str,
     publication: Option<&Publication>,
-) -> Value {
+) -> AgentDetail {
     let config_json: Value =
         toml::from_str::<toml::Value>(toml).ok().and_then(|v| serde_json::to_value(v).ok()).unwrap_or(Value::Null);
-    json!({
-        "name": name,
-        "version": version,
-        "kbs": config.knowledge_bases,
-        "published": publication.is_some_and(|p| p.published),
-        "public_key": publication.map(|p| p.public_key.clone()),
-        "allowed_origins": publication.map(|p| p.allowed_origins.clone()).unwrap_or_default(),
-        "config": config_json,
-        "config_toml": toml,
-    })
+    AgentDetail {
+        agent: AgentSummary {
+            name: name.to_string(),
+            version,
+            kbs: config.knowledge_bases.clone(),
+            published: publication.is_some_and(|p| p.published),
+            public_key: publication.map(|p| p.public_key.clone()),
+            allowed_origins: publication.map(|p| p.allowed_origins.clone()).unwrap_or_default(),
+            config: config_json,
+        },
+        config_toml: toml.to_string(),
+    }
 }

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, options, post};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -131,7 +131,14 @@ pub fn typed_routes() -> OpenApiRouter<AppState> {
 
 /// Typed routes that answer without the admin token.
 fn typed_public_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(system::health)).routes(routes!(system::openapi))
+    OpenApiRouter::new()
+        .routes(routes!(system::health))
+        .routes(routes!(system::openapi))
+        .routes(routes!(sessions::create_session))
+        .routes(routes!(sessions::chat))
+        .routes(routes!(sessions::session_messages))
+        .routes(routes!(sessions::session_events))
+        .routes(routes!(sessions::widget_config))
 }
 
 /// The upload, with its own body limit (not bound by the request timeout either).
@@ -152,6 +159,9 @@ fn typed_timed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(kbs::report))
         .routes(routes!(freshness::stale_answers))
         .routes(routes!(search::get, search::post))
+        .routes(routes!(agent_routes::list, agent_routes::create))
+        .routes(routes!(agent_routes::get, agent_routes::update, agent_routes::delete))
+        .routes(routes!(plans::get, plans::put, plans::delete))
         .routes(routes!(agent_routes::versions))
         .routes(routes!(agent_routes::version))
         .routes(routes!(publication::publish))
@@ -183,9 +193,6 @@ pub fn router(state: AppState) -> Router {
     let admin = Router::new()
         .merge(typed_timed_routes().split_for_parts().0)
         .route("/metrics", get(system::metrics))
-        .route("/v1/kbs/{kb}/plans", get(plans::get).put(plans::put).delete(plans::delete))
-        .route("/v1/agents", get(agent_routes::list).post(agent_routes::create))
-        .route("/v1/agents/{agent}", get(agent_routes::get).put(agent_routes::update).delete(agent_routes::delete))
         .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
     // Streams and uploads are not bound by the ordinary request timeout.
@@ -197,17 +204,11 @@ pub fn router(state: AppState) -> Router {
     // preflights for the origins the agent allows.
     let public = Router::new()
         .merge(typed_public_routes().split_for_parts().0)
-        .route("/v1/agents/{agent}/sessions", post(sessions::create_session).options(sessions::preflight))
-        .route("/v1/agents/{agent}/chat", post(sessions::chat).options(sessions::preflight))
-        .route(
-            "/v1/agents/{agent}/sessions/{session}/messages",
-            get(sessions::session_messages).options(sessions::preflight),
-        )
-        .route(
-            "/v1/agents/{agent}/sessions/{session}/events",
-            get(sessions::session_events).options(sessions::preflight),
-        )
-        .route("/v1/agents/{agent}/widget-config", get(sessions::widget_config))
+        // CORS preflights of the visitor routes.
+        .route("/v1/agents/{agent}/sessions", options(sessions::preflight))
+        .route("/v1/agents/{agent}/chat", options(sessions::preflight))
+        .route("/v1/agents/{agent}/sessions/{session}/messages", options(sessions::preflight))
+        .route("/v1/agents/{agent}/sessions/{session}/events", options(sessions::preflight))
         .route("/v1/chat/completions", post(openai::completions))
         .route("/v1/models", get(openai::models))
         .route("/v1/models/{model}", get(openai::model))

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde_json::Value;
 use throughline_core::ContactId;
 use tokio::sync::broadcast;
+
+use crate::wire::SessionEvent;
 
 /// Events buffered per subscriber before it counts as lagging.
 const CAPACITY: usize = 64;
@@ -15,12 +16,12 @@ const CAPACITY: usize = 64;
 /// One broadcast channel per (agent, contact) with at least one open stream.
 #[derive(Default)]
 pub struct SessionHub {
-    channels: Mutex<HashMap<(String, ContactId), broadcast::Sender<Value>>>,
+    channels: Mutex<HashMap<(String, ContactId), broadcast::Sender<SessionEvent>>>,
 }
 
 impl SessionHub {
     /// Subscribes to the events of one contact of one agent.
-    pub fn subscribe(&self, agent: &str, contact: ContactId) -> broadcast::Receiver<Value> {
+    pub fn subscribe(&self, agent: &str, contact: ContactId) -> broadcast::Receiver<SessionEvent> {
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         // Channels whose streams all closed are dropped here (and on publish), so the map stays small.
         map.retain(|_, tx| tx.receiver_count() > 0);
@@ -28,7 +29,7 @@ impl SessionHub {
     }
 
     /// Sends an event to every open stream of the contact; returns how many streams received it.
-    pub fn publish(&self, agent: &str, contact: ContactId, event: Value) -> usize {
+    pub fn publish(&self, agent: &str, contact: ContactId, event: SessionEvent) -> usize {
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         let key = (agent.to_string(), contact);
         let sent = map.get(&key).and_then(|tx| tx.send(event).ok()).unwrap_or(0);

@@ -151,19 +151,6 @@ pub fn document() -> Value {
     // (path, method, summary, tag, public, success status, parameters, body)
     type Row = (&'static str, &'static str, &'static str, &'static str, bool, &'static str, Vec<Value>, Option<Value>);
     let table: Vec<Row> = vec![
-        ("/v1/kbs/{kb}/plans", "get", "The plan catalogue the agents quote (hand-edited, else extracted from the pricing pages), with what extraction found", "agents", false, "200", vec![kb()], None),
-        ("/v1/kbs/{kb}/plans", "put", "Replace the catalogue by an edited one {plans: [{name, prices: [{amount, currency, period}], limits: [{name, value}], features, source_path}], update_agents (default true): agents over the knowledge base get a new version quoting it}", "agents", false, "200", vec![kb()], body_any()),
-        ("/v1/kbs/{kb}/plans", "delete", "Drop the edited catalogue: the extracted plans apply again", "agents", false, "200", vec![kb()], None),
-        ("/v1/agents", "get", "List agents with their publication", "agents", false, "200", paged(vec![]), None),
-        ("/v1/agents", "post", "Create an agent: {name, kb} derives defaults from the knowledge base (product, signup/demo/pricing URLs, plans); or {name, config_toml}", "agents", false, "201", none(), body_any()),
-        ("/v1/agents/{agent}", "get", "An agent: latest configuration as JSON and TOML, publication", "agents", false, "200", vec![agent()], None),
-        ("/v1/agents/{agent}", "put", "Save a new configuration version ({config_toml} or {config}; with base_version, 409 version_conflict when a newer version exists)", "agents", false, "200", vec![agent()], body_any()),
-        ("/v1/agents/{agent}", "delete", "Delete an agent: every version, its publication (the public key and visitor sessions stop working) and its contacts with their memory; 404 for an unknown agent", "agents", false, "200", vec![agent()], None),
-        ("/v1/agents/{agent}/sessions", "post", "Mint a visitor session (public key in X-Throughline-Key from an allowed origin, or the admin token with an optional {contact}); {user_id | email, user_hash} signed by the host site makes it a verified customer whose memory it continues", "chat", true, "201", vec![agent()], body_any()),
-        ("/v1/agents/{agent}/chat", "post", "Ask the agent: {message, session | contact (admin), stream, new_conversation}; JSON turn, or SSE delta/turn/done with stream", "chat", true, "200", vec![agent()], body_any()),
-        ("/v1/agents/{agent}/sessions/{session}/messages", "get", "A visitor's conversation history", "chat", true, "200", vec![agent(), path_param("session", "Session token")], None),
-        ("/v1/agents/{agent}/widget-config", "get", "What the widget shows before the first message (its settings), for a page of an allowed origin; the public key in `?key=` or X-Throughline-Key; a refusal carries CORS headers so the widget can show why (origin_not_allowed names the origin)", "chat", true, "200", vec![agent()], None),
-        ("/v1/agents/{agent}/sessions/{session}/events", "get", "Live events of a visitor session (Server-Sent Events, public key + allowed origin): `ready`, then `reply` {role: human, text, message_id, handoff_id} for each reply a human sends from the handoff screen, `server_stopping` at shutdown", "chat", true, "200", vec![agent(), path_param("session", "Session token")], None),
         ("/v1/chat/completions", "post", "OpenAI-compatible chat completions (model = agent name; API key = admin token or the agent's public key; streaming and non-streaming)", "chat", true, "200", none(), body_any()),
         ("/v1/models", "get", "OpenAI-compatible model list: the agents this API key may use as `model` (all for the admin token, the published agent for its public key)", "chat", true, "200", none(), None),
         ("/v1/models/{model}", "get", "One agent as an OpenAI model object; 404 with code model_not_found otherwise", "chat", true, "200", vec![path_param("model", "Agent name")], None),

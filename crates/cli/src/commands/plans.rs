@@ -2,31 +2,16 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
-use throughline_core::{KnowledgeStore, Plan};
+use throughline_core::KnowledgeStore;
+use throughline_server::wire::PlanView;
 
 use super::App;
-
-pub fn plan_json(p: &Plan) -> serde_json::Value {
-    json!({
-        "name": p.name,
-        "prices": p.prices.iter().map(|x| json!({
-            "amount": x.amount,
-            "currency": x.currency,
-            "period": x.period.map(|p| p.as_str()),
-            "display": x.display(),
-        })).collect::<Vec<_>>(),
-        "limits": p.limits.iter().map(|l| json!({"name": l.name, "value": l.value})).collect::<Vec<_>>(),
-        "features": p.features,
-        "source": p.source_path,
-    })
-}
 
 pub fn run(app: &App, kb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     let info = app.store.kb(kb)?.ok_or_else(|| anyhow::anyhow!("knowledge base `{kb}` not found"))?;
     let plans = app.store.plans(info.id)?;
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&plans.iter().map(plan_json).collect::<Vec<_>>())?);
+        println!("{}", serde_json::to_string_pretty(&plans.iter().map(PlanView::from).collect::<Vec<_>>())?);
         return Ok(ExitCode::SUCCESS);
     }
     if plans.is_empty() {

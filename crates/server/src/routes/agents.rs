@@ -3,15 +3,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::{json, Value};
 use throughline_agent::{Agent, AgentConfig};
 
-use crate::agents::{agent_json, blocking};
+use crate::agents::{agent_view, blocking};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::paging::Page;
-use crate::wire::{AgentVersion, AgentVersionSummary, AgentVersions, ErrorBody};
+use crate::wire::{
+    AgentDeleted, AgentDetail, AgentList, AgentVersion, AgentVersionSummary, AgentVersions, CreateAgent, ErrorBody,
+    UpdateAgent,
+};
 use crate::AppState;
 
 /// Header carrying a published agent's public key.
@@ -19,35 +19,36 @@ pub const KEY_HEADER: &str = "x-throughline-key";
 /// Header carrying a visitor session token.
 pub const SESSION_HEADER: &str = "x-throughline-session";
 
-fn describe(state: &AppState, name: &str, version: Option<u32>) -> ApiResult<Value> {
+fn describe(state: &AppState, name: &str, version: Option<u32>) -> ApiResult<AgentDetail> {
     let (record, config) = Agent::load_config(state.0.memory.as_ref(), name, version)?;
     let publication = state.0.access.publication(name)?;
-    Ok(agent_json(&record.name, record.version, &config, &record.config, publication.as_ref()))
+    Ok(agent_view(&record.name, record.version, &config, &record.config, publication.as_ref()))
 }
 
 /// `GET /v1/agents?limit=&offset=`
-pub async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<ApiJson<Value>> {
-    Ok(ApiJson(page.list("agents", state.0.memory.agents()?, |a| {
-        let mut v = describe(&state, &a.name, None)?;
-        v.as_object_mut().map(|o| o.remove("config_toml"));
-        Ok(v)
-    })?))
-}
-
-/// Body of agent creation.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateAgent {
-    name: String,
-    kb: Option<String>,
-    config_toml: Option<String>,
+#[utoipa::path(get, path = "/v1/agents", operation_id = "list_agents", tag = "agents", params(Page),
+    summary = "List agents with their publication (paged)",
+    responses((status = 200, description = "A page of agents", body = AgentList)))]
+pub async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> ApiResult<ApiJson<AgentList>> {
+    let st = state.clone();
+    blocking(move || {
+        let p = page.slice(st.0.memory.agents()?);
+        let agents = p.items.iter().map(|a| Ok(describe(&st, &a.name, None)?.agent)).collect::<ApiResult<Vec<_>>>()?;
+        Ok(ApiJson(AgentList { total: p.total, limit: p.limit, offset: p.offset, agents }))
+    })
+    .await
 }
 
 /// `POST /v1/agents`: defaults derived from the knowledge base, or a given TOML configuration.
+#[utoipa::path(post, path = "/v1/agents", operation_id = "create_agent", tag = "agents", request_body = CreateAgent,
+    summary = "Create an agent: from a knowledge base (defaults derived from it: product, signup/demo/pricing URLs, plans) or from a TOML configuration",
+    responses((status = 201, description = "Created", body = AgentDetail),
+        (status = 404, description = "Unknown knowledge base", body = ErrorBody),
+        (status = 409, description = "An agent of that name exists (`already_exists`)", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateAgent>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, ApiJson<AgentDetail>)> {
     if state.0.memory.agent(&body.name, None)?.is_some() {
         return Err(ApiError::of(
             crate::error::ErrorCode::AlreadyExists,
@@ -69,72 +70,81 @@ pub async fn create(
         describe(&st, &body.name, None)
     })
     .await?;
-    if let Some(name) = v["name"].as_str() {
-        crate::answering::warm(&state, name);
-    }
+    crate::answering::warm(&state, &v.agent.name);
     Ok((StatusCode::CREATED, ApiJson(v)))
 }
 
 /// `GET /v1/agents/{agent}`
-pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
-    Ok(ApiJson(describe(&state, &name, None)?))
-}
-
-/// Body of an agent update.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateAgent {
-    config_toml: Option<String>,
-    config: Option<Value>,
-    /// The version the edit started from: when another save (another tab, a plan edit) made a newer
-    /// one, the update is refused with 409 instead of silently reverting that save.
-    #[serde(default)]
-    base_version: Option<u32>,
+#[utoipa::path(get, path = "/v1/agents/{agent}", operation_id = "get_agent", tag = "agents",
+    params(("agent" = String, Path, description = "Agent name")),
+    summary = "An agent: its latest configuration as JSON and TOML, and its publication",
+    responses((status = 200, description = "The agent", body = AgentDetail),
+        (status = 404, description = "Unknown agent", body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<AgentDetail>> {
+    let st = state.clone();
+    blocking(move || Ok(ApiJson(describe(&st, &name, None)?))).await
 }
 
 /// `PUT /v1/agents/{agent}`: saves a new version.
+#[utoipa::path(put, path = "/v1/agents/{agent}", operation_id = "update_agent", tag = "agents",
+    params(("agent" = String, Path, description = "Agent name")), request_body = UpdateAgent,
+    summary = "Save a new configuration version (`config_toml` or `config`; with `base_version`, 409 `version_conflict` when a newer version exists)",
+    responses((status = 200, description = "The agent at its new version", body = AgentDetail),
+        (status = 404, description = "Unknown agent", body = ErrorBody),
+        (status = 409, description = "A newer version exists (`version_conflict`)", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateAgent>,
-) -> ApiResult<ApiJson<Value>> {
-    let latest = state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
-    if let Some(base) = body.base_version.filter(|b| *b != latest.version) {
-        return Err(ApiError {
-            field: Some("base_version".into()),
-            ..ApiError::of(crate::error::ErrorCode::VersionConflict,
-                format!(
-                    "agent `{name}` is at version {}, not {base}: another save (another tab, or a plan edit) came first; reload to see it",
-                    latest.version
-                ),
-            )
-        });
-    }
-    let (text, field) = match (body.config_toml, body.config) {
-        (Some(t), None) => (t, "config_toml"),
-        (None, Some(v)) => {
-            let t = toml::to_string(&v)
-                .map_err(|e| ApiError::invalid("config", format!("cannot be written as TOML: {e}")))?;
-            (t, "config")
+) -> ApiResult<ApiJson<AgentDetail>> {
+    let st = state.clone();
+    let v = blocking(move || {
+        let state = st;
+        let latest = state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
+        if let Some(base) = body.base_version.filter(|b| *b != latest.version) {
+            return Err(ApiError {
+                field: Some("base_version".into()),
+                ..ApiError::of(crate::error::ErrorCode::VersionConflict,
+                    format!(
+                        "agent `{name}` is at version {}, not {base}: another save (another tab, or a plan edit) came first; reload to see it",
+                        latest.version
+                    ),
+                )
+            });
         }
-        _ => return Err(ApiError::invalid("config_toml", "give exactly one of `config_toml` or `config`")),
-    };
-    let config =
-        AgentConfig::from_toml(&text, field).map_err(|e| ApiError { field: Some(field.into()), ..e.into() })?;
-    for kb in &config.knowledge_bases {
-        if state.0.store.kb(kb)?.is_none() {
-            return Err(ApiError::invalid("knowledge_bases", format!("knowledge base `{kb}` does not exist")));
+        let (text, field) = match (body.config_toml, body.config) {
+            (Some(t), None) => (t, "config_toml"),
+            (None, Some(v)) => {
+                let t = toml::to_string(&v)
+                    .map_err(|e| ApiError::invalid("config", format!("cannot be written as TOML: {e}")))?;
+                (t, "config")
+            }
+            _ => return Err(ApiError::invalid("config_toml", "give exactly one of `config_toml` or `config`")),
+        };
+        let config =
+            AgentConfig::from_toml(&text, field).map_err(|e| ApiError { field: Some(field.into()), ..e.into() })?;
+        for kb in &config.knowledge_bases {
+            if state.0.store.kb(kb)?.is_none() {
+                return Err(ApiError::invalid("knowledge_bases", format!("knowledge base `{kb}` does not exist")));
+            }
         }
-    }
-    Agent::save(state.0.memory.as_ref(), &name, &config)
-        .map_err(|e| ApiError { field: Some(field.into()), ..e.into() })?;
-    crate::answering::warm(&state, &name);
-    Ok(ApiJson(describe(&state, &name, None)?))
+        Agent::save(state.0.memory.as_ref(), &name, &config)
+            .map_err(|e| ApiError { field: Some(field.into()), ..e.into() })?;
+        describe(&state, &name, None)
+    })
+    .await?;
+    crate::answering::warm(&state, &v.agent.name);
+    Ok(ApiJson(v))
 }
 
 /// `DELETE /v1/agents/{agent}`: deletes every version of the agent, unpublishes it (its public key and
 /// visitor sessions stop working) and deletes its contacts with their memory. 404 for an unknown agent.
-pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+#[utoipa::path(delete, path = "/v1/agents/{agent}", operation_id = "delete_agent", tag = "agents",
+    params(("agent" = String, Path, description = "Agent name")),
+    summary = "Delete an agent: every version, its publication (the public key and visitor sessions stop working) and its contacts with their memory",
+    responses((status = 200, description = "What was deleted", body = AgentDeleted),
+        (status = 404, description = "Unknown agent", body = ErrorBody)))]
+pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String>) -> ApiResult<ApiJson<AgentDeleted>> {
     state.0.memory.agent(&name, None)?.ok_or_else(|| ApiError::not_found("agent", &name))?;
     let st = state.clone();
     let n = name.clone();
@@ -148,7 +158,7 @@ pub async fn delete(State(state): State<AppState>, ApiPath(name): ApiPath<String
         Ok((was_published, contacts))
     })
     .await?;
-    Ok(ApiJson(json!({"deleted": name, "was_published": was_published, "contacts_deleted": contacts})))
+    Ok(ApiJson(AgentDeleted { deleted: name, was_published, contacts_deleted: contacts }))
 }
 
 /// `GET /v1/agents/{agent}/versions`

@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::json;
 use throughline_core::{ContactId, HandoffId};
 
 use crate::agents::{audit_report, blocking, open_agent};
@@ -11,7 +10,8 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::paging::Page;
 use crate::wire::{
     AuditReport, ContactList, ContactSummary, ErrorBody, EventBody, EventOutcome, Handoff, HandoffEntry, HandoffList,
-    HandoffMessage, Lead, LeadEntry, LeadList, Memory, Proactive, ReplyBody, ReplySent, ResolveBody,
+    HandoffMessage, Lead, LeadEntry, LeadList, Memory, Proactive, ReplyBody, ReplySent, ResolveBody, RoleName,
+    SessionEvent,
 };
 use crate::AppState;
 
@@ -229,7 +229,7 @@ pub async fn reply(
     let delivered = state.0.live.publish(
         &agent_name,
         contact,
-        json!({"type": "reply", "role": "human", "text": text, "message_id": msg, "handoff_id": id.to_string()}),
+        SessionEvent::Reply { role: RoleName::Human, text, message_id: msg, handoff_id: id.to_string() },
     );
     Ok(ApiJson(ReplySent { message_id: msg, delivered_live: delivered }))
 }

@@ -3,13 +3,14 @@
 //! every agent over the knowledge base a new configuration version quoting the edited plans.
 
 use axum::extract::State;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use throughline_agent::{Agent, AgentConfig};
 use throughline_core::{BillingPeriod, KbInfo, Plan, PlanLimit, PlanPrice};
 
-use crate::agents::{blocking, plan_json};
+use crate::agents::blocking;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::kbs::existing_kb;
+use crate::wire::{AgentVersionRef, Catalogue, CatalogueEdit, ErrorBody, PlanView};
 use crate::AppState;
 
 /// Most plans a catalogue may hold.
@@ -19,34 +20,46 @@ const MAX_ITEMS: usize = 100;
 /// Longest text of any one field, in characters.
 const MAX_TEXT: usize = 2_000;
 
-fn catalogue_json(state: &AppState, kb: &KbInfo) -> ApiResult<Value> {
+fn catalogue(state: &AppState, kb: &KbInfo) -> ApiResult<Catalogue> {
     let edited_at = state.0.store.plans_edited_at(kb.id)?;
     let extracted = state.0.store.extracted_plans(kb.id)?;
     let plans = if edited_at.is_some() { state.0.store.plans(kb.id)? } else { extracted.clone() };
-    Ok(json!({
-        "kb": kb.name,
-        "plans": plans.iter().map(plan_json).collect::<Vec<_>>(),
-        "edited": edited_at.is_some(),
-        "edited_at": edited_at,
-        "extracted": extracted.iter().map(plan_json).collect::<Vec<_>>(),
-    }))
+    Ok(Catalogue {
+        kb: kb.name.clone(),
+        plans: plans.iter().map(PlanView::from).collect(),
+        edited: edited_at.is_some(),
+        edited_at,
+        extracted: extracted.iter().map(PlanView::from).collect(),
+        agents_updated: None,
+    })
 }
 
 /// `GET /v1/kbs/{kb}/plans`: the catalogue the agents quote (edited or extracted), and what extraction
 /// found.
-pub async fn get(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+#[utoipa::path(get, path = "/v1/kbs/{kb}/plans", operation_id = "get_plans", tag = "agents",
+    params(("kb" = String, Path, description = "Knowledge base name or id")),
+    summary = "The plan catalogue the agents quote (hand-edited, else extracted from the pricing pages), with what extraction found",
+    responses((status = 200, description = "The catalogue", body = Catalogue),
+        (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Catalogue>> {
     let info = existing_kb(&state, &kb)?;
-    Ok(ApiJson(catalogue_json(&state, &info)?))
+    Ok(ApiJson(catalogue(&state, &info)?))
 }
 
 /// `PUT /v1/kbs/{kb}/plans` with `{"plans": [...], "update_agents": true}`: replaces the catalogue by
 /// an edited one. With `update_agents` (the default), every agent over this knowledge base whose plans
-/// differ gets a new configuration version quoting the edited plans.
+/// differ gets a new configuration version quoting the edited plans. The body is read field by field so
+/// an error names the exact field (`plans[1].prices[0].amount`); its schema is [`CatalogueEdit`].
+#[utoipa::path(put, path = "/v1/kbs/{kb}/plans", operation_id = "put_plans", tag = "agents",
+    params(("kb" = String, Path, description = "Knowledge base name or id")), request_body = CatalogueEdit,
+    summary = "Replace the catalogue by an edited one; with update_agents (default true) agents over the knowledge base get a new version quoting it",
+    responses((status = 200, description = "The catalogue, with the agents updated", body = Catalogue),
+        (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
     ApiPath(kb): ApiPath<String>,
     ApiJson(body): ApiJson<Value>,
-) -> ApiResult<ApiJson<Value>> {
+) -> ApiResult<ApiJson<Catalogue>> {
     let info = existing_kb(&state, &kb)?;
     let obj = body.as_object().ok_or_else(|| ApiError::invalid("body", "must be a JSON object"))?;
     if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "plans" | "update_agents")) {
@@ -62,17 +75,20 @@ pub async fn put(
     let agents = if update_agents { agents_with_plans(&state, &info.name, &plans).await? } else { Vec::new() };
     state.0.store.set_plan_edits(info.id, Some(&plans))?;
     let updated = save_agents(&state, agents).await?;
-    let mut v = catalogue_json(&state, &info)?;
-    v["agents_updated"] = json!(updated);
-    Ok(ApiJson(v))
+    Ok(ApiJson(Catalogue { agents_updated: Some(updated), ..catalogue(&state, &info)? }))
 }
 
 /// `DELETE /v1/kbs/{kb}/plans`: drops the edit; the extracted plans apply again (agents keep the plans
 /// of their current version until edited).
-pub async fn delete(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Value>> {
+#[utoipa::path(delete, path = "/v1/kbs/{kb}/plans", operation_id = "delete_plans", tag = "agents",
+    params(("kb" = String, Path, description = "Knowledge base name or id")),
+    summary = "Drop the edited catalogue: the extracted plans apply again",
+    responses((status = 200, description = "The catalogue", body = Catalogue),
+        (status = 404, description = "Unknown knowledge base", body = ErrorBody)))]
+pub async fn delete(State(state): State<AppState>, ApiPath(kb): ApiPath<String>) -> ApiResult<ApiJson<Catalogue>> {
     let info = existing_kb(&state, &kb)?;
     state.0.store.set_plan_edits(info.id, None)?;
-    Ok(ApiJson(catalogue_json(&state, &info)?))
+    Ok(ApiJson(catalogue(&state, &info)?))
 }
 
 /// The configuration of every agent over `kb` whose plans differ, with the plans replaced and the result
@@ -100,14 +116,14 @@ async fn agents_with_plans(state: &AppState, kb: &str, plans: &[Plan]) -> ApiRes
     .await
 }
 
-/// Saves each configuration as a new version; returns `{name, version}` of each.
-async fn save_agents(state: &AppState, agents: Vec<(String, AgentConfig)>) -> ApiResult<Vec<Value>> {
+/// Saves each configuration as a new version; returns the name and new version of each.
+async fn save_agents(state: &AppState, agents: Vec<(String, AgentConfig)>) -> ApiResult<Vec<AgentVersionRef>> {
     let st = state.clone();
     blocking(move || {
         let mut out = Vec::new();
         for (name, config) in agents {
             let saved = Agent::save(st.0.memory.as_ref(), &name, &config)?;
-            out.push(json!({"name": saved.name, "version": saved.version}));
+            out.push(AgentVersionRef { name: saved.name, version: saved.version });
         }
         Ok(out)
     })

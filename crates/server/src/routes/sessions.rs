@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use throughline_agent::Agent;
 use throughline_core::{ContactId, Lifecycle};
 
@@ -20,13 +20,17 @@ use crate::auth::{is_admin, random_token};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::jobs::async_stream;
 use crate::wire::memory::message_citations;
-use crate::wire::Turn;
+use crate::wire::{
+    ChatBody, ErrorBody, NewSession, SessionCreated, SessionEvent, SessionMessage, SessionMessages, StreamEvent, Turn,
+    WidgetConfig,
+};
 use crate::AppState;
 
 use crate::routes::agents::{KEY_HEADER, SESSION_HEADER};
 
 /// Query of the public widget configuration.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WidgetQuery {
     /// The agent's public key (also accepted in `X-Throughline-Key`): in the query, the request needs
     /// no CORS preflight, so a page on a wrong origin still reads why it is refused.
@@ -37,6 +41,13 @@ pub struct WidgetQuery {
 /// (its settings), for a page of an allowed origin. Refusals carry CORS headers for the asking origin
 /// so the widget can show their reason (`origin_not_allowed` names the origin) instead of a bare
 /// network error.
+#[utoipa::path(get, path = "/v1/agents/{agent}/widget-config", operation_id = "get_widget_config", tag = "chat",
+    params(("agent" = String, Path, description = "Agent name"), WidgetQuery),
+    summary = "What the widget shows before the first message, for a page of an allowed origin (public key in `?key=` or X-Throughline-Key); refusals carry CORS headers so the widget can show why",
+    responses((status = 200, description = "The widget's settings", body = WidgetConfig),
+        (status = 401, description = "No key, or a key that does not open this agent", body = ErrorBody),
+        (status = 403, description = "The page's origin is not allowed (`origin_not_allowed` names it)", body = ErrorBody),
+        (status = 404, description = "Unknown agent", body = ErrorBody)))]
 pub async fn widget_config(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -66,7 +77,7 @@ pub async fn widget_config(
         })?;
         state.0.memory.agent(&agent, None)?.ok_or_else(|| ApiError::not_found("agent", &agent))?;
         let settings = crate::widget::load(state.0.jobs.as_ref(), &agent)?;
-        Ok(with_cors(ApiJson(json!({"agent": agent, "widget": settings})).into_response(), &who))
+        Ok(with_cors(ApiJson(WidgetConfig { agent: agent.clone(), widget: settings }).into_response(), &who))
     })();
     match result {
         Ok(r) => r,
@@ -162,24 +173,6 @@ pub async fn preflight(
         .into_response()
 }
 
-/// Body of a session request.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NewSession {
-    /// Admin only: chat as this contact key (a test contact in the playground, an email…).
-    contact: Option<String>,
-    /// Admin only: the lifecycle (`prospect`, `onboarding`, `customer`) of the contact while it is
-    /// still at the default — a new contact, or one no product event has moved yet — so the
-    /// playground's "Customer" and "Onboarding user" behave as such from the first message.
-    lifecycle: Option<String>,
-    /// The signed-in user's id on the host site, signed in `user_hash` (see [`crate::identity`]).
-    user_id: Option<String>,
-    /// The signed-in user's email: signed in `user_hash` when there is no `user_id`.
-    email: Option<String>,
-    /// Hex HMAC-SHA256 of `user_id` (or of `email` without one) under the agent's identity secret.
-    user_hash: Option<String>,
-}
-
 /// The contact key of a verified identity in a session request, if it carries one.
 fn verified_identity(state: &AppState, agent: &str, body: &NewSession) -> ApiResult<Option<String>> {
     // The signed value, the field it came from, and the contact key it opens.
@@ -212,6 +205,14 @@ fn verified_identity(state: &AppState, agent: &str, body: &NewSession) -> ApiRes
 
 /// `POST /v1/agents/{agent}/sessions`: the server mints a visitor session (a random token the visitor
 /// keeps); the admin may name the contact.
+#[utoipa::path(post, path = "/v1/agents/{agent}/sessions", operation_id = "create_session", tag = "chat",
+    params(("agent" = String, Path, description = "Agent name")),
+    request_body(content = Option<NewSession>, description = "Optional: a verified identity signed by the host site ({user_id | email, user_hash}) makes it a customer whose memory it continues; the admin may name the contact and its lifecycle"),
+    summary = "Mint a visitor session (public key in X-Throughline-Key from an allowed origin, or the admin token)",
+    responses((status = 201, description = "The session", body = SessionCreated),
+        (status = 401, description = "No key, a wrong key, or a user_hash that does not sign the identity", body = ErrorBody),
+        (status = 403, description = "The page's origin is not allowed", body = ErrorBody),
+        (status = 404, description = "Unknown agent", body = ErrorBody)))]
 pub async fn create_session(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -260,10 +261,12 @@ pub async fn create_session(
     Ok(with_cors(
         (
             StatusCode::CREATED,
-            ApiJson(json!({
-                "session": token, "contact_id": contact.id.to_string(), "contact_key": key,
-                "lifecycle": contact.lifecycle.as_str(),
-            })),
+            ApiJson(SessionCreated {
+                session: token,
+                contact_id: contact.id.to_string(),
+                contact_key: key,
+                lifecycle: contact.lifecycle.into(),
+            }),
         )
             .into_response(),
         &who,
@@ -281,25 +284,16 @@ fn session_contact(state: &AppState, agent: &str, token: &str) -> ApiResult<Stri
     Ok(s.contact_key)
 }
 
-/// Body of a chat message.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChatBody {
-    /// The customer's message.
-    message: String,
-    /// The visitor session (or header `X-Throughline-Session`).
-    session: Option<String>,
-    /// Admin only: the contact key to answer as (instead of a session).
-    contact: Option<String>,
-    /// Start a new conversation instead of continuing the last one.
-    #[serde(default)]
-    new_conversation: bool,
-    /// Stream by Server-Sent Events (also with `Accept: text/event-stream`).
-    #[serde(default)]
-    stream: bool,
-}
-
 /// `POST /v1/agents/{agent}/chat`
+#[utoipa::path(post, path = "/v1/agents/{agent}/chat", operation_id = "chat", tag = "chat",
+    params(("agent" = String, Path, description = "Agent name")), request_body = ChatBody,
+    summary = "Ask the agent: the JSON turn, or with `stream` Server-Sent Events `delta` {text}, then `turn` (the turn), `error` {code, message} or `server_stopping`, then `done`",
+    responses((status = 200, description = "The turn (its trace for the admin only), or the event stream",
+            content((Turn = "application/json"), (StreamEvent = "text/event-stream"))),
+        (status = 401, description = "No key or session, or a wrong one", body = ErrorBody),
+        (status = 403, description = "The page's origin is not allowed", body = ErrorBody),
+        (status = 404, description = "Unknown agent", body = ErrorBody),
+        (status = 503, description = "Too many chats waiting, or the server is restarting (Retry-After)", body = ErrorBody)))]
 pub async fn chat(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -411,6 +405,12 @@ pub(crate) fn stopping_error() -> ApiError {
 }
 
 /// `GET /v1/agents/{agent}/sessions/{session}/messages`: the visitor's conversation history.
+#[utoipa::path(get, path = "/v1/agents/{agent}/sessions/{session}/messages", operation_id = "session_messages", tag = "chat",
+    params(("agent" = String, Path, description = "Agent name"), ("session" = String, Path, description = "Session token")),
+    summary = "A visitor's conversation history",
+    responses((status = 200, description = "The messages", body = SessionMessages),
+        (status = 401, description = "No key, a wrong key or an unknown session", body = ErrorBody),
+        (status = 404, description = "Unknown agent", body = ErrorBody)))]
 pub async fn session_messages(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -426,24 +426,31 @@ pub async fn session_messages(
         Ok(a.memory_view(c.id)?)
     })
     .await?;
-    let messages: Vec<Value> = view
+    let messages = view
         .conversations
         .iter()
         .flat_map(|(_, msgs)| msgs.iter())
-        .map(|m| {
-            json!({
-                "role": m.role.as_str(), "text": m.text, "stage": m.stage.map(|s| s.as_str()),
-                "citations": message_citations(&m.citations), "created_at": m.created_at,
-            })
+        .map(|m| SessionMessage {
+            role: m.role.into(),
+            text: m.text.clone(),
+            stage: m.stage.map(Into::into),
+            citations: message_citations(&m.citations),
+            created_at: m.created_at,
         })
         .collect();
-    Ok(with_cors(ApiJson(json!({ "messages": messages })).into_response(), &who))
+    Ok(with_cors(ApiJson(SessionMessages { messages }).into_response(), &who))
 }
 
 /// `GET /v1/agents/{agent}/sessions/{session}/events`: the session's live events as Server-Sent Events
 /// (authenticated like the session's other public routes: the public key from an allowed origin, or the
 /// admin token). First `ready`, then a `reply` for every message a human sends from the handoff screen
 /// into the visitor's conversation, and `server_stopping` when the server shuts down.
+#[utoipa::path(get, path = "/v1/agents/{agent}/sessions/{session}/events", operation_id = "session_events", tag = "chat",
+    params(("agent" = String, Path, description = "Agent name"), ("session" = String, Path, description = "Session token")),
+    summary = "Live events of a visitor session (Server-Sent Events): `ready`, a `reply` for each message a human sends from the handoff screen, `lagged`, `server_stopping`",
+    responses((status = 200, description = "An event stream: each event is named by its data's `type`", content_type = "text/event-stream", body = SessionEvent),
+        (status = 401, description = "No key, a wrong key or an unknown session", body = ErrorBody),
+        (status = 404, description = "Unknown agent", body = ErrorBody)))]
 pub async fn session_events(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -459,26 +466,24 @@ pub async fn session_events(
     let mut rx = state.0.live.subscribe(&agent, contact);
     let mut shutdown = state.shutdown_signal();
     let stream = async_stream(move |tx| async move {
-        let ready = json!({"type": "ready", "contact_id": contact.to_string()});
-        if tx.send(Event::default().event("ready").data(ready.to_string())).await.is_err() {
+        let send =
+            |e: SessionEvent| Event::default().event(e.name()).data(serde_json::to_string(&e).unwrap_or_default());
+        if tx.send(send(SessionEvent::Ready { contact_id: contact.to_string() })).await.is_err() {
             return;
         }
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Ok(v) => {
-                        let name = v["type"].as_str().unwrap_or("message").to_string();
-                        if tx.send(Event::default().event(name).data(v.to_string())).await.is_err() { return; }
+                    Ok(e) => {
+                        if tx.send(send(e)).await.is_err() { return; }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let v = json!({"type": "lagged", "missed": n});
-                        if tx.send(Event::default().event("lagged").data(v.to_string())).await.is_err() { return; }
+                        if tx.send(send(SessionEvent::Lagged { missed: n })).await.is_err() { return; }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },
                 _ = shutdown.changed() => {
-                    let v = json!({"type": "server_stopping"});
-                    let _ = tx.send(Event::default().event("server_stopping").data(v.to_string())).await;
+                    let _ = tx.send(send(SessionEvent::ServerStopping)).await;
                     return;
                 }
             }

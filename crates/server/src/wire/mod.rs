@@ -16,10 +16,15 @@ pub mod freshness;
 pub mod jobs;
 pub mod kbs;
 pub mod memory;
+pub mod plans;
 pub mod publication;
 pub mod search;
+pub mod sessions;
 
-pub use agents::{AgentVersion, AgentVersionSummary, AgentVersions};
+pub use agents::{
+    AgentDeleted, AgentDetail, AgentList, AgentSummary, AgentVersion, AgentVersionSummary, AgentVersions, CreateAgent,
+    UpdateAgent,
+};
 pub use chat::{Citation, Trace, Turn};
 pub use error::ErrorBody;
 pub use freshness::{StaleAnswers, StalePage, StaleQuote};
@@ -33,8 +38,10 @@ pub use memory::{
     HandoffMessage, KeyValue, KnowledgeGap, Lead, LeadEntry, LeadList, LifecycleName, Memory, Proactive, ReplyBody,
     ReplySent, ResolveBody, RoleName, StageAudit, StageName,
 };
+pub use plans::{AgentVersionRef, Catalogue, CatalogueEdit, PlanView};
 pub use publication::{IdentitySecret, Published};
 pub use search::{Hit, SearchResponse};
+pub use sessions::{ChatBody, NewSession, SessionCreated, SessionEvent, SessionMessage, SessionMessages, WidgetConfig};
 
 /// Pattern of every id the API hands out (knowledge bases, sources, documents, chunks, jobs, contacts,
 /// conversations): 16 lowercase hexadecimal digits.
