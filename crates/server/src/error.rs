@@ -311,8 +311,17 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// The refusal of a body that is a JSON array: every body of this API is an object (serde would read a
+/// struct from an array of its fields in order).
+fn array_body() -> ApiError {
+    ApiError::of(crate::error::ErrorCode::InvalidJson, "the body must be a JSON object, not an array")
+}
+
 /// Parses a JSON body read as bytes (handlers that must authenticate before looking at the body).
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(array_body());
+    }
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
         let field = text.split('`').nth(1).map(str::to_string);
@@ -323,10 +332,27 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// `axum::Json` whose rejections are [`ApiError`]s.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections are [`ApiError`]s and whose body must be a JSON object.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
+        if v.is_array() {
+            return Err(array_body());
+        }
+        serde_json::from_value(v).map(ApiJson).map_err(|e| {
+            // serde's message names the field and the expected type ("missing field `query`",
+            // "invalid type: integer `3`, expected a string").
+            let text = format!("Failed to deserialize the JSON body into the target type: {e}");
+            let field = text.split('`').nth(1).map(str::to_string);
+            ApiError { field, ..ApiError::of(crate::error::ErrorCode::InvalidJson, text) }
+        })
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {

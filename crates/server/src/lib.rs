@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, options, post};
+use axum::routing::{get, options};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -47,84 +47,36 @@ use routes::{
     system,
 };
 
-/// Every API route as (method, path), the OpenAPI document is checked against it.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/v1/health"),
-    ("get", "/v1/openapi.json"),
-    ("get", "/v1/kbs"),
-    ("post", "/v1/kbs"),
-    ("get", "/v1/kbs/{kb}"),
-    ("delete", "/v1/kbs/{kb}"),
-    ("get", "/v1/kbs/{kb}/documents"),
-    ("get", "/v1/kbs/{kb}/sources"),
-    ("post", "/v1/kbs/{kb}/sources/upload"),
-    ("delete", "/v1/kbs/{kb}/sources/{source}"),
-    ("post", "/v1/kbs/{kb}/sources/{source}/resync"),
-    ("post", "/v1/kbs/{kb}/sources/site"),
-    ("get", "/v1/kbs/{kb}/sources/{source}/report"),
-    ("get", "/v1/kbs/{kb}/search"),
-    ("post", "/v1/kbs/{kb}/search"),
-    ("get", "/v1/jobs"),
-    ("get", "/v1/jobs/{job}"),
-    ("post", "/v1/jobs/{job}/cancel"),
-    ("get", "/v1/jobs/{job}/events"),
-    ("post", "/mcp"),
-    ("get", "/mcp"),
-    ("delete", "/mcp"),
-    ("get", "/v1/kbs/{kb}/plans"),
-    ("put", "/v1/kbs/{kb}/plans"),
-    ("delete", "/v1/kbs/{kb}/plans"),
-    ("get", "/v1/kbs/{kb}/stale-answers"),
-    ("get", "/v1/agents"),
-    ("post", "/v1/agents"),
-    ("get", "/v1/agents/{agent}"),
-    ("put", "/v1/agents/{agent}"),
-    ("delete", "/v1/agents/{agent}"),
-    ("get", "/v1/agents/{agent}/versions"),
-    ("get", "/v1/agents/{agent}/versions/{version}"),
-    ("post", "/v1/agents/{agent}/publish"),
-    ("post", "/v1/agents/{agent}/unpublish"),
-    ("get", "/v1/agents/{agent}/identity"),
-    ("get", "/v1/agents/{agent}/widget"),
-    ("put", "/v1/agents/{agent}/widget"),
-    ("get", "/v1/agents/{agent}/widget-config"),
-    ("post", "/v1/agents/{agent}/identity/rotate"),
-    ("post", "/v1/agents/{agent}/sessions"),
-    ("post", "/v1/agents/{agent}/chat"),
-    ("get", "/v1/agents/{agent}/sessions/{session}/messages"),
-    ("get", "/v1/agents/{agent}/sessions/{session}/events"),
-    ("get", "/v1/agents/{agent}/contacts"),
-    ("get", "/v1/agents/{agent}/contacts/{contact}"),
-    ("delete", "/v1/agents/{agent}/contacts/{contact}"),
-    ("post", "/v1/events"),
-    ("get", "/v1/agents/{agent}/leads"),
-    ("get", "/v1/agents/{agent}/handoffs"),
-    ("post", "/v1/agents/{agent}/handoffs/{handoff}/reply"),
-    ("post", "/v1/agents/{agent}/handoffs/{handoff}/resolve"),
-    ("get", "/v1/agents/{agent}/audit"),
-    ("post", "/v1/chat/completions"),
-    ("get", "/v1/models"),
-    ("get", "/v1/models/{model}"),
-];
+/// Every API route as (method, path), read from the typed routers that [`router`] serves and the
+/// OpenAPI document is generated from: one list, kept by the handlers' `#[utoipa::path]`.
+pub fn api_routes() -> Vec<(String, String)> {
+    operations(typed_routes())
+}
 
-/// Routes that answer without the admin token (health, documents, and the public chat, which checks
-/// the agent's public key itself).
-pub const PUBLIC_ROUTES: &[&str] = &[
-    "/v1/health",
-    "/v1/openapi.json",
-    "/v1/agents/{agent}/sessions",
-    "/v1/agents/{agent}/chat",
-    "/v1/agents/{agent}/sessions/{session}/messages",
-    "/v1/agents/{agent}/sessions/{session}/events",
-    "/v1/agents/{agent}/widget-config",
-    "/v1/chat/completions",
-    "/v1/models",
-    "/v1/models/{model}",
-];
+/// Paths that answer without the admin token (health, the OpenAPI document, and the public chat, which
+/// checks the agent's public key itself).
+pub fn public_paths() -> Vec<String> {
+    let mut paths: Vec<String> = operations(typed_public_routes()).into_iter().map(|(_, p)| p).collect();
+    paths.dedup();
+    paths
+}
 
-/// The routes whose handlers are typed ([`wire`]) and documented by `#[utoipa::path]`: the OpenAPI
-/// document's operations for them are generated from this router. Admin routes under the ordinary request
-/// timeout, except the job event stream (see [`router`] for the layers).
+fn operations(routes: OpenApiRouter<AppState>) -> Vec<(String, String)> {
+    let doc = serde_json::to_value(routes.split_for_parts().1).unwrap_or_default();
+    let mut out: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, ops)| ops.as_object().into_iter().flatten().map(move |(m, _)| (m.clone(), path.clone())))
+        .filter(|(m, _)| matches!(m.as_str(), "get" | "put" | "post" | "delete" | "patch" | "head" | "options"))
+        .collect();
+    out.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+    out
+}
+
+/// Every API route: handlers typed by [`wire`] and documented by `#[utoipa::path]`, from which the
+/// OpenAPI document ([`openapi`]) and [`api_routes`] are generated; [`router`] serves the same routers
+/// with their layers.
 pub fn typed_routes() -> OpenApiRouter<AppState> {
     typed_timed_routes().merge(typed_stream_routes()).merge(typed_upload_routes(0)).merge(typed_public_routes())
 }
@@ -139,6 +91,9 @@ fn typed_public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::session_messages))
         .routes(routes!(sessions::session_events))
         .routes(routes!(sessions::widget_config))
+        .routes(routes!(openai::completions))
+        .routes(routes!(openai::models))
+        .routes(routes!(openai::model))
 }
 
 /// The upload, with its own body limit (not bound by the request timeout either).
@@ -180,6 +135,7 @@ fn typed_timed_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(memory::reply))
         .routes(routes!(memory::resolve))
         .routes(routes!(memory::audit))
+        .routes(routes!(mcp::post, mcp::get, mcp::delete))
 }
 
 /// Typed routes that stream (not bound by the request timeout).
@@ -193,7 +149,6 @@ pub fn router(state: AppState) -> Router {
     let admin = Router::new()
         .merge(typed_timed_routes().split_for_parts().0)
         .route("/metrics", get(system::metrics))
-        .route("/mcp", post(mcp::post).get(mcp::get).delete(mcp::delete))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, cfg.request_timeout));
     // Streams and uploads are not bound by the ordinary request timeout.
     let long = Router::new()
@@ -209,9 +164,6 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/agents/{agent}/chat", options(sessions::preflight))
         .route("/v1/agents/{agent}/sessions/{session}/messages", options(sessions::preflight))
         .route("/v1/agents/{agent}/sessions/{session}/events", options(sessions::preflight))
-        .route("/v1/chat/completions", post(openai::completions))
-        .route("/v1/models", get(openai::models))
-        .route("/v1/models/{model}", get(openai::model))
         .route("/health", get(system::health))
         .layer(from_fn_with_state(state.clone(), timeout::public));
     let routed = Router::new()

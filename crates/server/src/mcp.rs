@@ -14,18 +14,20 @@ use throughline_core::{SearchMode, SearchRequest};
 use crate::agents::open_agent;
 use crate::error::ApiResult;
 use crate::wire;
+use crate::wire::mcp::{RpcError, RpcMessage, RpcReply, RpcResponse};
+use crate::wire::ErrorBody;
 use crate::AppState;
 use throughline_agent::Turn;
 
 /// Protocol versions this server speaks, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-06-18", "2025-03-26", "2024-11-05"];
 
-fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
+fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> RpcResponse {
+    RpcResponse { jsonrpc: "2.0", id, result: None, error: Some(RpcError { code, message: message.into() }) }
 }
 
-fn rpc_result(id: Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
+fn rpc_result(id: Value, result: Value) -> RpcResponse {
+    RpcResponse { jsonrpc: "2.0", id, result: Some(result), error: None }
 }
 
 /// A tool call's outcome: text for the model, structured data for programs, and whether it failed.
@@ -162,7 +164,7 @@ fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn handle(state: &AppState, msg: &Value) -> Option<Value> {
+fn handle(state: &AppState, msg: &Value) -> Option<RpcResponse> {
     if !msg.is_object() {
         return Some(rpc_error(Value::Null, -32600, "invalid request: each message must be a JSON-RPC 2.0 object"));
     }
@@ -170,8 +172,25 @@ fn handle(state: &AppState, msg: &Value) -> Option<Value> {
     let method = msg["method"].as_str().unwrap_or_default();
     let Some(id) = id else {
         // A notification (`notifications/initialized`, `notifications/cancelled`…) or a response: no reply.
-        return None;
+        // Anything else is no JSON-RPC message.
+        let params_ok = msg.get("params").is_none_or(|p| p.is_null() || p.is_object());
+        let notification = msg["jsonrpc"] == "2.0" && !method.is_empty() && params_ok;
+        let response = msg.get("result").is_some() || msg.get("error").is_some();
+        if notification || response {
+            return None;
+        }
+        return Some(rpc_error(
+            Value::Null,
+            -32600,
+            "invalid request: neither a request, a notification nor a response",
+        ));
     };
+    // A string, a whole number (`7`, `7.0`) a 64-bit integer holds, or null (JSON-RPC 2.0: numbers
+    // without fractional parts).
+    let whole = id.is_i64() || id.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.2e18);
+    if !(id.is_string() || whole || id.is_null()) {
+        return Some(rpc_error(Value::Null, -32600, "invalid request: `id` must be a string or an integer"));
+    }
     if msg["jsonrpc"] != "2.0" || method.is_empty() {
         return Some(rpc_error(id, -32600, "invalid request: expected a JSON-RPC 2.0 request with a method"));
     }
@@ -221,6 +240,11 @@ fn handle(state: &AppState, msg: &Value) -> Option<Value> {
 }
 
 /// `POST /mcp`
+#[utoipa::path(post, path = "/mcp", operation_id = "mcp_post", tag = "mcp", request_body = RpcMessage,
+    summary = "Model Context Protocol server (streamable HTTP, JSON-RPC 2.0): initialize, ping, tools/list, tools/call with tools `search` and `ask`",
+    responses((status = 200, description = "A JSON-RPC response, or for a batch the array of responses", body = RpcReply),
+        (status = 202, description = "Only notifications or responses were sent: no body"),
+        (status = 400, description = "Not a JSON-RPC request, or an unsupported MCP-Protocol-Version: JSON-RPC error responses (-32700 parse error, -32600 invalid request; one per message of a batch)", body = RpcReply)))]
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     if let Some(v) = headers.get("mcp-protocol-version").and_then(|v| v.to_str().ok()) {
         if !PROTOCOL_VERSIONS.contains(&v) {
@@ -238,6 +262,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
                 .into_response()
         }
     };
+    let msg_is_batch = matches!(&msg, Value::Array(b) if !b.is_empty());
     let st = state.clone();
     let replies = tokio::task::spawn_blocking(move || match &msg {
         Value::Array(batch) if batch.is_empty() => {
@@ -248,13 +273,25 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
     })
     .await
     .unwrap_or_else(|_| vec![rpc_error(Value::Null, -32603, "internal error")]);
-    let is_batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    // An empty batch is no batch: its error is a single response (JSON-RPC 2.0, section 6).
+    let is_batch = msg_is_batch;
+    let invalid = |r: &RpcResponse| r.error.as_ref().is_some_and(|e| e.code == -32600);
     let mut response = if replies.is_empty() {
         StatusCode::ACCEPTED.into_response()
+    } else if is_batch && replies.iter().all(invalid) {
+        // Nothing in the batch is a JSON-RPC message: the input is refused, with each message's error.
+        (StatusCode::BAD_REQUEST, axum::Json(RpcReply::Batch(replies))).into_response()
     } else if is_batch {
-        axum::Json(Value::Array(replies)).into_response()
+        axum::Json(RpcReply::Batch(replies)).into_response()
     } else {
-        axum::Json(replies.into_iter().next().unwrap_or(Value::Null)).into_response()
+        match replies.into_iter().next() {
+            // A message that is no JSON-RPC request at all is refused (with its JSON-RPC error).
+            Some(reply) if reply.error.as_ref().is_some_and(|e| e.code == -32600) => {
+                (StatusCode::BAD_REQUEST, axum::Json(RpcReply::Single(reply))).into_response()
+            }
+            Some(reply) => axum::Json(RpcReply::Single(reply)).into_response(),
+            None => StatusCode::ACCEPTED.into_response(),
+        }
     };
     if let Some(v) = headers.get("mcp-session-id") {
         response.headers_mut().insert("mcp-session-id", v.clone());
@@ -265,6 +302,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
 }
 
 /// `GET /mcp`: this server does not open server-initiated streams.
+#[utoipa::path(get, path = "/mcp", operation_id = "mcp_get", tag = "mcp",
+    summary = "No server-initiated stream is offered: always 405 with `Allow: POST, DELETE`",
+    responses((status = 405, description = "This server opens no server-initiated stream", body = ErrorBody)))]
 pub async fn get() -> Response {
     let error = crate::error::ApiError::of(
         crate::error::ErrorCode::MethodNotAllowed,
@@ -274,6 +314,9 @@ pub async fn get() -> Response {
 }
 
 /// `DELETE /mcp`: sessions carry no state here; ending one always succeeds.
+#[utoipa::path(delete, path = "/mcp", operation_id = "mcp_delete", tag = "mcp",
+    summary = "Ends an MCP session (sessions carry no state here, so this always succeeds)",
+    responses((status = 200, description = "The session ended")))]
 pub async fn delete() -> StatusCode {
     StatusCode::OK
 }

@@ -32,9 +32,13 @@ pub struct WidgetSettings {
     #[serde(default)]
     #[schema(pattern = "^\\s*(left|right)?\\s*$")]
     pub position: String,
-    /// An http(s) image URL shown in the header.
+    /// An http(s) image URL shown in the header (a host name whose last label starts with a letter, or an
+    /// IPv4 address).
     #[serde(default)]
-    #[schema(max_length = 2000, pattern = "^\\s*(https?://[A-Za-z0-9]+(\\.[A-Za-z0-9]+)*(/[A-Za-z0-9._~/-]*)?)?\\s*$")]
+    #[schema(
+        max_length = 2000,
+        pattern = "^\\s*(https?://(([A-Za-z0-9]+\\.)*[A-Za-z][A-Za-z0-9]*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(/[A-Za-z0-9._~/-]*)?)?\\s*$"
+    )]
     pub avatar_url: String,
     /// Text beside the launcher bubble (empty: the bubble alone).
     #[serde(default)]

@@ -164,7 +164,7 @@ impl Agent {
     /// The contact known by `key` (visitor id, email or user id), created as a prospect when new.
     pub fn contact(&self, key: &str) -> Result<ContactRecord> {
         let key = key.trim();
-        if key.is_empty() || key.len() > 200 {
+        if key.is_empty() || key.chars().count() > 200 {
             return Err(AgentError::BadMessage { reason: format!("contact key `{key}` must be 1 to 200 characters") });
         }
         if let Some(c) = self.memory.contact_by_key(self.id(), key)? {

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use throughline_core::{PageType, SearchFilters, SearchHit, SearchRequest, SourceId};
+use throughline_core::{PageType, SearchFilters, SearchRequest, SourceId};
+use throughline_server::wire::{Hit, SearchResponse};
 
 use super::{to_fusion, to_mode, App};
 use crate::cli::{Fusion, Mode};
@@ -47,13 +48,18 @@ pub fn run(app: &App, a: Args) -> anyhow::Result<ExitCode> {
     let hits = kb.search(&request)?;
     let took = start.elapsed();
     if a.json {
-        let out = json!({
-            "kb": a.kb,
-            "query": request.query,
-            "mode": request.mode.as_str(),
-            "took_ms": took.as_secs_f64() * 1000.0,
-            "hits": hits.iter().enumerate().map(|(i, h)| hit_json(i + 1, h)).collect::<Vec<_>>(),
-        });
+        // The API's view of a search (`POST /v1/kbs/{kb}/search`), with the knowledge base named.
+        let response = SearchResponse {
+            query: request.query.clone(),
+            mode: request.mode.as_str().to_string(),
+            hits: hits.iter().map(|h| Hit::new(h, false)).collect(),
+            offset: 0,
+            limit: request.limit,
+            estimated_total_hits: hits.len(),
+            processing_time_ms: took.as_secs_f64() * 1000.0,
+        };
+        let mut out = serde_json::to_value(&response)?;
+        out["kb"] = json!(a.kb);
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -104,24 +110,4 @@ fn highlight(text: &str, ranges: &[(usize, usize)]) -> String {
     }
     out.push_str(&text[last..]);
     out
-}
-
-pub fn hit_json(rank: usize, h: &SearchHit) -> serde_json::Value {
-    let r = |x: Option<throughline_core::RetrieverScore>| x.map(|r| json!({"rank": r.rank, "score": r.score}));
-    json!({
-        "rank": rank,
-        "chunk_id": h.chunk_id.to_string(),
-        "doc_id": h.doc_id.to_string(),
-        "source_id": h.source_id.to_string(),
-        "path": h.path,
-        "url": h.url,
-        "title": h.title,
-        "heading_path": h.heading_path,
-        "page_type": h.page_type.as_str(),
-        "snippet": h.snippet,
-        "highlights": h.highlights.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
-        "score": h.score,
-        "bm25": r(h.bm25),
-        "vector": r(h.vector),
-    })
 }

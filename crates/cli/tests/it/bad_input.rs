@@ -72,5 +72,5 @@ fn bad_paths_and_queries_get_clear_errors() {
     let v = env.json(&["search", "--kb", "kb", "???", "--json"]);
     let hits = v["hits"].as_array().unwrap();
     assert!(!hits.is_empty());
-    assert!(hits.iter().all(|h| h["bm25"].is_null() && h["vector"].is_object()), "{v}");
+    assert!(hits.iter().all(|h| h["scores"]["bm25"].is_null() && h["scores"]["vector"].is_object()), "{v}");
 }

@@ -27,7 +27,7 @@ fn hybrid_search_answers_customer_questions_with_the_right_pages() {
     // Every hit carries its snippet, heading path, and each retriever's rank.
     for h in hits {
         assert!(!h["snippet"].as_str().unwrap().is_empty());
-        assert!(h["bm25"].is_object() || h["vector"].is_object());
+        assert!(h["scores"]["bm25"].is_object() || h["scores"]["vector"].is_object());
     }
     // One result per document.
     let mut paths = hit_paths(&v);
@@ -47,8 +47,8 @@ fn hybrid_search_answers_customer_questions_with_the_right_pages() {
     // Keyword-only mode reports BM25 ranks and no vector ranks.
     let v = env.json(&["search", "--kb", "sample", "monitor_limit_reached", "--mode", "bm25", "--json"]);
     let first = &v["hits"][0];
-    assert_eq!(first["bm25"]["rank"], 1);
-    assert!(first["vector"].is_null());
+    assert_eq!(first["scores"]["bm25"]["rank"], 1);
+    assert!(first["scores"]["vector"].is_null());
 }
 
 #[test]

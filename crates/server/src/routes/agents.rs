@@ -9,8 +9,8 @@ use crate::agents::{agent_view, blocking};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::paging::Page;
 use crate::wire::{
-    AgentDeleted, AgentDetail, AgentList, AgentVersion, AgentVersionSummary, AgentVersions, CreateAgent, ErrorBody,
-    UpdateAgent,
+    AgentDeleted, AgentDetail, AgentList, AgentVersion, AgentVersionSummary, AgentVersions, CreateAgent,
+    CreateAgentBody, ErrorBody, UpdateAgent, UpdateAgentBody,
 };
 use crate::AppState;
 
@@ -40,7 +40,7 @@ pub async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>)
 }
 
 /// `POST /v1/agents`: defaults derived from the knowledge base, or a given TOML configuration.
-#[utoipa::path(post, path = "/v1/agents", operation_id = "create_agent", tag = "agents", request_body = CreateAgent,
+#[utoipa::path(post, path = "/v1/agents", operation_id = "create_agent", tag = "agents", request_body = CreateAgentBody,
     summary = "Create an agent: from a knowledge base (defaults derived from it: product, signup/demo/pricing URLs, plans) or from a TOML configuration",
     responses((status = 201, description = "Created", body = AgentDetail),
         (status = 404, description = "Unknown knowledge base", body = ErrorBody),
@@ -87,7 +87,7 @@ pub async fn get(State(state): State<AppState>, ApiPath(name): ApiPath<String>) 
 
 /// `PUT /v1/agents/{agent}`: saves a new version.
 #[utoipa::path(put, path = "/v1/agents/{agent}", operation_id = "update_agent", tag = "agents",
-    params(("agent" = String, Path, description = "Agent name")), request_body = UpdateAgent,
+    params(("agent" = String, Path, description = "Agent name")), request_body = UpdateAgentBody,
     summary = "Save a new configuration version (`config_toml` or `config`; with `base_version`, 409 `version_conflict` when a newer version exists)",
     responses((status = 200, description = "The agent at its new version", body = AgentDetail),
         (status = 404, description = "Unknown agent", body = ErrorBody),

@@ -12,64 +12,19 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::agents::open_agent;
 use crate::answering::{spawn_turn, Step};
 use crate::auth::{bearer, is_admin};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::routes::jobs::async_stream;
+use crate::wire::openai::{
+    AssistantMessage, Choice, ChunkChoice, Completion, CompletionChunk, CompletionRequest, Delta, Model, ModelList,
+    OpenAiError, OpenAiErrorDetail, Usage,
+};
 use crate::wire::Turn;
 use crate::AppState;
 use throughline_core::Role;
-
-/// One message of the request.
-#[derive(Deserialize)]
-pub struct Message {
-    role: String,
-    #[serde(default)]
-    content: Value,
-}
-
-/// `stream_options`.
-#[derive(Deserialize, Default)]
-pub struct StreamOptions {
-    #[serde(default)]
-    include_usage: bool,
-}
-
-/// The request. Parameters that change what a model generates and that an agent answering from its
-/// documents cannot honour (`n` > 1, `tools`, `functions`, a `response_format` other than text) are
-/// refused with 400 naming them; sampling parameters (`temperature`, `top_p`, penalties, `seed`, `stop`,
-/// `logit_bias`) are accepted and have no effect on an answer quoted from the docs.
-#[derive(Deserialize)]
-pub struct Completion {
-    model: String,
-    messages: Vec<Message>,
-    #[serde(default)]
-    stream: bool,
-    #[serde(default)]
-    stream_options: Option<StreamOptions>,
-    user: Option<String>,
-    max_tokens: Option<i64>,
-    max_completion_tokens: Option<i64>,
-    n: Option<i64>,
-    #[serde(default)]
-    tools: Option<Value>,
-    #[serde(default)]
-    functions: Option<Value>,
-    #[serde(default)]
-    response_format: Option<Value>,
-}
-
-fn text_of(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
-        _ => String::new(),
-    }
-}
 
 /// What a valid request asks: the question (the last message), the conversation before it, and the
 /// answer's token budget.
@@ -80,7 +35,7 @@ struct Asked {
 }
 
 /// Checks the request's parameters and messages, naming the first one that cannot be honoured.
-fn asked(req: &Completion) -> Result<Asked, ApiError> {
+fn asked(req: &CompletionRequest) -> Result<Asked, ApiError> {
     if req.n.is_some_and(|n| n != 1) {
         return Err(ApiError::invalid("n", "only one choice is generated per request: send `n` 1 or leave it out"));
     }
@@ -130,7 +85,7 @@ fn asked(req: &Completion) -> Result<Asked, ApiError> {
                 ))
             }
         };
-        history.push((role, text_of(&m.content)));
+        history.push((role, m.text()));
     }
     let question = match history.pop() {
         Some((Role::User, q)) if !q.trim().is_empty() => q,
@@ -192,10 +147,15 @@ fn openai_shaped(e: ApiError) -> Response {
         s if s.is_server_error() => "server_error",
         _ => "invalid_request_error",
     };
-    let mut body = json!({"error": {"message": e.message, "type": kind, "param": e.field, "code": e.code}});
-    if let Some(secs) = e.retry_after {
-        body["error"]["retry_after"] = json!(secs);
-    }
+    let body = OpenAiError {
+        error: OpenAiErrorDetail {
+            message: e.message,
+            kind: kind.to_string(),
+            param: e.field,
+            code: e.code.to_string(),
+            retry_after: e.retry_after,
+        },
+    };
     let mut response = (e.status, ApiJson(body)).into_response();
     if e.status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, crate::error::www_authenticate());
@@ -207,6 +167,16 @@ fn openai_shaped(e: ApiError) -> Response {
 }
 
 /// `POST /v1/chat/completions`: errors in OpenAI's shape.
+#[utoipa::path(post, path = "/v1/chat/completions", operation_id = "create_chat_completion", tag = "openai",
+    request_body = CompletionRequest,
+    summary = "OpenAI-compatible chat completions: model = agent name; API key = the admin token or the agent's public key; streamed or not",
+    responses((status = 200, description = "The completion, or with `stream` chunks as Server-Sent Events ending with `data: [DONE]`",
+            content((Completion = "application/json"), (CompletionChunk = "text/event-stream"))),
+        (status = 400, description = "A parameter that cannot be honoured (`param` names it)", body = OpenAiError),
+        (status = 401, description = "No API key, or one that does not open this agent", body = OpenAiError),
+        (status = 404, description = "Unknown model (`model_not_found`)", body = OpenAiError),
+        (status = 429, description = "Rate limited (Retry-After)", body = OpenAiError),
+        (status = 503, description = "Too many chats waiting, or the server is restarting (Retry-After)", body = OpenAiError)))]
 pub async fn completions(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -234,7 +204,7 @@ async fn complete(
             return Err(ApiError::unauthorized("the API key is neither the admin token nor a published agent's key"));
         }
     }
-    let req: Completion = crate::error::parse_json(&raw)?;
+    let req: CompletionRequest = crate::error::parse_json(&raw)?;
     let agent = req.model.clone();
     if !admin {
         state.0.limiter.check(&format!("public:{}", addr.ip()))?;
@@ -262,7 +232,7 @@ async fn complete(
         Some(u) if !u.trim().is_empty() => format!("openai:{}", u.trim()),
         _ => format!("openai:anonymous:{}", crate::auth::random_token("")?),
     };
-    let prompt_tokens: usize = req.messages.iter().map(|m| tokens(&state, &text_of(&m.content))).sum::<usize>();
+    let prompt_tokens: usize = req.messages.iter().map(|m| tokens(&state, &m.text())).sum::<usize>();
     let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
     let ticket = state.admission().admit(&agent).await?;
     let st = state.clone();
@@ -276,7 +246,6 @@ async fn complete(
     });
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let id = format!("chatcmpl-{}", &crate::auth::random_token("")?[..24]);
-    let usage = move |completion: usize| json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion});
     if !req.stream {
         let turn = loop {
             match steps.recv().await {
@@ -292,28 +261,34 @@ async fn complete(
             finish = "length";
         }
         let completion = tokens(&state, &content);
-        return Ok(ApiJson(json!({
-            "id": id,
-            "object": "chat.completion",
-            "created": created,
-            "model": agent,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
-            "usage": usage(completion),
-            "throughline": Turn::new(&turn, admin),
-        }))
+        return Ok(ApiJson(Completion {
+            id,
+            object: "chat.completion".into(),
+            created,
+            model: agent,
+            choices: vec![Choice {
+                index: 0,
+                message: AssistantMessage { role: "assistant".into(), content },
+                finish_reason: finish.into(),
+            }],
+            usage: Usage::new(prompt_tokens, completion),
+            throughline: Turn::new(&turn, admin),
+        })
         .into_response());
     }
-    let chunk = move |delta: Value, finish: Option<&str>| {
-        let mut c = json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": agent,
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
-        if include_usage {
-            c["usage"] = Value::Null;
-        }
-        c
+    let chunk = move |delta: Delta, finish: Option<&str>| CompletionChunk {
+        id: id.clone(),
+        object: "chat.completion.chunk".into(),
+        created,
+        model: agent.clone(),
+        choices: vec![ChunkChoice { index: 0, delta, finish_reason: finish.map(str::to_string) }],
+        usage: include_usage.then_some(None),
     };
+    let content = |text: String| Delta { role: None, content: Some(text) };
     let sse = Sse::new(async_stream(move |tx| async move {
-        let send = |v: Value| Event::default().data(v.to_string());
-        let _ = tx.send(send(chunk(json!({"role": "assistant", "content": ""}), None))).await;
+        let send = |c: CompletionChunk| Event::default().data(serde_json::to_string(&c).unwrap_or_default());
+        let first = Delta { role: Some("assistant".into()), content: Some(String::new()) };
+        let _ = tx.send(send(chunk(first, None))).await;
         // Every stream ends with a finishing chunk (`stop`, or `length` at `max_tokens`), the usage chunk
         // when asked, and `[DONE]`, also when the turn failed or shutdown cut it short (the reason is then
         // the content).
@@ -336,7 +311,7 @@ async fn complete(
             }
             if !piece.is_empty() {
                 sent.push_str(&piece);
-                if tx.send(send(chunk(json!({"content": piece}), None))).await.is_err() {
+                if tx.send(send(chunk(content(piece), None))).await.is_err() {
                     return;
                 }
             }
@@ -346,12 +321,14 @@ async fn complete(
             }
         }
         drop(steps);
-        let _ = tx.send(send(chunk(json!({}), Some(finish)))).await;
+        let _ = tx.send(send(chunk(Delta::default(), Some(finish)))).await;
         if include_usage {
-            let mut u = chunk(json!({}), None);
-            u["choices"] = json!([]);
-            u["usage"] = usage(tokens(&state, &sent));
-            let _ = tx.send(send(u)).await;
+            let usage = CompletionChunk {
+                choices: Vec::new(),
+                usage: Some(Some(Usage::new(prompt_tokens, tokens(&state, &sent)))),
+                ..chunk(Delta::default(), None)
+            };
+            let _ = tx.send(send(usage)).await;
         }
         let _ = tx.send(Event::default().data("[DONE]")).await;
     }))
@@ -378,9 +355,16 @@ fn answer_with_sources(turn: &throughline_agent::Turn) -> String {
 fn openai_error(status: axum::http::StatusCode, message: String, param: Option<&str>, code: &str) -> Response {
     let kind =
         if status == axum::http::StatusCode::UNAUTHORIZED { "authentication_error" } else { "invalid_request_error" };
-    let mut response =
-        (status, ApiJson(json!({"error": {"message": message, "type": kind, "param": param, "code": code}})))
-            .into_response();
+    let body = OpenAiError {
+        error: OpenAiErrorDetail {
+            message,
+            kind: kind.to_string(),
+            param: param.map(str::to_string),
+            code: code.to_string(),
+            retry_after: None,
+        },
+    };
+    let mut response = (status, ApiJson(body)).into_response();
     if status == axum::http::StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, crate::error::www_authenticate());
     }
@@ -416,27 +400,32 @@ fn visible_models(
     }
 }
 
-fn model_json(name: &str, created: i64) -> Value {
-    json!({"id": name, "object": "model", "created": created, "owned_by": "throughline"})
-}
-
 /// `GET /v1/models`: the agents this API key may use as `model`, in OpenAI's list shape.
+#[utoipa::path(get, path = "/v1/models", operation_id = "list_models", tag = "openai",
+    summary = "OpenAI-compatible model list: the agents this API key may use as `model` (all for the admin token, the published agent for its public key)",
+    responses((status = 200, description = "The models", body = ModelList),
+        (status = 401, description = "No API key, or a wrong one", body = OpenAiError)))]
 pub async fn models(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     match visible_models(&state, &headers, &addr) {
-        Ok(list) => ApiJson(json!({
-            "object": "list",
-            "data": list.iter().map(|(n, c)| model_json(n, *c)).collect::<Vec<_>>(),
-        }))
-        .into_response(),
+        Ok(list) => {
+            ApiJson(ModelList { object: "list".into(), data: list.iter().map(|(n, c)| Model::new(n, *c)).collect() })
+                .into_response()
+        }
         Err(r) => *r,
     }
 }
 
 /// `GET /v1/models/{model}`: one agent as a model; 404 `model_not_found` for any other name.
+#[utoipa::path(get, path = "/v1/models/{model}", operation_id = "get_model", tag = "openai",
+    params(("model" = String, Path, description = "Agent name")),
+    summary = "One agent as an OpenAI model object",
+    responses((status = 200, description = "The model", body = Model),
+        (status = 401, description = "No API key, or a wrong one", body = OpenAiError),
+        (status = 404, description = "Not a model this key may use (`model_not_found`)", body = OpenAiError)))]
 pub async fn model(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -445,7 +434,7 @@ pub async fn model(
 ) -> Response {
     match visible_models(&state, &headers, &addr) {
         Ok(list) => match list.iter().find(|(n, _)| *n == model) {
-            Some((n, c)) => ApiJson(model_json(n, *c)).into_response(),
+            Some((n, c)) => ApiJson(Model::new(n, *c)).into_response(),
             None => openai_error(
                 axum::http::StatusCode::NOT_FOUND,
                 format!("The model `{model}` does not exist or this API key cannot use it (models are agent names)"),

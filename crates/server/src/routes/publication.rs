@@ -21,9 +21,12 @@ pub struct Publish {
     allowed_origins: Vec<String>,
 }
 
-/// An origin: scheme, host and port, no path.
+/// An origin: scheme, host (a name whose last label starts with a letter, or an IPv4 address) and port,
+/// no path.
 #[derive(utoipa::ToSchema)]
-#[schema(pattern = "^https?://[A-Za-z0-9]+(\\.[A-Za-z0-9]+)*(:[0-9]{1,4})?/?$")]
+#[schema(
+    pattern = "^https?://(([A-Za-z0-9]+\\.)*[A-Za-z][A-Za-z0-9]*|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(:[0-9]{1,4})?/?$"
+)]
 #[allow(dead_code)]
 struct OriginText(String);
 

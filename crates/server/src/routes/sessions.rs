@@ -21,8 +21,8 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::jobs::async_stream;
 use crate::wire::memory::message_citations;
 use crate::wire::{
-    ChatBody, ErrorBody, NewSession, SessionCreated, SessionEvent, SessionMessage, SessionMessages, StreamEvent, Turn,
-    WidgetConfig,
+    ChatBody, ErrorBody, NewSession, NewSessionBody, SessionCreated, SessionEvent, SessionMessage, SessionMessages,
+    StreamEvent, Turn, WidgetConfig,
 };
 use crate::AppState;
 
@@ -207,7 +207,7 @@ fn verified_identity(state: &AppState, agent: &str, body: &NewSession) -> ApiRes
 /// keeps); the admin may name the contact.
 #[utoipa::path(post, path = "/v1/agents/{agent}/sessions", operation_id = "create_session", tag = "chat",
     params(("agent" = String, Path, description = "Agent name")),
-    request_body(content = Option<NewSession>, description = "Optional: a verified identity signed by the host site ({user_id | email, user_hash}) makes it a customer whose memory it continues; the admin may name the contact and its lifecycle"),
+    request_body(content = Option<NewSessionBody>, description = "Optional: a verified identity signed by the host site ({user_id | email, user_hash}) makes it a customer whose memory it continues; the admin may name the contact and its lifecycle"),
     summary = "Mint a visitor session (public key in X-Throughline-Key from an allowed origin, or the admin token)",
     responses((status = 201, description = "The session", body = SessionCreated),
         (status = 401, description = "No key, a wrong key, or a user_hash that does not sign the identity", body = ErrorBody),
@@ -222,8 +222,12 @@ pub async fn create_session(
 ) -> ApiResult<Response> {
     let who = caller(&state, &headers, &addr, &agent)?;
     state.0.memory.agent(&agent, None)?.ok_or_else(|| ApiError::not_found("agent", &agent))?;
-    let body: NewSession =
-        if raw.iter().all(u8::is_ascii_whitespace) { NewSession::default() } else { crate::error::parse_json(&raw)? };
+    // No body, or `null`, is a session with nothing asked.
+    let body: NewSession = if raw.iter().all(u8::is_ascii_whitespace) {
+        NewSession::default()
+    } else {
+        crate::error::parse_json::<Option<NewSession>>(&raw)?.unwrap_or_default()
+    };
     let identity = verified_identity(&state, &agent, &body)?;
     let lifecycle = match (&who, body.lifecycle.as_deref()) {
         (_, None) => None,

@@ -61,6 +61,58 @@ pub struct CreateAgent {
     pub config_toml: Option<String>,
 }
 
+/// Body of `POST /v1/agents` as documented: one of its two forms. (The handler reads [`CreateAgent`], whose
+/// errors name the missing field; given both, `config_toml` wins.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged, deny_unknown_fields)]
+#[allow(dead_code)]
+pub enum CreateAgentBody {
+    /// Defaults derived from a knowledge base.
+    #[schema(title = "FromKb")]
+    FromKb {
+        /// The new agent's name: 1 to 64 letters, digits, `-` or `_`.
+        #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+        name: String,
+        /// The knowledge base to derive the configuration from (product, signup/demo/pricing URLs, plans,
+        /// onboarding checklist).
+        kb: String,
+    },
+    /// A whole configuration.
+    #[schema(title = "FromToml")]
+    FromToml {
+        /// The new agent's name: 1 to 64 letters, digits, `-` or `_`.
+        #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+        name: String,
+        /// The configuration (TOML).
+        config_toml: String,
+    },
+}
+
+/// Body of `PUT /v1/agents/{agent}` as documented: the configuration as TOML or as JSON. (The handler
+/// reads [`UpdateAgent`], whose errors name the field.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged, deny_unknown_fields)]
+#[allow(dead_code)]
+pub enum UpdateAgentBody {
+    /// As TOML.
+    #[schema(title = "AsToml")]
+    AsToml {
+        /// The configuration as TOML.
+        config_toml: String,
+        /// The version the edit started from (409 `version_conflict` when a newer one exists).
+        base_version: Option<u32>,
+    },
+    /// As JSON.
+    #[schema(title = "AsJson")]
+    AsJson {
+        /// The configuration as JSON (the shape `GET` answers in `config`).
+        #[schema(value_type = Object)]
+        config: serde_json::Value,
+        /// The version the edit started from (409 `version_conflict` when a newer one exists).
+        base_version: Option<u32>,
+    },
+}
+
 /// Body of `PUT /v1/agents/{agent}`: exactly one of `config_toml` or `config`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

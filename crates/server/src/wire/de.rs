@@ -46,6 +46,22 @@ pub fn opt_count_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::
     }
 }
 
+/// An optional integer that may be negative (a budget the handler checks), written as `-3`, `20` or
+/// `20.0`; saturating.
+pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|_| i64::MAX))
+            .or_else(|| {
+                n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+            })
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{n}` is not an integer"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(serde::Deserialize)]

@@ -36,7 +36,7 @@ impl From<Stage> for StageName {
 }
 
 /// Where a contact is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LifecycleName {
     /// Not signed up yet.
@@ -468,7 +468,8 @@ pub struct HandoffList {
 pub struct EventBody {
     /// The agent.
     pub agent: String,
-    /// The contact's key (or id); a new key makes a new contact.
+    /// The contact's key (or id), 1 to 200 characters; a new key makes a new contact.
+    #[schema(min_length = 1, max_length = 200, pattern = "[^\\s\\u0085]")]
     pub contact: String,
     /// The event's name (`signed_up`, `usage_limit_reached`, `onboarding_step_done`).
     pub name: String,

@@ -3,10 +3,12 @@
 //! the OpenAPI document is generated from them and from each handler's `#[utoipa::path]` (see
 //! [`crate::openapi`]).
 //!
-//! Migrated so far: knowledge bases (sources, documents, uploads, crawls), jobs, search and an agent's
-//! publication (public key, widget settings, identity secret), stale answers, an agent's configuration
-//! versions. The other resources still build their JSON by hand and are documented
-//! by the hand-written part of [`crate::openapi`] until they move here.
+//! Every operation's request and response: knowledge bases (sources, documents, uploads, crawls), jobs,
+//! search, stale answers, agents and their versions, plan catalogues, publication (public key, widget
+//! settings, identity secret), memory (contacts, leads, handoffs, events, the audit), the visitor side
+//! (sessions, chat turns, history, live events, widget configuration), the OpenAI-compatible API and MCP's
+//! JSON-RPC envelopes. Still built as JSON inside their typed envelope: a job's `spec` and `progress`, and
+//! the data of its event stream.
 
 pub mod agents;
 pub mod chat;
@@ -15,7 +17,9 @@ pub mod error;
 pub mod freshness;
 pub mod jobs;
 pub mod kbs;
+pub mod mcp;
 pub mod memory;
+pub mod openai;
 pub mod plans;
 pub mod publication;
 pub mod search;
@@ -23,7 +27,7 @@ pub mod sessions;
 
 pub use agents::{
     AgentDeleted, AgentDetail, AgentList, AgentSummary, AgentVersion, AgentVersionSummary, AgentVersions, CreateAgent,
-    UpdateAgent,
+    CreateAgentBody, UpdateAgent, UpdateAgentBody,
 };
 pub use chat::{Citation, Trace, Turn};
 pub use error::ErrorBody;
@@ -41,7 +45,9 @@ pub use memory::{
 pub use plans::{AgentVersionRef, Catalogue, CatalogueEdit, PlanView};
 pub use publication::{IdentitySecret, Published};
 pub use search::{Hit, SearchResponse};
-pub use sessions::{ChatBody, NewSession, SessionCreated, SessionEvent, SessionMessage, SessionMessages, WidgetConfig};
+pub use sessions::{
+    ChatBody, NewSession, NewSessionBody, SessionCreated, SessionEvent, SessionMessage, SessionMessages, WidgetConfig,
+};
 
 /// Pattern of every id the API hands out (knowledge bases, sources, documents, chunks, jobs, contacts,
 /// conversations): 16 lowercase hexadecimal digits.

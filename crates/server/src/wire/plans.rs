@@ -28,46 +28,57 @@ impl From<BillingPeriod> for Period {
 
 /// A price of a plan.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Price {
     /// The amount (≥ 0).
     #[schema(minimum = 0)]
     pub amount: f64,
     /// Its currency (`USD`, `EUR`); empty when the page shows none.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub currency: String,
     /// How often it is paid; none for a price without a period.
     #[serde(default)]
     pub period: Option<Period>,
     /// As the agent quotes it (`$20/month`); ignored when sent.
-    #[serde(default, skip_deserializing)]
+    #[serde(default)]
     pub display: String,
 }
 
 /// A limit of a plan (`Members`: `10`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Limit {
     /// What is limited.
+    #[schema(min_length = 1, max_length = 2000, pattern = "[^\\s\\u0085]")]
     pub name: String,
     /// How much.
+    #[schema(min_length = 1, max_length = 2000, pattern = "[^\\s\\u0085]")]
     pub value: String,
 }
 
 /// A pricing plan.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlanView {
-    /// Its name (`Pro`).
+    /// Its name (`Pro`): unique among the plans of one pricing page.
+    #[schema(min_length = 1, max_length = 2000, pattern = "[^\\s\\u0085]")]
     pub name: String,
     /// Its prices.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub prices: Vec<Price>,
     /// Its limits.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub limits: Vec<Limit>,
-    /// What it includes.
+    /// What it includes (each 1 to 2,000 characters, not blank).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub features: Vec<String>,
     /// The pricing page it was read from.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub source_path: String,
 }
 
@@ -125,6 +136,7 @@ pub struct Catalogue {
 pub struct CatalogueEdit {
     /// The edited catalogue (at most 50 plans; at most 100 prices, limits or features each; texts up to
     /// 2,000 characters), in the shape `GET` answers.
+    #[schema(max_items = 50)]
     pub plans: Vec<PlanView>,
     /// Whether every agent over the knowledge base whose plans differ gets a new configuration version
     /// quoting the edited plans (default true).

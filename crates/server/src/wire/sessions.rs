@@ -26,6 +26,58 @@ pub struct NewSession {
     pub user_hash: Option<String>,
 }
 
+/// Body of `POST /v1/agents/{agent}/sessions` as documented: anonymous, or a signed-in user of the host
+/// site whose identity the host site signed. (The handler reads [`NewSession`], whose errors name the
+/// field.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum NewSessionBody {
+    /// An anonymous visitor (or, for the admin, a named test contact).
+    Anonymous(AnonymousSession),
+    /// A signed-in user, by the id the host site knows it by.
+    SignedUser(SignedUserSession),
+    /// A signed-in user, by email.
+    SignedEmail(SignedEmailSession),
+}
+
+/// An anonymous visitor's session (or, for the admin, a named test contact's).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnonymousSession {
+    /// Admin only: chat as this contact key (1 to 200 characters).
+    #[schema(min_length = 1, max_length = 200, pattern = "[^\\s\\u0085]")]
+    pub contact: Option<String>,
+    /// Admin only: the contact's lifecycle while it is still at the default.
+    pub lifecycle: Option<LifecycleName>,
+}
+
+/// A signed-in user's session, by the id the host site knows it by.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedUserSession {
+    /// The user's id on the host site.
+    #[schema(min_length = 1, max_length = 254, pattern = "[^\\s\\u0085]")]
+    pub user_id: String,
+    /// Hex HMAC-SHA256 of `user_id` under the agent's identity secret.
+    pub user_hash: String,
+    /// Admin only: the contact's lifecycle while it is still at the default.
+    pub lifecycle: Option<LifecycleName>,
+}
+
+/// A signed-in user's session, by email.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedEmailSession {
+    /// The user's email.
+    #[schema(min_length = 1, max_length = 254, pattern = "[^\\s\\u0085]")]
+    pub email: String,
+    /// Hex HMAC-SHA256 of `email` under the agent's identity secret.
+    pub user_hash: String,
+    /// Admin only: the contact's lifecycle while it is still at the default.
+    pub lifecycle: Option<LifecycleName>,
+}
+
 /// A new visitor session.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionCreated {
@@ -44,11 +96,13 @@ pub struct SessionCreated {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatBody {
-    /// The customer's message.
+    /// The customer's message (not blank; at most 4,000 characters).
+    #[schema(min_length = 1, max_length = 4000, pattern = "[^\\s\\u0085]")]
     pub message: String,
     /// The visitor session (or header `X-Throughline-Session`).
     pub session: Option<String>,
-    /// Admin only: the contact key to answer as (instead of a session).
+    /// Admin only: the contact key to answer as (instead of a session): 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "[^\\s\\u0085]")]
     pub contact: Option<String>,
     /// Start a new conversation instead of continuing the last one.
     #[serde(default)]

@@ -100,8 +100,8 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
 async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limited() {
     let dir = tempfile::tempdir().unwrap();
     // A burst that outlasts two wrong attempts per admin route, however many routes there are.
-    let admin_routes =
-        throughline_server::ROUTES.iter().filter(|(_, p)| !throughline_server::PUBLIC_ROUTES.contains(p)).count();
+    let public = throughline_server::public_paths();
+    let admin_routes = throughline_server::api_routes().iter().filter(|(_, p)| !public.contains(p)).count();
     let burst = 2 * admin_routes + 20;
     let cfg = throughline_server::ServerConfig {
         public_burst: burst as f64,
@@ -109,7 +109,7 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limite
         ..Default::default()
     };
     let server = TestServer::start_with(dir.path(), cfg).await;
-    for (method, path) in throughline_server::ROUTES {
+    for (method, path) in throughline_server::api_routes() {
         let path =
             path.replace("{kb}", "sample").replace("{source}", "0000000000000001").replace("{job}", "0000000000000001");
         let public = path == "/v1/health" || path == "/v1/openapi.json";
@@ -131,7 +131,7 @@ async fn admin_routes_refuse_missing_or_wrong_tokens_and_guessing_is_rate_limite
     // One wrong token per admin route so far (a missing token is no guess and does not count); the burst
     // runs out and guessing gets 429. (A wrong API key on each OpenAI-compatible route counts once too;
     // the public chat counts in its own bucket.)
-    let openai_routes = throughline_server::ROUTES
+    let openai_routes = throughline_server::api_routes()
         .iter()
         .filter(|(_, p)| p.starts_with("/v1/chat/completions") || p.starts_with("/v1/models"))
         .count();
@@ -210,6 +210,12 @@ async fn bad_input_gets_json_errors_naming_the_field() {
     let (s, e) = error(server.post("/v1/kbs/docs/search").json(&json!({"q": 3})).send().await.unwrap()).await;
     assert_eq!(s, 400);
     assert!(e["message"].as_str().unwrap().contains("invalid type"), "{e}");
+    // An array where an object is expected (serde would read a struct from its fields in order).
+    for (path, body) in [("/v1/kbs", json!(["fresh"])), ("/v1/agents/demo/publish", json!([]))] {
+        let (s, e) = error(server.post(path).json(&body).send().await.unwrap()).await;
+        assert_eq!((s, e["code"].as_str()), (400, Some("invalid_json")), "{path}: {e}");
+        assert!(e["message"].as_str().unwrap().contains("must be a JSON object"), "{e}");
+    }
     // Unknown field.
     let (s, e) =
         error(server.post("/v1/kbs/docs/search").json(&json!({"q": "x", "limt": 3})).send().await.unwrap()).await;

@@ -659,13 +659,32 @@ async fn issue_14_mcp_arguments_follow_the_declared_schemas_and_batches_and_auth
     assert_eq!(bad["result"]["isError"], true, "{bad}");
     assert!(bad["result"].get("structuredContent").is_none(), "{bad}");
 
-    // Batches: entries that are not JSON-RPC objects, and an empty batch, are invalid requests.
+    // Batches: entries that are not JSON-RPC objects are invalid requests; a batch of nothing else is
+    // refused (400, each entry's error), a batch with a valid request answers it beside the errors; an
+    // empty batch is no batch (one error object, id null).
     let (s, r) = mcp(&server, json!([null, null])).await;
-    assert_eq!(s, 200, "{r}");
+    assert_eq!(s, 400, "{r}");
     let codes: Vec<i64> = r.as_array().unwrap().iter().map(|e| e["error"]["code"].as_i64().unwrap()).collect();
     assert_eq!(codes, vec![-32600, -32600], "{r}");
-    let (_, r) = mcp(&server, json!([])).await;
-    assert_eq!(r[0]["error"]["code"], -32600, "{r}");
+    let (s, r) = mcp(&server, json!([null, {"jsonrpc": "2.0", "id": 7.0, "method": "ping"}])).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r[0]["error"]["code"].as_i64(), r[1]["id"].as_f64(), r[1]["result"].is_object()),
+        (Some(-32600), Some(7.0), true),
+        "{r}"
+    );
+    let (s, r) = mcp(&server, json!([])).await;
+    assert_eq!((s, r["error"]["code"].as_i64(), r["id"].is_null()), (400, Some(-32600), true), "{r}");
+    // An id that is neither a string nor a whole number, and an object that is neither a request, a
+    // notification nor a response, are invalid requests answered with a null id.
+    for bad in [
+        json!({"jsonrpc": "2.0", "id": 2.5, "method": "ping"}),
+        json!({"jsonrpc": "2.0", "id": [1], "method": "ping"}),
+        json!({"hello": 1}),
+    ] {
+        let (s, r) = mcp(&server, bad.clone()).await;
+        assert_eq!((s, r["error"]["code"].as_i64(), r["id"].is_null()), (400, Some(-32600), true), "{bad}: {r}");
+    }
 
     // Unpublishing an agent that does not exist is 404, as publishing it is; an unpublished one is 409.
     let res = server.post("/v1/agents/ghost/unpublish").send().await.unwrap();

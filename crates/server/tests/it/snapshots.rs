@@ -354,8 +354,7 @@ async fn issue_14_every_route_answers_in_the_recorded_shape() {
     r.call("ok", "DELETE", "/v1/kbs/{kb}", s.delete("/v1/kbs/snap")).await;
 
     // Every route of the API was called.
-    let all: BTreeSet<(String, String)> =
-        throughline_server::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let all: BTreeSet<(String, String)> = throughline_server::api_routes().into_iter().collect();
     let missing: Vec<_> = all.difference(&r.routes).collect();
     assert!(missing.is_empty(), "routes the snapshot walk does not call: {missing:?}");
 
