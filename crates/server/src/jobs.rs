@@ -135,7 +135,7 @@ pub struct JobProgress {
     /// Items skipped on purpose (first 500).
     pub skipped: Vec<ItemIssue>,
     /// Pages a crawl discovered, fetched and put in the knowledge base (indexed or unchanged); left
-    /// out for uploads and folders, whose counters are files (see [`files_json`]).
+    /// out for uploads and folders, whose counters are files (see [`crate::wire::jobs::files_json`]).
     #[serde(default, skip_serializing_if = "PageCounts::is_zero")]
     pub pages: PageCounts,
     /// Failed items in all.
@@ -305,31 +305,6 @@ impl JobHub {
     }
 }
 
-/// The file counters of an upload or folder job, from its progress: files found (supported ones
-/// plus the skipped), read, committed (documents written by committed batches), failed, skipped.
-pub fn files_json(progress: &Value) -> Value {
-    let n = |v: &Value| v.as_u64().unwrap_or(0);
-    let extract = &progress["stages"]["extract"];
-    json!({
-        "found": n(&extract["total"]) + n(&progress["skipped_count"]),
-        "read": n(&extract["done"]),
-        "committed": n(&progress["documents_committed"]),
-        "failed": n(&progress["failed_count"]),
-        "skipped": n(&progress["skipped_count"]),
-    })
-}
-
-/// A job's progress as JSON: crawls count pages, uploads and folders count files.
-pub(crate) fn progress_json(kind: &str, mut progress: Value) -> Value {
-    if kind == "ingest" && progress.is_object() {
-        if let Some(o) = progress.as_object_mut() {
-            o.remove("pages");
-        }
-        progress["files"] = files_json(&progress);
-    }
-    progress
-}
-
 /// The JSON form of a job for the API.
 pub fn job_json(job: &JobRecord) -> Value {
     serde_json::to_value(crate::wire::Job::from(job)).unwrap_or(Value::Null)
@@ -482,7 +457,7 @@ fn run_job(state: &AppState, job: JobRecord) {
     tracing::info!(job = %id, status = %status, error = ?error, "job finished");
     let _ = tx.send(HubMessage::Finished(json!({
         "type": "job_finished", "status": status.as_str(), "error": error,
-        "progress": progress_json(&job.kind, serde_json::to_value(&progress).unwrap_or_else(|_| json!({}))),
+        "progress": crate::wire::jobs::progress_json(&job.kind, serde_json::to_value(&progress).unwrap_or_else(|_| json!({}))),
     })));
     state.0.hub.close(id);
 }
@@ -598,7 +573,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
     match throughline_core::stale_answers(state.0.store.as_ref(), state.0.memory.as_ref(), &job.kb) {
         Ok(stale) => {
             summary["stale_answers"] = json!(stale.len());
-            summary["stale_conversations"] = json!(conversation_count(&stale));
+            summary["stale_conversations"] = json!(crate::wire::freshness::conversation_count(&stale));
         }
         Err(e) => tracing::warn!(kb = %job.kb, error = %e, "answers quoting changed pages were not counted"),
     }
@@ -653,11 +628,6 @@ pub(crate) fn schedule_resyncs(state: &AppState) -> Result<usize, throughline_co
         }
     }
     Ok(queued)
-}
-
-/// How many conversations the stale answers belong to.
-pub fn conversation_count(answers: &[throughline_core::StaleAnswer]) -> usize {
-    answers.iter().map(|a| a.cited.conversation).collect::<std::collections::HashSet<_>>().len()
 }
 
 /// Problems (item and reason) as JSON.

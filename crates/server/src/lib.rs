@@ -18,7 +18,6 @@ pub mod jobs;
 pub mod live;
 pub mod mcp;
 pub mod metrics;
-pub mod openapi;
 pub mod paging;
 pub mod ratelimit;
 pub mod routes;
@@ -75,7 +74,7 @@ fn operations(routes: OpenApiRouter<AppState>) -> Vec<(String, String)> {
 }
 
 /// Every API route: handlers typed by [`wire`] and documented by `#[utoipa::path]`, from which the
-/// OpenAPI document ([`openapi`]) and [`api_routes`] are generated; [`router`] serves the same routers
+/// OpenAPI document ([`routes::system::document`]) and [`api_routes`] are generated; [`router`] serves the same routers
 /// with their layers.
 pub fn typed_routes() -> OpenApiRouter<AppState> {
     typed_timed_routes().merge(typed_stream_routes()).merge(typed_upload_routes(0)).merge(typed_public_routes())

@@ -108,7 +108,8 @@ fn search_tool(state: &AppState, args: &Value) -> ToolOutput {
             if hits.is_empty() {
                 text.push_str("No results.");
             }
-            let structured = json!({"kb": kb_name, "hits": hits.iter().map(|h| crate::routes::search::hit_json(h, false)).collect::<Vec<_>>()});
+            let structured =
+                json!({"kb": kb_name, "hits": hits.iter().map(|h| wire::Hit::new(h, false)).collect::<Vec<_>>()});
             ToolOutput { text, structured, is_error: false }
         }
         Err(e) => fail(e.to_string()),
@@ -190,6 +191,9 @@ fn handle(state: &AppState, msg: &Value) -> Option<RpcResponse> {
     let whole = id.is_i64() || id.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.2e18);
     if !(id.is_string() || whole || id.is_null()) {
         return Some(rpc_error(Value::Null, -32600, "invalid request: `id` must be a string or an integer"));
+    }
+    if msg.get("params").is_some_and(|p| !p.is_null() && !p.is_object()) {
+        return Some(rpc_error(id, -32600, "invalid request: `params` must be an object"));
     }
     if msg["jsonrpc"] != "2.0" || method.is_empty() {
         return Some(rpc_error(id, -32600, "invalid request: expected a JSON-RPC 2.0 request with a method"));

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use throughline_core::KnowledgeStore;
-use throughline_server::jobs::conversation_count;
 use throughline_server::routes::freshness::stale_answers_json;
+use throughline_server::wire::freshness::conversation_count;
 
 use super::App;
 

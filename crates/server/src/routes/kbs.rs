@@ -243,12 +243,13 @@ pub async fn upload(
     ))
 }
 
-/// The multipart form of an upload.
-#[derive(utoipa::ToSchema)]
+/// The multipart form of an upload: parts named `files`, nothing else.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct UploadForm {
-    /// One part per file.
-    #[schema(value_type = Vec<String>, format = Binary)]
+    /// One part per file (at least one).
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1)]
     files: Vec<Vec<u8>>,
 }
 

@@ -154,6 +154,10 @@ pub fn parse_plans(v: &Value) -> ApiResult<Vec<Plan>> {
         for (j, p) in list(o, &at, "prices")?.iter().enumerate() {
             let pat = format!("{at}.prices[{j}]");
             let po = object(p, &pat, &["amount", "currency", "period", "display"])?;
+            // `display` is what GET shows; sent back it is ignored, but it is still a string.
+            if po.get("display").is_some_and(|d| !d.is_string()) {
+                return Err(ApiError::invalid(&format!("{pat}.display"), "must be a string (it is ignored)"));
+            }
             let amount = po
                 .get("amount")
                 .and_then(Value::as_f64)

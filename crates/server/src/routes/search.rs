@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::Value;
-use throughline_core::{FusionMode, PageType, SearchFilters, SearchHit, SearchMode, SearchRequest, SourceId};
+use throughline_core::{FusionMode, PageType, SearchFilters, SearchMode, SearchRequest, SourceId};
 
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::wire::{ErrorBody, Hit, SearchResponse};
@@ -177,11 +176,6 @@ fn parse_request(body: &SearchBody) -> ApiResult<(SearchRequest, usize)> {
         },
         offset,
     ))
-}
-
-/// The JSON form of a hit.
-pub fn hit_json(h: &SearchHit, include_text: bool) -> Value {
-    serde_json::to_value(Hit::new(h, include_text)).unwrap_or(Value::Null)
 }
 
 async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson<SearchResponse>> {

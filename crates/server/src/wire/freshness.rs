@@ -87,11 +87,11 @@ impl StaleAnswers {
                 });
             }
         }
-        Self {
-            kb: kb.to_string(),
-            pages,
-            answers: answers.len(),
-            conversations: crate::jobs::conversation_count(answers),
-        }
+        Self { kb: kb.to_string(), pages, answers: answers.len(), conversations: conversation_count(answers) }
     }
+}
+
+/// How many conversations the stale answers belong to.
+pub fn conversation_count(answers: &[throughline_core::StaleAnswer]) -> usize {
+    answers.iter().map(|a| a.cited.conversation).collect::<std::collections::HashSet<_>>().len()
 }

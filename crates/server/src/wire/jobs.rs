@@ -1,7 +1,7 @@
 //! Jobs (ingestion, crawls, re-syncs) as the API shows them.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use throughline_core::JobRecord;
 use utoipa::ToSchema;
 
@@ -67,7 +67,7 @@ impl From<throughline_core::JobStatus> for JobState {
 impl From<&JobRecord> for Job {
     fn from(job: &JobRecord) -> Self {
         let spec: Value = serde_json::from_str(&job.spec).unwrap_or(Value::Null);
-        let progress = crate::jobs::progress_json(
+        let progress = progress_json(
             &job.kind,
             serde_json::from_str(&job.progress).unwrap_or_else(|_| Value::Object(Default::default())),
         );
@@ -107,4 +107,29 @@ pub struct StreamEvent {
     pub event: String,
     /// A JSON object with the event's `type` and its fields.
     pub data: String,
+}
+
+/// The file counters of an upload or folder job, from its progress: files found (supported ones
+/// plus the skipped), read, committed (documents written by committed batches), failed, skipped.
+pub fn files_json(progress: &Value) -> Value {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let extract = &progress["stages"]["extract"];
+    json!({
+        "found": n(&extract["total"]) + n(&progress["skipped_count"]),
+        "read": n(&extract["done"]),
+        "committed": n(&progress["documents_committed"]),
+        "failed": n(&progress["failed_count"]),
+        "skipped": n(&progress["skipped_count"]),
+    })
+}
+
+/// A job's progress as JSON: crawls count pages, uploads and folders count files.
+pub fn progress_json(kind: &str, mut progress: Value) -> Value {
+    if kind == "ingest" && progress.is_object() {
+        if let Some(o) = progress.as_object_mut() {
+            o.remove("pages");
+        }
+        progress["files"] = files_json(&progress);
+    }
+    progress
 }

@@ -1,7 +1,7 @@
 //! The typed wire layer: what the API sends and receives, as Rust types with their OpenAPI schemas
 //! (utoipa `ToSchema`), converted from the domain types of `throughline-core`. Handlers return these views;
 //! the OpenAPI document is generated from them and from each handler's `#[utoipa::path]` (see
-//! [`crate::openapi`]).
+//! [`crate::routes::system::document`]).
 //!
 //! Every operation's request and response: knowledge bases (sources, documents, uploads, crawls), jobs,
 //! search, stale answers, agents and their versions, plan catalogues, publication (public key, widget

@@ -33,9 +33,9 @@ pub struct Price {
     /// The amount (≥ 0).
     #[schema(minimum = 0)]
     pub amount: f64,
-    /// Its currency (`USD`, `EUR`); empty when the page shows none.
+    /// Its currency (`USD`, `EUR`); empty when the page shows none (null is read as empty).
     #[serde(default)]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, nullable = true)]
     pub currency: String,
     /// How often it is paid; none for a price without a period.
     #[serde(default)]
@@ -76,9 +76,9 @@ pub struct PlanView {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub features: Vec<String>,
-    /// The pricing page it was read from.
+    /// The pricing page it was read from (null is read as empty).
     #[serde(default)]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, nullable = true)]
     pub source_path: String,
 }
 
