@@ -224,6 +224,10 @@ pub trait KnowledgeIndex: Send + Sync {
     fn persist(&self) -> Result<(), CoreError>;
     /// Searches. `query_vector` is required for vector and hybrid modes.
     fn search(&self, request: &SearchRequest, query_vector: Option<&[f32]>) -> Result<Vec<SearchHit>, CoreError>;
+    /// An estimate of how many results a search has in all: the chunks (the documents, when the request
+    /// keeps one result per document) its words match under its filters; in vector mode, where every
+    /// chunk is ranked, all those the filters let through.
+    fn count(&self, request: &SearchRequest) -> Result<usize, CoreError>;
     /// Number of live chunks.
     fn len(&self) -> usize;
     /// Whether the index holds no chunks.

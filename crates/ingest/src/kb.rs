@@ -180,4 +180,9 @@ impl KnowledgeBase {
         };
         Ok(self.index.search(request, vector.as_deref())?)
     }
+
+    /// An estimate of how many results `request` has in all (see [`KnowledgeIndex::count`]).
+    pub fn count(&self, request: &SearchRequest) -> Result<usize> {
+        Ok(self.index.count(request)?)
+    }
 }

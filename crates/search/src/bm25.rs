@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
@@ -321,6 +321,44 @@ impl Bm25Index {
             }
         }
         Ok(out)
+    }
+
+    /// How many chunks — or distinct documents, with `per_document` — a parsed query matches under
+    /// filters; without a query, how many the filters let through.
+    pub fn count(
+        &self,
+        q: Option<&ParsedQuery>,
+        filters: &SearchFilters,
+        per_document: bool,
+    ) -> Result<usize, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut clauses = self.filter_query(filters);
+        let base: Box<dyn Query> = match q {
+            Some(q) => q.query.box_clone(),
+            None => Box::new(AllQuery),
+        };
+        let query: Box<dyn Query> = if clauses.is_empty() {
+            base
+        } else {
+            clauses.push((Occur::Must, base));
+            Box::new(BooleanQuery::new(clauses))
+        };
+        if !per_document {
+            return searcher.search(&query, &Count).map_err(|e| tantivy_err(&self.dir, e));
+        }
+        let matches = searcher.search(&query, &DocSetCollector).map_err(|e| tantivy_err(&self.dir, e))?;
+        let mut docs = HashSet::new();
+        for addr in matches {
+            let col = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("doc_id")
+                .map_err(|e| tantivy_err(&self.dir, e))?;
+            if let Some(id) = col.first(addr.doc_id) {
+                docs.insert(id);
+            }
+        }
+        Ok(docs.len())
     }
 
     /// Stored fields of the given chunks (ids not found are left out).

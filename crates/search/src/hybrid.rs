@@ -225,6 +225,18 @@ impl KnowledgeIndex for HybridIndex {
         Ok(self.search_inner(request, query_vector)?)
     }
 
+    fn count(&self, req: &SearchRequest) -> Result<usize, CoreError> {
+        let per_document = req.dedupe_documents;
+        let parsed = match (req.mode, self.bm25.parse(&req.query)) {
+            (SearchMode::Vector, _) => None,
+            (_, Ok(p)) => Some(p),
+            // No terms: keyword search matches nothing.
+            (_, Err(SearchError::EmptyQuery)) => return Ok(0),
+            (_, Err(e)) => return Err(e.into()),
+        };
+        Ok(self.bm25.count(parsed.as_ref(), &req.filters, per_document)?)
+    }
+
     fn len(&self) -> usize {
         self.bm25.len()
     }

@@ -55,7 +55,11 @@ pub fn run(app: &App, a: Args) -> anyhow::Result<ExitCode> {
             hits: hits.iter().map(|h| Hit::new(h, false)).collect(),
             offset: 0,
             limit: request.limit,
-            estimated_total_hits: hits.len(),
+            estimated_total_hits: if hits.len() < request.limit {
+                hits.len()
+            } else {
+                kb.count(&request)?.max(hits.len())
+            },
             processing_time_ms: took.as_secs_f64() * 1000.0,
         };
         let mut out = serde_json::to_value(&response)?;

@@ -183,11 +183,15 @@ async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson
     let handle = state.kb(&kb)?;
     let started = Instant::now();
     let req = request.clone();
-    let hits = tokio::task::spawn_blocking(move || handle.search(&req))
-        .await
-        .map_err(|e| ApiError::internal(format!("search failed: {e}")))??;
+    let (hits, total) = tokio::task::spawn_blocking(move || {
+        let hits = handle.search(&req)?;
+        // Fewer hits than asked for: that is all there is. A full page: the estimate says how many more.
+        let total = if hits.len() < req.limit { hits.len() } else { handle.count(&req)?.max(hits.len()) };
+        Ok::<_, throughline_ingest::IngestError>((hits, total))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("search failed: {e}")))??;
     let took = started.elapsed();
-    let total = hits.len();
     Ok(ApiJson(SearchResponse {
         query: request.query,
         mode: request.mode.as_str().to_string(),

@@ -93,7 +93,10 @@ pub struct SearchResponse {
     pub offset: usize,
     /// Hits asked for (after capping at 100).
     pub limit: usize,
-    /// Hits the search ranked up to `offset + limit`: more may exist beyond it.
+    /// How many hits the search has in all, for paging: exact when the page is not full; otherwise an
+    /// estimate, the chunks (documents, one hit per document being the default) the query's words match
+    /// under the filters — in vector mode every one the filters let through — and never fewer than
+    /// `offset` + the hits returned.
     pub estimated_total_hits: usize,
     /// Time spent searching.
     pub processing_time_ms: f64,

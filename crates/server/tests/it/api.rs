@@ -72,6 +72,28 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
     let res: Value = server.get("/v1/kbs/acme/search?q=slack").send().await.unwrap().json().await.unwrap();
     assert!(res["hits"][0].get("text").is_none(), "{res}");
 
+    // Totals a retriever can page with: every page of a keyword search states the same total, the pages
+    // together hold that many distinct documents, and a page that is not full states exactly what there is.
+    let page = |offset: usize| {
+        let url = format!("/v1/kbs/acme/search?q=slack&mode=bm25&limit=2&offset={offset}");
+        let req = server.get(&url);
+        async move { crate::harness::json(req).await }
+    };
+    let first: Value = page(0).await;
+    let total = first["estimated_total_hits"].as_u64().unwrap() as usize;
+    assert!(total > 2, "more documents mention slack than one page holds: {first}");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut offset = 0;
+    while offset < total + 2 {
+        let p: Value = page(offset).await;
+        assert_eq!(p["estimated_total_hits"].as_u64(), Some(total as u64), "offset {offset}: {p}");
+        seen.extend(p["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap().to_string()));
+        offset += 2;
+    }
+    assert_eq!(seen.len(), total, "the pages hold the total");
+    let all: Value = crate::harness::json(server.get("/v1/kbs/acme/search?q=slack&mode=bm25&limit=100")).await;
+    assert_eq!(all["hits"].as_array().unwrap().len(), total, "{all}");
+
     server.stop().await;
     let server = TestServer::start(dir.path()).await;
     let job_after: Value = server.get(&format!("/v1/jobs/{job}")).send().await.unwrap().json().await.unwrap();
