@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use throughline_core::{PageType, SearchFilters, SearchRequest, SourceId};
+use throughline_server::wire::search::TotalRelation;
 use throughline_server::wire::{Hit, SearchResponse};
 
 use super::{to_fusion, to_mode, App};
@@ -55,11 +56,13 @@ pub fn run(app: &App, a: Args) -> anyhow::Result<ExitCode> {
             hits: hits.iter().map(|h| Hit::new(h, false)).collect(),
             offset: 0,
             limit: request.limit,
+            // A one-off search can afford the exact count (the API counts on request: `track_total_hits`).
             estimated_total_hits: if hits.len() < request.limit {
                 hits.len()
             } else {
                 kb.count(&request)?.max(hits.len())
             },
+            total_hits_relation: TotalRelation::Eq,
             processing_time_ms: took.as_secs_f64() * 1000.0,
         };
         let mut out = serde_json::to_value(&response)?;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use throughline_core::{FusionMode, PageType, SearchFilters, SearchMode, SearchRequest, SourceId};
 
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::wire::search::TotalRelation;
 use crate::wire::{ErrorBody, Hit, SearchResponse};
 use crate::AppState;
 
@@ -51,6 +52,11 @@ pub struct SearchBody {
     /// Include each hit's full chunk text.
     #[serde(default)]
     pub include_text: bool,
+    /// Count every hit the query has (`total_hits_relation: "eq"`) instead of answering a lower bound
+    /// when the page is full: one more pass over the keyword matches, a few milliseconds per thousand
+    /// chunks (see BENCHMARKS.md).
+    #[serde(default)]
+    pub track_total_hits: bool,
 }
 
 /// Filter part of a search.
@@ -119,6 +125,8 @@ pub struct SearchQuery {
     all_chunks: Option<bool>,
     /// Each hit's whole chunk text.
     include_text: Option<bool>,
+    /// Count every hit the query has instead of answering a lower bound when the page is full.
+    track_total_hits: Option<bool>,
 }
 
 fn parse_request(body: &SearchBody) -> ApiResult<(SearchRequest, usize)> {
@@ -183,11 +191,21 @@ async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson
     let handle = state.kb(&kb)?;
     let started = Instant::now();
     let req = request.clone();
-    let (hits, total) = tokio::task::spawn_blocking(move || {
+    let track = body.track_total_hits;
+    let (hits, total, exact) = tokio::task::spawn_blocking(move || {
         let hits = handle.search(&req)?;
-        // Fewer hits than asked for: that is all there is. A full page: the estimate says how many more.
-        let total = if hits.len() < req.limit { hits.len() } else { handle.count(&req)?.max(hits.len()) };
-        Ok::<_, throughline_ingest::IngestError>((hits, total))
+        // Fewer hits than asked for: that is all there is. A full page: a lower bound, or with
+        // `track_total_hits` the count of every match.
+        Ok::<_, throughline_ingest::IngestError>(if hits.len() < req.limit {
+            let n = hits.len();
+            (hits, n, true)
+        } else if track {
+            let n = handle.count(&req)?.max(hits.len());
+            (hits, n, true)
+        } else {
+            let n = hits.len();
+            (hits, n, false)
+        })
     })
     .await
     .map_err(|e| ApiError::internal(format!("search failed: {e}")))??;
@@ -199,6 +217,7 @@ async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson
         offset,
         limit: request.limit - offset,
         estimated_total_hits: total,
+        total_hits_relation: if exact { TotalRelation::Eq } else { TotalRelation::Gte },
         processing_time_ms: took.as_secs_f64() * 1000.0,
     }))
 }
@@ -243,6 +262,7 @@ pub async fn get(
         fusion: None,
         all_chunks: q.all_chunks.unwrap_or(false),
         include_text: q.include_text.unwrap_or(false),
+        track_total_hits: q.track_total_hits.unwrap_or(false),
     };
     run(state, kb, body).await
 }

@@ -93,11 +93,23 @@ pub struct SearchResponse {
     pub offset: usize,
     /// Hits asked for (after capping at 100).
     pub limit: usize,
-    /// How many hits the search has in all, for paging: exact when the page is not full; otherwise an
-    /// estimate, the chunks (documents, one hit per document being the default) the query's words match
-    /// under the filters — in vector mode every one the filters let through — and never fewer than
-    /// `offset` + the hits returned.
+    /// How many hits the search has in all, for paging: exact when the page is not full or with
+    /// `track_total_hits` (the documents — chunks with `all_chunks` — the query's words match under the
+    /// filters; in vector mode all those the filters let through); otherwise a lower bound, `offset` + the
+    /// hits returned (`total_hits_relation` says which).
     pub estimated_total_hits: usize,
+    /// `eq`: `estimated_total_hits` is the total; `gte`: more hits may follow.
+    pub total_hits_relation: TotalRelation,
     /// Time spent searching.
     pub processing_time_ms: f64,
+}
+
+/// Whether a total is exact or a lower bound (as Elasticsearch's `hits.total.relation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TotalRelation {
+    /// Exact.
+    Eq,
+    /// A lower bound: more may follow.
+    Gte,
 }

@@ -72,10 +72,17 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
     let res: Value = server.get("/v1/kbs/acme/search?q=slack").send().await.unwrap().json().await.unwrap();
     assert!(res["hits"][0].get("text").is_none(), "{res}");
 
-    // Totals a retriever can page with: every page of a keyword search states the same total, the pages
-    // together hold that many distinct documents, and a page that is not full states exactly what there is.
+    // Totals a retriever can page with: with `track_total_hits` every page of a keyword search states the
+    // same exact total, and the pages together hold that many distinct documents.
+    // Without asking, a full page states a lower bound.
+    let bound: Value = crate::harness::json(server.get("/v1/kbs/acme/search?q=slack&mode=bm25&limit=2")).await;
+    assert_eq!(
+        (bound["estimated_total_hits"].as_u64(), bound["total_hits_relation"].as_str()),
+        (Some(2), Some("gte")),
+        "{bound}"
+    );
     let page = |offset: usize| {
-        let url = format!("/v1/kbs/acme/search?q=slack&mode=bm25&limit=2&offset={offset}");
+        let url = format!("/v1/kbs/acme/search?q=slack&mode=bm25&limit=2&offset={offset}&track_total_hits=true");
         let req = server.get(&url);
         async move { crate::harness::json(req).await }
     };
@@ -87,6 +94,7 @@ async fn upload_streams_job_events_then_search_finds_the_page_and_survives_a_res
     while offset < total + 2 {
         let p: Value = page(offset).await;
         assert_eq!(p["estimated_total_hits"].as_u64(), Some(total as u64), "offset {offset}: {p}");
+        assert_eq!(p["total_hits_relation"], "eq", "{p}");
         seen.extend(p["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap().to_string()));
         offset += 2;
     }
