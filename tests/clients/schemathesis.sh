@@ -31,5 +31,8 @@ for _ in $(seq 1 600); do
   kill -0 "$SERVER" 2>/dev/null || { cat "$DATA/server.log"; exit 1; }
   sleep 0.5
 done
+# Every operation has an id; selecting by id makes Schemathesis 4.32 count and test all of them (without a
+# filter it leaves one out of its count).
 "$VENV/bin/schemathesis" --config-file tests/clients/schemathesis.toml run \
-  "http://127.0.0.1:$PORT/v1/openapi.json" -H "Authorization: Bearer $TOKEN" -n 10 --exclude-path-regex 'sources/site' -w 1 "${phases[@]}" "${@:2}"
+  "http://127.0.0.1:$PORT/v1/openapi.json" -H "Authorization: Bearer $TOKEN" -n 10 \
+  --include-operation-id-regex '.' --exclude-path-regex 'sources/site' -w 1 "${phases[@]}" "${@:2}"
