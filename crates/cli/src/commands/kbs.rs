@@ -2,19 +2,16 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
 use throughline_core::KnowledgeStore;
 use throughline_ingest::KnowledgeBase;
+use throughline_server::wire::{Document, Kb};
 
 use super::App;
 
 pub fn list(app: &App, as_json: bool) -> anyhow::Result<ExitCode> {
     let kbs = app.store.list_kbs()?;
     if as_json {
-        let out: Vec<_> = kbs
-            .iter()
-            .map(|k| json!({"name": k.name, "id": k.id.to_string(), "documents": k.documents, "chunks": k.chunks, "model": k.model_id, "dim": k.dim, "batches": k.seq, "created_at": k.created_at}))
-            .collect();
+        let out: Vec<_> = kbs.iter().map(Kb::from).collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -36,10 +33,7 @@ pub fn docs(app: &App, name: &str, as_json: bool) -> anyhow::Result<ExitCode> {
     let kb = app.store.kb(name)?.ok_or_else(|| anyhow::anyhow!("knowledge base `{name}` does not exist"))?;
     let docs = app.store.documents(kb.id, None)?;
     if as_json {
-        let out: Vec<_> = docs
-            .iter()
-            .map(|d| json!({"id": d.id.to_string(), "source_id": d.source_id.to_string(), "path": d.path, "url": d.url, "title": d.title, "page_type": d.page_type.as_str(), "chunks": d.chunk_count, "bytes": d.byte_size, "updated_at": d.updated_at}))
-            .collect();
+        let out: Vec<_> = docs.iter().map(Document::from).collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }

@@ -24,6 +24,8 @@ pub struct Kb {
     pub documents: u64,
     /// Chunks stored.
     pub chunks: u64,
+    /// Batches committed (the store's sequence number, which the indexes follow).
+    pub batches: u64,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -37,6 +39,7 @@ impl From<&KbInfo> for Kb {
             dim: kb.dim,
             documents: kb.documents,
             chunks: kb.chunks,
+            batches: kb.seq,
             created_at: kb.created_at,
         }
     }
