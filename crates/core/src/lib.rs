@@ -15,6 +15,8 @@
 
 mod access;
 mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod crawl;
 mod document;
 mod embedder;
