@@ -4,7 +4,10 @@
 //! scale-out's PostgreSQL) runs the same functions, so both keep one behaviour. Enabled by the
 //! `conformance` feature (test builds only).
 
-use crate::{AccessStore, JobStatus, JobStore, Publication, RecoveredJob};
+use crate::{
+    AccessStore, BatchWrite, ChunkId, DocId, DocumentMeta, ErrorKind, JobStatus, JobStore, KbId, KnowledgeStore,
+    PageType, Publication, RecoveredJob, SourceId, SourceKind, StoredChunk,
+};
 
 /// [`JobStore`]: claiming in order, one running job per knowledge base, checkpoints, final statuses,
 /// cancellation, recovery after a stop, settings.
@@ -92,4 +95,78 @@ pub fn access_store(store: &dyn AccessStore) {
     assert_eq!(store.publication_by_key("pk_1").expect("read"), None, "the key stops working");
     assert_eq!(store.session("h2").expect("read"), None, "and every session of the agent");
     assert!(!store.delete_publication("demo").expect("delete"), "nothing left to delete");
+}
+
+fn doc(kb: KbId, src: SourceId, path: &str, hash: &str) -> DocumentMeta {
+    DocumentMeta {
+        id: DocId::derive(kb, path),
+        source_id: src,
+        path: path.into(),
+        url: None,
+        title: format!("Title of {path}"),
+        description: None,
+        page_type: PageType::Help,
+        content_hash: hash.into(),
+        byte_size: 10,
+        chunk_count: 0,
+        updated_at: 1,
+    }
+}
+
+fn chunk(d: &DocumentMeta, ordinal: u32, text: &str) -> StoredChunk {
+    StoredChunk {
+        id: ChunkId::derive(d.id, &d.content_hash, ordinal),
+        doc_id: d.id,
+        ordinal,
+        heading_path: vec!["Intro".into()],
+        text: text.into(),
+        token_count: 3,
+        vector: vec![0.5, -0.25, 1.0],
+    }
+}
+
+/// [`KnowledgeStore`]: a batch is one step of the knowledge base's sequence number, a new version of a
+/// document replaces its chunks (vectors kept exactly), a deleted document takes its chunks along; a model
+/// mismatch and a bad name are clear errors; deleting a knowledge base leaves the others whole.
+pub fn knowledge_store(s: &dyn KnowledgeStore) {
+    let kb = s.ensure_kb("kb1", "m", 3).expect("create");
+    assert_eq!(s.ensure_kb("kb1", "m", 3).expect("reopen").id, kb.id, "ensuring twice is the same kb");
+    let src = s.ensure_source(kb.id, SourceKind::Folder, "/docs").expect("source");
+    let d1 = doc(kb.id, src.id, "a.md", "h1");
+    let upserts = vec![(d1.clone(), vec![chunk(&d1, 0, "x"), chunk(&d1, 1, "y")])];
+    assert_eq!(s.commit_batch(kb.id, BatchWrite { upserts, delete_docs: vec![] }).expect("batch"), 1, "seq 1");
+    assert_eq!(s.chunk_ids(kb.id).expect("ids").len(), 2);
+    let d1b = doc(kb.id, src.id, "a.md", "h2");
+    let upserts = vec![(d1b.clone(), vec![chunk(&d1b, 0, "z")])];
+    assert_eq!(s.commit_batch(kb.id, BatchWrite { upserts, delete_docs: vec![] }).expect("batch"), 2, "seq 2");
+    let ids = s.chunk_ids(kb.id).expect("ids");
+    assert_eq!(ids, vec![ChunkId::derive(d1b.id, "h2", 0)], "the new version replaces the old chunks");
+    let got = s.chunks_with_docs(kb.id, &ids).expect("read");
+    assert_eq!(got[0].1.text, "z");
+    assert_eq!(got[0].1.vector, vec![0.5, -0.25, 1.0], "vectors round-trip exactly");
+    assert_eq!((got[0].0.content_hash.as_str(), got[0].0.chunk_count), ("h2", 1));
+    s.commit_batch(kb.id, BatchWrite { upserts: vec![], delete_docs: vec![d1b.id] }).expect("batch");
+    assert!(s.chunk_ids(kb.id).expect("ids").is_empty(), "a deleted document takes its chunks along");
+    assert_eq!(s.kb("kb1").expect("read").expect("exists").seq, 3, "every batch is one step");
+
+    let e = s.ensure_kb("kb1", "other", 3).expect_err("another model");
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{}", e.message);
+    assert!(e.message.contains("built with model `m`"), "{}", e.message);
+    let e = s.ensure_kb("no spaces", "m", 3).expect_err("a bad name");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.message.starts_with("`no spaces` is not a valid knowledge base name"), "{}", e.message);
+
+    let keep = s.ensure_kb("kept", "m", 3).expect("create");
+    for k in [&kb, &keep] {
+        let src = s.ensure_source(k.id, SourceKind::Folder, "/d").expect("source");
+        let d = doc(k.id, src.id, "b.md", "h");
+        let upserts = vec![(d.clone(), vec![chunk(&d, 0, "t")])];
+        s.commit_batch(k.id, BatchWrite { upserts, delete_docs: vec![] }).expect("batch");
+    }
+    assert!(s.delete_kb(kb.id).expect("delete"), "it existed");
+    assert!(s.kb("kb1").expect("read").is_none());
+    assert!(s.chunk_ids(kb.id).expect("ids").is_empty(), "its chunks are gone");
+    assert_eq!(s.chunk_ids(keep.id).expect("ids").len(), 1, "another knowledge base is untouched");
+    assert_eq!(s.list_kbs().expect("list").len(), 1);
+    assert!(!s.delete_kb(kb.id).expect("delete"), "nothing left to delete");
 }

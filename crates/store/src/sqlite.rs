@@ -523,7 +523,6 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use throughline_core::ErrorKind;
 
     fn doc(kb: KbId, src: SourceId, path: &str, hash: &str) -> DocumentMeta {
         DocumentMeta {
@@ -554,75 +553,8 @@ mod tests {
     }
 
     #[test]
-    fn batches_replace_documents_and_bump_seq() {
-        let s = SqliteStore::open_in_memory().unwrap();
-        let kb = s.ensure_kb("kb1", "m", 3).unwrap();
-        let src = s.ensure_source(kb.id, SourceKind::Folder, "/docs").unwrap();
-        let d1 = doc(kb.id, src.id, "a.md", "h1");
-        let seq = s
-            .commit_batch(
-                kb.id,
-                BatchWrite {
-                    upserts: vec![(d1.clone(), vec![chunk(&d1, 0, "x"), chunk(&d1, 1, "y")])],
-                    delete_docs: vec![],
-                },
-            )
-            .unwrap();
-        assert_eq!(seq, 1);
-        assert_eq!(s.chunk_ids(kb.id).unwrap().len(), 2);
-        // Replacing the document with a new version drops the old chunks.
-        let d1b = doc(kb.id, src.id, "a.md", "h2");
-        let seq = s
-            .commit_batch(
-                kb.id,
-                BatchWrite { upserts: vec![(d1b.clone(), vec![chunk(&d1b, 0, "z")])], delete_docs: vec![] },
-            )
-            .unwrap();
-        assert_eq!(seq, 2);
-        let ids = s.chunk_ids(kb.id).unwrap();
-        assert_eq!(ids, vec![ChunkId::derive(d1b.id, "h2", 0)]);
-        let got = s.chunks_with_docs(kb.id, &ids).unwrap();
-        assert_eq!(got[0].1.text, "z");
-        assert_eq!(got[0].1.vector, vec![0.5, -0.25, 1.0]);
-        assert_eq!(got[0].0.content_hash, "h2");
-        assert_eq!(got[0].0.chunk_count, 1);
-        // Deleting the document removes its chunks.
-        s.commit_batch(kb.id, BatchWrite { upserts: vec![], delete_docs: vec![d1b.id] }).unwrap();
-        assert!(s.chunk_ids(kb.id).unwrap().is_empty());
-        assert_eq!(s.kb("kb1").unwrap().unwrap().seq, 3);
-    }
-
-    #[test]
-    fn model_mismatch_and_bad_names_are_clear_errors() {
-        let s = SqliteStore::open_in_memory().unwrap();
-        s.ensure_kb("kb1", "m", 3).unwrap();
-        let e: CoreError = s.ensure_kb("kb1", "other", 3).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Conflict);
-        assert!(e.message.contains("built with model `m`"), "{}", e.message);
-        let e = s.ensure_kb("no spaces", "m", 3).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        assert!(e.message.starts_with("`no spaces` is not a valid knowledge base name"));
-    }
-
-    #[test]
-    fn deleting_a_kb_removes_everything_in_it() {
-        let s = SqliteStore::open_in_memory().unwrap();
-        let kb = s.ensure_kb("gone", "m", 3).unwrap();
-        let keep = s.ensure_kb("kept", "m", 3).unwrap();
-        for k in [&kb, &keep] {
-            let src = s.ensure_source(k.id, SourceKind::Folder, "/d").unwrap();
-            let d = doc(k.id, src.id, "a.md", "h");
-            s.commit_batch(
-                k.id,
-                BatchWrite { upserts: vec![(d.clone(), vec![chunk(&d, 0, "t")])], delete_docs: vec![] },
-            )
-            .unwrap();
-        }
-        assert!(s.delete_kb(kb.id).unwrap());
-        assert!(s.kb("gone").unwrap().is_none());
-        assert!(s.chunk_ids(kb.id).unwrap().is_empty());
-        assert_eq!(s.chunk_ids(keep.id).unwrap().len(), 1);
-        assert_eq!(s.list_kbs().unwrap().len(), 1);
+    fn sqlite_keeps_the_knowledge_store_contract() {
+        throughline_core::conformance::knowledge_store(&SqliteStore::open_in_memory().unwrap());
     }
 
     #[test]
