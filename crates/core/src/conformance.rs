@@ -5,8 +5,9 @@
 //! `conformance` feature (test builds only).
 
 use crate::{
-    AccessStore, BatchWrite, ChunkId, DocId, DocumentMeta, ErrorKind, JobStatus, JobStore, KbId, KnowledgeStore,
-    PageType, Publication, RecoveredJob, SourceId, SourceKind, StoredChunk,
+    AccessStore, BatchWrite, ChunkId, DocId, DocumentMeta, ErrorKind, HandoffId, HandoffRecord, HandoffStatus,
+    JobStatus, JobStore, KbId, KnowledgeStore, LeadRecord, MemoryStore, NewMessage, PageType, Publication,
+    RecoveredJob, Role, SourceId, SourceKind, StoredChunk,
 };
 
 /// [`JobStore`]: claiming in order, one running job per knowledge base, checkpoints, final statuses,
@@ -169,4 +170,104 @@ pub fn knowledge_store(s: &dyn KnowledgeStore) {
     assert_eq!(s.chunk_ids(keep.id).expect("ids").len(), 1, "another knowledge base is untouched");
     assert_eq!(s.list_kbs().expect("list").len(), 1);
     assert!(!s.delete_kb(kb.id).expect("delete"), "nothing left to delete");
+}
+
+/// [`MemoryStore`]: agents versioned by name, contacts of one agent kept apart, facts replaced by key,
+/// conversations and their messages in order, events, one lead per contact growing, handoffs replaced by
+/// id, merging a visitor into a known contact, and deletes that take everything about a contact or an
+/// agent along.
+pub fn memory_store(s: &dyn MemoryStore) {
+    let a1 = s.save_agent("support", "persona = 'a'").expect("save");
+    let a2 = s.save_agent("support", "persona = 'b'").expect("save");
+    assert_eq!((a1.version, a2.version), (1, 2), "versions count from 1");
+    assert_eq!(s.agent("support", None).expect("read").expect("exists").config, "persona = 'b'", "latest");
+    assert_eq!(s.agent("support", Some(1)).expect("read").expect("exists").config, "persona = 'a'", "by version");
+    assert!(s.agent("support", Some(3)).expect("read").is_none());
+    let e = s.save_agent("bad name", "").expect_err("a bad name");
+    assert!(e.to_string().contains("`bad name`"), "{e}");
+    s.save_agent("sales", "").expect("save");
+    let names: Vec<String> = s.agents().expect("list").into_iter().map(|a| a.name).collect();
+    assert_eq!(names.len(), 2, "one entry per agent: {names:?}");
+
+    let alice = s.create_contact(a1.id, "visitor-1").expect("contact");
+    let bob = s.create_contact(a1.id, "visitor-2").expect("contact");
+    s.put_fact(alice.id, "email", "old@acme.test", None).expect("fact");
+    s.put_fact(alice.id, "email", "alice@acme.test", None).expect("fact");
+    let facts = s.facts(alice.id).expect("facts");
+    assert_eq!((facts.len(), facts[0].value.as_str()), (1, "alice@acme.test"), "a key holds its last value");
+    assert!(s.facts(bob.id).expect("facts").is_empty(), "contacts are kept apart");
+    assert_eq!(s.contacts(a1.id).expect("list").len(), 2);
+
+    let conv = s.start_conversation(a1.id, alice.id, 2).expect("conversation");
+    assert!(s.conversation(bob.id, conv.id).expect("read").is_none(), "only its contact reaches a conversation");
+    for (role, text) in [(Role::User, "hi"), (Role::Assistant, "hello")] {
+        let m = NewMessage {
+            conversation: conv.id,
+            role,
+            text: text.into(),
+            stage: None,
+            idk: false,
+            latency_ms: None,
+            citations: Vec::new(),
+        };
+        s.add_message(&m).expect("message");
+    }
+    let texts: Vec<String> = s.messages(conv.id).expect("messages").into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, vec!["hi", "hello"], "messages in order");
+    s.add_event(alice.id, "signed_up", &[("plan".into(), "hobby".into())]).expect("event");
+    s.add_event(alice.id, "limit_reached", &[]).expect("event");
+    let events: Vec<String> = s.events(alice.id).expect("events").into_iter().map(|e| e.name).collect();
+    assert_eq!(events, vec!["signed_up", "limit_reached"], "events oldest first");
+
+    let lead = |facts: &[(&str, &str)]| LeadRecord {
+        agent: a1.id,
+        contact: alice.id,
+        facts: facts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        webhook: None,
+        created_at: 1,
+    };
+    s.save_lead(&lead(&[("email", "alice@acme.test")])).expect("lead");
+    s.save_lead(&lead(&[("email", "alice@acme.test"), ("team_size", "12")])).expect("lead");
+    let leads = s.leads(a1.id).expect("leads");
+    assert_eq!((leads.len(), leads[0].facts.len()), (1, 2), "one lead per contact, its facts growing");
+
+    let handoff = HandoffRecord {
+        id: HandoffId::derive(conv.id, 1),
+        agent: a1.id,
+        contact: alice.id,
+        conversation: conv.id,
+        reason: "asked for a human".into(),
+        summary: "wants help".into(),
+        transcript: "hi".into(),
+        facts: Vec::new(),
+        status: HandoffStatus::Open,
+        resolution: None,
+        webhook: None,
+        created_at: 1,
+    };
+    s.save_handoff(&handoff).expect("handoff");
+    let resolved =
+        HandoffRecord { status: HandoffStatus::Resolved, resolution: Some("refunded".into()), ..handoff.clone() };
+    s.save_handoff(&resolved).expect("handoff");
+    assert_eq!(s.handoffs(a1.id).expect("list").len(), 1, "replaced by id");
+    assert_eq!(s.handoff(a1.id, handoff.id).expect("read").expect("exists").resolution.as_deref(), Some("refunded"));
+
+    // A visitor merged into an identified contact: its key, facts and conversations follow.
+    let known = s.create_contact(a1.id, "alice@acme.test").expect("contact");
+    s.merge_contacts(a1.id, alice.id, known.id).expect("merge");
+    assert_eq!(s.contact_by_key(a1.id, "visitor-1").expect("read").expect("alias").id, known.id, "the old key");
+    assert_eq!(s.facts(known.id).expect("facts")[0].value, "alice@acme.test");
+    assert_eq!(s.conversations(known.id).expect("list").len(), 1);
+    assert!(s.delete_contact(a1.id, known.id).expect("delete"), "it existed");
+    assert!(s.messages(conv.id).expect("messages").is_empty(), "its messages go with it");
+    assert!(s.contact_by_key(a1.id, "visitor-1").expect("read").is_none(), "and its keys");
+    assert!(!s.delete_contact(a1.id, known.id).expect("delete"), "nothing left to delete");
+
+    // Deleting an agent takes every version and its contacts; a new agent of that name starts empty.
+    assert!(s.delete_agent("support").expect("delete"), "it existed");
+    assert!(s.agent("support", Some(1)).expect("read").is_none(), "every version");
+    assert!(s.contacts(a1.id).expect("list").is_empty(), "its contacts");
+    assert!(s.contact_by_key(a1.id, "visitor-2").expect("read").is_none());
+    assert_eq!(s.save_agent("support", "").expect("save").version, 1, "a new agent of that name starts at 1");
+    assert!(!s.delete_agent("nobody").expect("delete"));
 }

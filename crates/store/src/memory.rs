@@ -719,38 +719,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn agents_are_versioned_and_contacts_are_isolated() {
-        let s = SqliteStore::open_in_memory().unwrap();
-        let a1 = s.save_agent("support", "persona = 'a'").unwrap();
-        let a2 = s.save_agent("support", "persona = 'b'").unwrap();
-        assert_eq!((a1.version, a2.version), (1, 2));
-        assert_eq!(s.agent("support", None).unwrap().unwrap().config, "persona = 'b'");
-        assert_eq!(s.agent("support", Some(1)).unwrap().unwrap().config, "persona = 'a'");
-        assert!(s.save_agent("bad name", "").unwrap_err().to_string().contains("`bad name`"));
-
-        let alice = s.create_contact(a1.id, "visitor-1").unwrap();
-        let bob = s.create_contact(a1.id, "visitor-2").unwrap();
-        s.put_fact(alice.id, "email", "alice@acme.test", None).unwrap();
-        assert!(s.facts(bob.id).unwrap().is_empty());
-        let conv = s.start_conversation(a1.id, alice.id, 2).unwrap();
-        let m = NewMessage {
-            conversation: conv.id,
-            role: Role::User,
-            text: "hi".into(),
-            stage: None,
-            idk: false,
-            latency_ms: None,
-            citations: Vec::new(),
-        };
-        s.add_message(&m).unwrap();
-        // Merge a visitor into an identified contact: facts and conversations follow.
-        let known = s.create_contact(a1.id, "alice@acme.test").unwrap();
-        s.merge_contacts(a1.id, alice.id, known.id).unwrap();
-        assert_eq!(s.contact_by_key(a1.id, "visitor-1").unwrap().unwrap().id, known.id);
-        assert_eq!(s.facts(known.id).unwrap()[0].value, "alice@acme.test");
-        assert_eq!(s.conversations(known.id).unwrap().len(), 1);
-        assert!(s.delete_contact(a1.id, known.id).unwrap());
-        assert!(s.messages(conv.id).unwrap().is_empty());
-        assert!(s.contact_by_key(a1.id, "visitor-1").unwrap().is_none());
+    fn sqlite_keeps_the_memory_store_contract() {
+        throughline_core::conformance::memory_store(&SqliteStore::open_in_memory().unwrap());
     }
 }
