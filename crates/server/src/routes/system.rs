@@ -307,4 +307,26 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_server_checks_urls_with_the_documents_own_patterns() {
+        let doc = super::document();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["WidgetSettings"]["properties"]["avatar_url"]["pattern"], crate::widget::AVATAR_URL_PATTERN);
+        let origin = serde_json::to_string(&schemas["Publish"]).unwrap();
+        assert!(
+            origin.contains(&serde_json::to_string(crate::routes::publication::ORIGIN_PATTERN).unwrap()),
+            "{origin}"
+        );
+        let origin = regex::Regex::new(crate::routes::publication::ORIGIN_PATTERN).unwrap();
+        for ok in ["https://www.my-company.com", "http://localhost:3000", "http://127.0.0.1:65535/"] {
+            assert!(origin.is_match(ok), "{ok}");
+        }
+        for bad in ["https://A0*", "http://a.7", "http://localhost:65536", "https://x.com/path", "ftp://x.com"] {
+            assert!(!origin.is_match(bad), "{bad}");
+        }
+        let avatar = regex::Regex::new(crate::widget::AVATAR_URL_PATTERN).unwrap();
+        assert!(avatar.is_match("https://cdn.my-company.com/img/a.png?v=2"));
+        assert!(!avatar.is_match("https://A0*"));
+    }
 }
