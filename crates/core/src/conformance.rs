@@ -98,7 +98,8 @@ pub fn access_store(store: &dyn AccessStore) {
     assert!(!store.delete_publication("demo").expect("delete"), "nothing left to delete");
 }
 
-fn doc(kb: KbId, src: SourceId, path: &str, hash: &str) -> DocumentMeta {
+/// A help page `path` of `kb` with content hash `hash` (a fixture for store tests).
+pub fn doc(kb: KbId, src: SourceId, path: &str, hash: &str) -> DocumentMeta {
     DocumentMeta {
         id: DocId::derive(kb, path),
         source_id: src,
@@ -114,7 +115,8 @@ fn doc(kb: KbId, src: SourceId, path: &str, hash: &str) -> DocumentMeta {
     }
 }
 
-fn chunk(d: &DocumentMeta, ordinal: u32, text: &str) -> StoredChunk {
+/// Chunk `ordinal` of `d` with a fixed 3-dimensional vector (a fixture for store tests).
+pub fn chunk(d: &DocumentMeta, ordinal: u32, text: &str) -> StoredChunk {
     StoredChunk {
         id: ChunkId::derive(d.id, &d.content_hash, ordinal),
         doc_id: d.id,

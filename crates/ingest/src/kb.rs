@@ -181,8 +181,12 @@ impl KnowledgeBase {
         Ok(self.index.search(request, vector.as_deref())?)
     }
 
-    /// An estimate of how many results `request` has in all (see [`KnowledgeIndex::count`]).
-    pub fn count(&self, request: &SearchRequest) -> Result<usize> {
-        Ok(self.index.count(request)?)
+    /// How many results `request` has in all, given that its search returned `returned` hits: those
+    /// when they fell short of the limit, else every match (see [`KnowledgeIndex::count`]).
+    pub fn total_hits(&self, request: &SearchRequest, returned: usize) -> Result<usize> {
+        if returned < request.limit {
+            return Ok(returned);
+        }
+        Ok(self.index.count(request)?.max(returned))
     }
 }

@@ -1,7 +1,7 @@
 //! Errors as the API shows them: a status, a stable machine-readable `code`, and a message naming the
 //! bad input. `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use throughline_core::{CoreError, ErrorKind};
@@ -277,28 +277,6 @@ impl From<throughline_ingest::IngestError> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        match r {
-            JsonRejection::MissingJsonContentType(_) => ApiError::of(
-                crate::error::ErrorCode::UnsupportedMediaType,
-                "send the body as JSON with `Content-Type: application/json`",
-            ),
-            JsonRejection::BytesRejection(_) => ApiError::of(
-                crate::error::ErrorCode::PayloadTooLarge,
-                "the request body is too large or could not be read",
-            ),
-            other => {
-                // serde's message names the field and the expected type ("missing field `query`",
-                // "invalid type: integer `3`, expected a string at line 1 column 12").
-                let text = other.body_text();
-                let field = text.split('`').nth(1).map(str::to_string);
-                ApiError { field, ..ApiError::of(crate::error::ErrorCode::InvalidJson, text) }
-            }
-        }
-    }
-}
-
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         ApiError::of(crate::error::ErrorCode::InvalidPath, r.body_text())
@@ -339,19 +317,30 @@ pub struct ApiJson<T>(pub T);
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
+    /// The body read once and parsed once, by [`parse_json`] (the same errors as the handlers that read
+    /// their body as bytes).
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let axum::Json(v) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
-        if v.is_array() {
-            return Err(array_body());
+        if !is_json(req.headers()) {
+            return Err(ApiError::of(
+                crate::error::ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
         }
-        serde_json::from_value(v).map(ApiJson).map_err(|e| {
-            // serde's message names the field and the expected type ("missing field `query`",
-            // "invalid type: integer `3`, expected a string").
-            let text = format!("Failed to deserialize the JSON body into the target type: {e}");
-            let field = text.split('`').nth(1).map(str::to_string);
-            ApiError { field, ..ApiError::of(crate::error::ErrorCode::InvalidJson, text) }
-        })
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|_| {
+            ApiError::of(crate::error::ErrorCode::PayloadTooLarge, "the request body is too large or could not be read")
+        })?;
+        parse_json(&body).map(ApiJson)
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, or `application/…+json`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let mime = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    mime.is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
 }
 
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {

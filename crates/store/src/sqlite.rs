@@ -523,34 +523,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn doc(kb: KbId, src: SourceId, path: &str, hash: &str) -> DocumentMeta {
-        DocumentMeta {
-            id: DocId::derive(kb, path),
-            source_id: src,
-            path: path.into(),
-            url: None,
-            title: format!("Title of {path}"),
-            description: None,
-            page_type: PageType::Help,
-            content_hash: hash.into(),
-            byte_size: 10,
-            chunk_count: 0,
-            updated_at: 1,
-        }
-    }
-
-    fn chunk(d: &DocumentMeta, ordinal: u32, text: &str) -> StoredChunk {
-        StoredChunk {
-            id: ChunkId::derive(d.id, &d.content_hash, ordinal),
-            doc_id: d.id,
-            ordinal,
-            heading_path: vec!["Intro".into()],
-            text: text.into(),
-            token_count: 3,
-            vector: vec![0.5, -0.25, 1.0],
-        }
-    }
+    use throughline_core::conformance::{chunk, doc};
 
     #[test]
     fn sqlite_keeps_the_knowledge_store_contract() {

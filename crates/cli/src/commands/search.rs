@@ -57,11 +57,7 @@ pub fn run(app: &App, a: Args) -> anyhow::Result<ExitCode> {
             offset: 0,
             limit: request.limit,
             // A one-off search can afford the exact count (the API counts on request: `track_total_hits`).
-            estimated_total_hits: if hits.len() < request.limit {
-                hits.len()
-            } else {
-                kb.count(&request)?.max(hits.len())
-            },
+            estimated_total_hits: kb.total_hits(&request, hits.len())?,
             total_hits_relation: TotalRelation::Eq,
             processing_time_ms: took.as_secs_f64() * 1000.0,
         };

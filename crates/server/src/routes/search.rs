@@ -194,18 +194,11 @@ async fn run(state: AppState, kb: String, body: SearchBody) -> ApiResult<ApiJson
     let track = body.track_total_hits;
     let (hits, total, exact) = tokio::task::spawn_blocking(move || {
         let hits = handle.search(&req)?;
-        // Fewer hits than asked for: that is all there is. A full page: a lower bound, or with
-        // `track_total_hits` the count of every match.
-        Ok::<_, throughline_ingest::IngestError>(if hits.len() < req.limit {
-            let n = hits.len();
-            (hits, n, true)
-        } else if track {
-            let n = handle.count(&req)?.max(hits.len());
-            (hits, n, true)
-        } else {
-            let n = hits.len();
-            (hits, n, false)
-        })
+        // Fewer hits than asked for is all there is; a full page is a lower bound unless every match is
+        // counted (`track_total_hits`).
+        let short = hits.len() < req.limit;
+        let total = if track { handle.total_hits(&req, hits.len())? } else { hits.len() };
+        Ok::<_, throughline_ingest::IngestError>((hits, total, short || track))
     })
     .await
     .map_err(|e| ApiError::internal(format!("search failed: {e}")))??;

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use include_dir::{include_dir, Dir};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::error::ApiJson;
 use crate::AppState;
@@ -131,26 +131,9 @@ pub async fn web(State(state): State<AppState>, method: Method, uri: Uri) -> Res
     }
 }
 
-fn ok(description: &str, schema: Value) -> Value {
-    json!({"description": description, "content": {"application/json": {"schema": schema}}})
-}
-
-fn errors(codes: &[&str]) -> Map<String, Value> {
-    let mut m = Map::new();
-    for c in codes {
-        let what = match *c {
-            "400" => "Invalid request: `error.field` names the bad field",
-            "401" => "Missing or wrong admin token",
-            "404" => "Unknown knowledge base, source or job",
-            "409" => "Conflict with the current state",
-            "413" => "Body over the size limit",
-            "415" => "Body is not `application/json`",
-            "429" => "Rate limited",
-            _ => "Error",
-        };
-        m.insert(c.to_string(), ok(what, json!({"$ref": "#/components/schemas/Error"})));
-    }
-    m
+/// A response with the shared error body.
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
 /// The OpenAPI document.
@@ -189,18 +172,19 @@ fn complete(operation: &mut Value, public: bool) {
     // A path or query parameter that does not parse (an id that is not 16 hex digits) is a 400.
     let has_params = operation["parameters"].as_array().is_some_and(|ps| !ps.is_empty());
     let has_body = operation.get("requestBody").is_some();
-    let mut extra = vec!["429"];
+    let mut extra = vec![("429", "Rate limited")];
     if !public {
-        extra.push("401");
+        extra.push(("401", "Missing or wrong admin token"));
     }
     if has_params || has_body {
-        extra.push("400");
+        extra.push(("400", "Invalid request: `error.field` names the bad field"));
     }
     if has_body {
-        extra.extend(["413", "415"]);
+        extra.extend([("413", "Body over the size limit"), ("415", "Body is not `application/json`")]);
     }
     let Some(responses) = operation["responses"].as_object_mut() else { return };
-    for (code, mut response) in errors(&extra) {
+    for (code, what) in extra {
+        let mut response = error_response(what);
         if code == "429" {
             response["headers"] =
                 json!({"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}});

@@ -8,7 +8,7 @@ use serde::Serialize;
 use throughline_agent::Turn as AgentTurn;
 use utoipa::ToSchema;
 
-use super::memory::{KeyValue, Lead, StageName};
+use super::memory::{pairs, KeyValue, Lead, StageName};
 use super::search::RetrieverScore;
 
 /// A source an answer cites, by its number in the answer (`[1]`).
@@ -233,11 +233,7 @@ impl Turn {
                     .map(|u| UnsupportedSentence { sentence: u.sentence.clone(), reason: u.reason.clone() })
                     .collect(),
                 dropped_instructions: tr.dropped_instructions.clone(),
-                facts_learned: tr
-                    .facts_learned
-                    .iter()
-                    .map(|(k, v)| KeyValue { key: k.clone(), value: v.clone() })
-                    .collect(),
+                facts_learned: pairs(&tr.facts_learned),
                 events: tr.events.clone(),
                 latency_ms: tr.latency_ms,
             }),

@@ -91,7 +91,8 @@ pub struct KeyValue {
     pub value: String,
 }
 
-fn pairs(facts: &[(String, String)]) -> Vec<KeyValue> {
+/// Named values as the API shows them.
+pub(crate) fn pairs(facts: &[(String, String)]) -> Vec<KeyValue> {
     facts.iter().map(|(k, v)| KeyValue { key: k.clone(), value: v.clone() }).collect()
 }
 
