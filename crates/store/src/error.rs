@@ -1,4 +1,4 @@
-//! Errors of the SQLite store.
+//! Errors of the stores (SQLite and PostgreSQL).
 
 use std::path::PathBuf;
 
@@ -55,6 +55,17 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+    /// The PostgreSQL server could not be reached (or the pool gave no connection in time).
+    #[error("{url}: cannot reach the PostgreSQL database: {detail}")]
+    Connect {
+        /// The database URL, password hidden.
+        url: String,
+        /// Why.
+        detail: String,
+    },
+    /// PostgreSQL reported an error.
+    #[error("PostgreSQL: {}", postgres_detail(.0))]
+    Postgres(#[from] tokio_postgres::Error),
     /// SQLite reported an error.
     #[error("metadata database: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -80,6 +91,13 @@ impl StoreError {
                 ErrorKind::Unavailable
             }
             StoreError::Sqlite(_) => ErrorKind::Internal,
+            StoreError::Connect { .. } => ErrorKind::Unavailable,
+            StoreError::Postgres(e)
+                if e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) =>
+            {
+                ErrorKind::Unavailable
+            }
+            StoreError::Postgres(_) => ErrorKind::Internal,
         }
     }
 }
@@ -87,6 +105,17 @@ impl StoreError {
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         CoreError::new(e.kind(), e.to_string())
+    }
+}
+
+/// The server's own message when there is one (`tokio_postgres` shows only "db error" otherwise).
+fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
     }
 }
 

@@ -1,5 +1,8 @@
-//! SQLite storage for Throughline: knowledge bases, sources, documents and chunks (text and vectors).
+//! Storage for Throughline: knowledge bases, sources, documents and chunks (text and vectors), jobs,
+//! agents and per-contact memory, publications and visitor sessions.
 //!
+//! [`SqliteStore`] (the embedded default) and [`PgStore`] (PostgreSQL, for several replicas sharing one
+//! database) implement the four store traits of `throughline_core`; one conformance suite checks both.
 //! [`SqliteStore`] implements [`throughline_core::KnowledgeStore`]. It is the single source of truth:
 //! the search indexes are derived from what it holds and are reconciled with it on open. Writes go
 //! through [`throughline_core::KnowledgeStore::commit_batch`], one SQLite transaction per batch, which
@@ -17,9 +20,11 @@ mod error;
 mod jobs;
 mod memory;
 mod plans;
+mod postgres;
 mod schema;
 mod sqlite;
 mod values;
 
 pub use error::{StoreError, StoreResult};
+pub use postgres::{is_postgres_url, redact_url, PgStore, DEFAULT_JOB_LEASE, KB_CHANNEL, PG_SCHEMA_VERSION};
 pub use sqlite::SqliteStore;

@@ -11,21 +11,8 @@ use throughline_core::{
     MemoryStore, MessageRecord, NewMessage, Role,
 };
 
-use crate::values::{now, to_i64};
+use crate::values::{now, pairs_from_json, pairs_to_json, to_i64, validate_agent_name};
 use crate::{SqliteStore, StoreError, StoreResult};
-
-fn pairs_to_json(pairs: &[(String, String)]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> =
-        pairs.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    serde_json::Value::Object(map).to_string()
-}
-
-fn pairs_from_json(table: &'static str, s: &str) -> StoreResult<Vec<(String, String)>> {
-    let v: serde_json::Value =
-        serde_json::from_str(s).map_err(|e| StoreError::Corrupt { table, detail: format!("{e}: {s}") })?;
-    let obj = v.as_object().ok_or_else(|| StoreError::Corrupt { table, detail: format!("not an object: {s}") })?;
-    Ok(obj.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
-}
 
 fn agent_row(r: &Row<'_>) -> rusqlite::Result<AgentRecord> {
     Ok(AgentRecord {
@@ -149,19 +136,6 @@ fn collect<T, U>(
         out.push(finish(r?)?);
     }
     Ok(out)
-}
-
-fn validate_agent_name(name: &str) -> Result<(), CoreError> {
-    let ok =
-        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(CoreError::new(
-            throughline_core::ErrorKind::InvalidInput,
-            format!("`{name}` is not a valid agent name: use 1 to 64 letters, digits, '-' or '_'"),
-        ))
-    }
 }
 
 impl SqliteStore {

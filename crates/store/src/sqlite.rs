@@ -11,42 +11,13 @@ use throughline_core::{
 };
 
 use crate::schema::{migrate, SCHEMA_VERSION};
-use crate::values::{now, to_i64};
+use crate::values::{decode_vector, encode_vector, now, to_i64, validate_name};
 use crate::{StoreError, StoreResult};
 
 /// SQLite-backed metadata and chunk store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
-}
-
-fn encode_vector(v: &[f32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len() * 4);
-    for x in v {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out
-}
-
-fn decode_vector(bytes: &[u8]) -> StoreResult<Vec<f32>> {
-    if !bytes.len().is_multiple_of(4) {
-        return Err(StoreError::Corrupt { table: "chunks", detail: format!("vector of {} bytes", bytes.len()) });
-    }
-    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-}
-
-fn validate_name(name: &str) -> StoreResult<()> {
-    let bad = |reason| Err(StoreError::BadName { name: name.to_string(), reason });
-    if name.is_empty() {
-        return bad("it is empty");
-    }
-    if name.len() > 64 {
-        return bad("it is longer than 64 characters");
-    }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return bad("use only letters, digits, '-' and '_'");
-    }
-    Ok(())
 }
 
 const DOC_COLUMNS: &str =

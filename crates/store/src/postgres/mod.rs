@@ -1,0 +1,332 @@
+//! [`PgStore`]: the PostgreSQL implementation of the four store traits, for running several `serve`
+//! replicas against one shared database (SQLite stays the embedded default).
+//!
+//! The traits are synchronous (the server calls them from blocking threads, the CLI from its main
+//! thread); the driver is the asynchronous `tokio-postgres` with a `deadpool` connection pool. The store
+//! owns a small Tokio runtime for the connections' tasks and waits for each call on the calling thread,
+//! so it works the same from a plain thread, a blocking task or an async worker.
+//!
+//! Tables and columns are those of the SQLite schema (see `migrations/postgres/`), so `throughline
+//! migrate --to` copies rows column for column. Migrations are applied at open under an advisory lock,
+//! so replicas starting together do not race. Every batch is one transaction that bumps the knowledge
+//! base's `seq` and notifies the `throughline_kb` channel, which other replicas listen on to catch their
+//! derived indexes up.
+
+mod jobs;
+mod knowledge;
+mod memory;
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::{StoreError, StoreResult};
+
+/// The versioned migrations, applied in order; a database records the highest it has seen.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_schema.sql"))];
+
+/// The schema version this binary writes.
+pub const PG_SCHEMA_VERSION: i64 = 1;
+
+/// The channel a committed batch is announced on, with the payload `<kb name> <seq>`.
+pub const KB_CHANNEL: &str = "throughline_kb";
+
+/// How long a claimed job stays with its replica without a checkpoint before another may take it over.
+pub const DEFAULT_JOB_LEASE: Duration = Duration::from_secs(60);
+
+/// An arbitrary constant naming the advisory lock that serialises migrations across replicas.
+const MIGRATION_LOCK: i64 = 0x7468_726f_7567_6801;
+
+/// PostgreSQL-backed store of knowledge, memory, jobs and access.
+pub struct PgStore {
+    pool: Pool,
+    runtime: Option<tokio::runtime::Runtime>,
+    url: String,
+    replica: String,
+    job_lease: Duration,
+}
+
+/// A `postgres://` URL with its password (if any) hidden, fit for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((auth, host)) => match auth.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_string(),
+            },
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/dbname`), applies the
+    /// migrations it lacks and returns the store. Fails with a clear error when the server cannot be
+    /// reached or the schema is newer than this binary.
+    pub fn connect(url: &str) -> StoreResult<Self> {
+        let shown = redact_url(url);
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Connect { url: shown.clone(), detail: format!("bad URL: {e}") })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("throughline-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Connect { url: shown.clone(), detail: format!("runtime: {e}") })?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = {
+            let _entered = runtime.enter();
+            Pool::builder(manager)
+                .max_size(16)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(Duration::from_secs(30)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .build()
+                .map_err(|e| StoreError::Connect { url: shown.clone(), detail: e.to_string() })?
+        };
+        let replica = format!("{}-{:016x}", std::process::id(), throughline_core::JobId::random().get());
+        let store = Self { pool, runtime: Some(runtime), url: shown, replica, job_lease: DEFAULT_JOB_LEASE };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Changes how long a job claim lasts without a checkpoint (tests use zero: every running job counts
+    /// as abandoned, as in a single process after a restart).
+    pub fn with_job_lease(mut self, lease: Duration) -> Self {
+        self.job_lease = lease;
+        self
+    }
+
+    /// The database URL, password hidden.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// This process's name as a job lease owner.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Runs `fut` to completion on the calling thread, inside the store's runtime context (connections
+    /// are spawned there and their I/O is driven by its threads).
+    pub(crate) fn block<T>(&self, fut: impl Future<Output = T>) -> T {
+        let _entered = self.runtime.as_ref().map(|r| r.enter());
+        futures_executor::block_on(fut)
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn conn(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| StoreError::Connect { url: self.url.clone(), detail: e.to_string() })
+    }
+
+    fn migrate(&self) -> StoreResult<()> {
+        self.block(async {
+            let mut conn = self.conn().await?;
+            conn.batch_execute(
+                "CREATE TABLE IF NOT EXISTS throughline_migrations (
+                    version     BIGINT PRIMARY KEY,
+                    applied_at  BIGINT NOT NULL
+                 )",
+            )
+            .await?;
+            conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+            let result = apply_migrations(&mut conn, &self.url).await;
+            conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+            result
+        })
+    }
+
+    /// Whether the database holds no knowledge base, agent or job (`migrate --to` copies only into an
+    /// empty database).
+    pub fn is_empty(&self) -> StoreResult<bool> {
+        self.block(async {
+            let conn = self.conn().await?;
+            let row = conn
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM kbs) + (SELECT COUNT(*) FROM agents) + (SELECT COUNT(*) FROM jobs)",
+                    &[],
+                )
+                .await?;
+            Ok(row.get::<_, i64>(0) == 0)
+        })
+    }
+}
+
+async fn apply_migrations(conn: &mut deadpool_postgres::Object, url: &str) -> StoreResult<()> {
+    let found: Option<i64> =
+        conn.query_one("SELECT MAX(version) FROM throughline_migrations", &[]).await?.get::<_, Option<i64>>(0);
+    let found = found.unwrap_or(0);
+    if found > PG_SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { path: url.into(), found, supported: PG_SCHEMA_VERSION });
+    }
+    for (version, sql) in MIGRATIONS {
+        if *version <= found {
+            continue;
+        }
+        let tx = conn.transaction().await?;
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO throughline_migrations (version, applied_at) VALUES ($1, $2)",
+            &[version, &crate::values::now()],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version, "applied PostgreSQL migration");
+    }
+    Ok(())
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which is refused inside an async context; let its threads wind down.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Rows of `sql`, each turned into a value by `row`.
+pub(crate) async fn collect<T>(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    row: impl Fn(&tokio_postgres::Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let stmt = client.prepare_cached(sql).await?;
+    client.query(&stmt, params).await?.iter().map(row).collect()
+}
+
+/// The one row of `sql`, if any.
+pub(crate) async fn optional<T>(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    row: impl Fn(&tokio_postgres::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let stmt = client.prepare_cached(sql).await?;
+    client.query_opt(&stmt, params).await?.as_ref().map(row).transpose()
+}
+
+/// Executes `sql`, returning the rows it changed.
+pub(crate) async fn exec(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> StoreResult<u64> {
+    let stmt = client.prepare_cached(sql).await?;
+    Ok(client.execute(&stmt, params).await?)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A fresh schema per test in the database named by `THROUGHLINE_TEST_DATABASE_URL` (CI starts a
+    //! throwaway PostgreSQL and sets it); without it the PostgreSQL tests say so and pass vacuously only
+    //! when `THROUGHLINE_REQUIRE_POSTGRES` is unset.
+    use super::*;
+
+    /// A store on a new, empty schema, or `None` (with a note on stderr) when no test database is set.
+    pub(crate) fn fresh(test: &str) -> Option<PgStore> {
+        fresh_url(test).map(|url| PgStore::connect(&url).expect("connect to the test schema"))
+    }
+
+    /// The URL of a new, empty schema (see [`fresh`]).
+    pub(crate) fn fresh_url(test: &str) -> Option<String> {
+        let Ok(base) = std::env::var("THROUGHLINE_TEST_DATABASE_URL") else {
+            assert!(
+                std::env::var_os("THROUGHLINE_REQUIRE_POSTGRES").is_none(),
+                "THROUGHLINE_REQUIRE_POSTGRES is set but THROUGHLINE_TEST_DATABASE_URL is not"
+            );
+            eprintln!("{test}: skipped, THROUGHLINE_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let schema = format!("t_{}_{:x}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), {
+            throughline_core::JobId::random().get() & 0xffff_ffff
+        });
+        let admin = PgStore::connect_raw(&base).expect("test database reachable");
+        admin
+            .block(async {
+                let c = admin.conn().await?;
+                c.batch_execute(&format!("CREATE SCHEMA {schema}")).await?;
+                Ok::<_, StoreError>(())
+            })
+            .expect("create schema");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+    }
+}
+
+#[cfg(test)]
+impl PgStore {
+    /// A connection without migrations (to create test schemas).
+    fn connect_raw(url: &str) -> StoreResult<Self> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(1)
+            .build()
+            .map_err(|e| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
+        Ok(Self {
+            pool,
+            runtime: Some(runtime),
+            url: redact_url(url),
+            replica: "admin".into(),
+            job_lease: DEFAULT_JOB_LEASE,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_in_shown_urls() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/tl"), "postgres://app:***@db:5432/tl");
+        assert_eq!(redact_url("postgres://app@db/tl"), "postgres://app@db/tl");
+        assert!(is_postgres_url("postgresql://x/y") && !is_postgres_url("/var/lib/throughline"));
+    }
+
+    #[test]
+    fn an_unreachable_server_is_a_clear_error_naming_it() {
+        // Port 9 on loopback: nothing listens there.
+        let err = PgStore::connect("postgres://u:pw@127.0.0.1:9/none").err().expect("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("postgres://u:***@127.0.0.1:9/none"), "{msg}");
+        assert!(!msg.contains("pw@"), "{msg}");
+    }
+
+    #[test]
+    fn replicas_starting_together_migrate_once() {
+        let Some(url) = testing::fresh_url("migrate_once") else { return };
+        let opened: Vec<PgStore> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3).map(|_| s.spawn(|| PgStore::connect(&url))).collect();
+            handles.into_iter().map(|h| h.join().expect("no panic").expect("open")).collect()
+        });
+        let store = &opened[0];
+        let versions = store
+            .block(async {
+                let c = store.conn().await?;
+                collect(&c, "SELECT version FROM throughline_migrations ORDER BY version", &[], |r| {
+                    Ok(r.get::<_, i64>(0))
+                })
+                .await
+            })
+            .expect("versions");
+        assert_eq!(versions, vec![PG_SCHEMA_VERSION]);
+    }
+}
