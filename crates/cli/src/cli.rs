@@ -24,6 +24,11 @@ pub struct GlobalArgs {
     /// Default: models/all-MiniLM-L6-v2 shipped with Throughline.
     #[arg(long, global = true, env = "THROUGHLINE_MODEL")]
     pub model: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user:password@host:port/dbname`) holding everything the SQLite
+    /// file in the data dir holds otherwise, shared by several `serve` replicas. The data dir then keeps
+    /// only this replica's derived search indexes and its configuration. Default: SQLite in the data dir.
+    #[arg(long, global = true, env = "THROUGHLINE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// What to do with the admin token.

@@ -122,6 +122,34 @@ pub trait JobStore: Send + Sync {
     /// At start-up: jobs left running by a stopped process are queued again while they have attempts left
     /// (`max_attempts`), or marked failed with a reason.
     fn recover_jobs(&self, max_attempts: u32) -> Result<Vec<RecoveredJob>, CoreError>;
+    /// Jobs whose process stopped while running them, found while this one runs: with several replicas
+    /// sharing one store, a job whose claim (lease) ran out because its replica died is queued again or
+    /// failed, as [`recover_jobs`](Self::recover_jobs) does at start. A store serving one process has
+    /// none (its running jobs are its own).
+    fn take_over_jobs(&self, _max_attempts: u32) -> Result<Vec<RecoveredJob>, CoreError> {
+        Ok(Vec::new())
+    }
+    /// Renews this process's claim on a running job; returns whether a cancellation was requested
+    /// (through [`request_job_cancel`](Self::request_job_cancel), perhaps by another replica).
+    fn heartbeat_job(&self, _id: JobId) -> Result<bool, CoreError> {
+        Ok(false)
+    }
+    /// Asks whichever process runs the job to stop it at its next checkpoint; returns whether a running
+    /// job was found. A store serving one process cancels in memory instead and returns false.
+    fn request_job_cancel(&self, _id: JobId) -> Result<bool, CoreError> {
+        Ok(false)
+    }
+    /// Takes or renews the lease called `name` for `ttl` unless another process holds it; returns whether
+    /// this process holds it now. Periodic work (scheduling re-syncs) runs only in the holder, so it
+    /// happens once however many replicas share the store. A store serving one process always grants it.
+    fn acquire_lease(&self, _name: &str, _ttl: std::time::Duration) -> Result<bool, CoreError> {
+        Ok(true)
+    }
+    /// Announces `payload` to every process sharing the store on `channel` (see the backend's listener);
+    /// a store serving one process has no one else to tell.
+    fn announce(&self, _channel: &str, _payload: &str) -> Result<(), CoreError> {
+        Ok(())
+    }
     /// A setting.
     fn setting(&self, key: &str) -> Result<Option<String>, CoreError>;
     /// Writes a setting.

@@ -70,7 +70,7 @@ pub fn llm_config_from_env() -> anyhow::Result<Option<LlmConfig>> {
 
 /// Opens agent `name` with the knowledge bases its configuration names.
 pub fn open_agent(app: &App, name: &str) -> anyhow::Result<Agent> {
-    let memory: Arc<dyn MemoryStore> = app.store.clone();
+    let memory: Arc<dyn MemoryStore> = app.memory.clone();
     let (_, cfg) = Agent::load_config(memory.as_ref(), name, None)?;
     let mut kbs: Vec<Arc<dyn Retriever>> = Vec::new();
     for kb in &cfg.knowledge_bases {
@@ -81,7 +81,7 @@ pub fn open_agent(app: &App, name: &str) -> anyhow::Result<Agent> {
 }
 
 pub fn run(app: &App, command: AgentCommand) -> anyhow::Result<ExitCode> {
-    let memory: &dyn MemoryStore = app.store.as_ref();
+    let memory: &dyn MemoryStore = app.memory.as_ref();
     match command {
         AgentCommand::Create { name, kb, config } => {
             let cfg = match config {
@@ -282,7 +282,7 @@ pub fn event(app: &App, name: Option<&str>, key: &str, event: &str, props: &[Str
     let name = match name {
         Some(n) => n.to_string(),
         None => {
-            let agents = app.store.agents()?;
+            let agents = app.memory.agents()?;
             match agents.as_slice() {
                 [one] => one.name.clone(),
                 [] => anyhow::bail!("no agent exists yet: create one with `throughline agent create`"),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::json;
-use throughline_core::{CancelToken, CrawlStatus, IngestStage, KnowledgeStore, SourceId};
+use throughline_core::{CancelToken, CrawlStatus, IngestStage, SourceId};
 use throughline_ingest::{crawl_report_in, crawl_site, CrawlConfig, CrawlSummary};
 
 use super::App;

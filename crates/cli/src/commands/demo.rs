@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use throughline_core::{KnowledgeStore, SearchRequest};
+use throughline_core::SearchRequest;
 use throughline_ingest::ingest_path;
 
 use super::App;

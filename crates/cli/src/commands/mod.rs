@@ -18,28 +18,57 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use throughline_core::{Embedder, KnowledgeStore};
+use throughline_core::{AccessStore, Embedder, JobStore, KnowledgeStore, MemoryStore};
 use throughline_embed::{BertEmbedder, EmbedConfig};
 use throughline_ingest::{KbPaths, KnowledgeBase};
-use throughline_store::SqliteStore;
+use throughline_store::{is_postgres_url, PgStore, SqliteStore};
 
 use crate::cli::{AdminTokenAction, Cli, Command, Fusion, Mode};
 use crate::config::AppConfig;
 
-/// Concrete parts shared by the commands.
+/// Concrete parts shared by the commands: the configuration, the data dir's paths and the four stores,
+/// all on one backend (SQLite in the data dir by default, PostgreSQL with `--database-url`).
 pub struct App {
     pub config: AppConfig,
     pub paths: KbPaths,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn KnowledgeStore>,
+    pub memory: Arc<dyn MemoryStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub access: Arc<dyn AccessStore>,
+    /// Where the stores live, for messages: the SQLite file or the PostgreSQL URL (password hidden).
+    pub backend: String,
 }
 
 impl App {
-    fn open(config: AppConfig) -> anyhow::Result<Self> {
+    fn open(config: AppConfig, database_url: Option<&str>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("{}: cannot create the data directory", config.data_dir.display()))?;
         let paths = KbPaths::new(&config.data_dir);
-        let store = Arc::new(SqliteStore::open(&paths.database())?);
-        Ok(Self { config, paths, store })
+        match database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => {
+                anyhow::ensure!(
+                    is_postgres_url(url),
+                    "--database-url: `{}` is not a postgres:// URL (leave it unset for SQLite in the data dir)",
+                    throughline_store::redact_url(url)
+                );
+                let pg = Arc::new(PgStore::connect(url)?);
+                let backend = pg.url().to_string();
+                Ok(Self { config, paths, store: pg.clone(), memory: pg.clone(), jobs: pg.clone(), access: pg, backend })
+            }
+            None => {
+                let sqlite = Arc::new(SqliteStore::open(&paths.database())?);
+                let backend = paths.database().display().to_string();
+                Ok(Self {
+                    config,
+                    paths,
+                    store: sqlite.clone(),
+                    memory: sqlite.clone(),
+                    jobs: sqlite.clone(),
+                    access: sqlite,
+                    backend,
+                })
+            }
+        }
     }
 
     pub fn embedder(&self) -> anyhow::Result<Arc<BertEmbedder>> {
@@ -50,7 +79,7 @@ impl App {
 
     pub fn open_kb(&self, name: &str, create: bool) -> anyhow::Result<KnowledgeBase> {
         let embedder: Arc<dyn Embedder> = self.embedder()?;
-        let store: Arc<dyn KnowledgeStore> = self.store.clone();
+        let store = self.store.clone();
         let (kb, report) = KnowledgeBase::open(&self.paths, store, embedder, name, self.config.search.clone(), create)?;
         if report.changed() {
             eprintln!(
@@ -89,7 +118,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::BenchEmbed { passages, queries, batch, passes, engine, json } = &cli.command {
         return bench_embed::run(&config, passages, queries, *batch, *passes, *engine, *json);
     }
-    let app = App::open(config)?;
+    let app = App::open(config, cli.global.database_url.as_deref())?;
     match cli.command {
         Command::Demo => demo::run(&app),
         Command::Ingest { kb, path, crawl: crawl_args, batch_size, max_file_bytes, json } => {

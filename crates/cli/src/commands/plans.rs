@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use throughline_core::KnowledgeStore;
 use throughline_server::wire::PlanView;
 
 use super::App;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use throughline_agent::{Agent, AgentConfig};
-use throughline_core::{Embedder, KnowledgeStore, MemoryStore};
+use throughline_core::Embedder;
 use throughline_server::auth::{AdminAuth, TokenOrigin};
 use throughline_server::{AppState, ServerConfig, Stores};
 
@@ -81,15 +81,15 @@ pub fn run(
     if !no_sample {
         initialise(&app)?;
     }
-    let demo_needed = !no_sample && app.store.kb("sample")?.is_some() && app.store.agents()?.is_empty();
+    let demo_needed = !no_sample && app.store.kb("sample")?.is_some() && app.memory.agents()?.is_empty();
     let env_token = std::env::var(ENV_ADMIN_TOKEN).ok();
-    let (auth, origin) = AdminAuth::init(app.store.as_ref(), env_token.as_deref())?;
+    let (auth, origin) = AdminAuth::init(app.jobs.as_ref(), env_token.as_deref())?;
     let embedder: Arc<dyn Embedder> = app.embedder()?;
     let stores = Stores {
         store: app.store.clone(),
-        jobs: app.store.clone(),
-        memory: app.store.clone(),
-        access: app.store.clone(),
+        jobs: app.jobs.clone(),
+        memory: app.memory.clone(),
+        access: app.access.clone(),
     };
     let llm = super::agent::llm_config_from_env()?;
     let mut config = ServerConfig {
@@ -133,7 +133,11 @@ pub fn run(
         if allow_private_network || app.config.allow_private_network {
             println!("Site sources may reach private and loopback addresses (cloud metadata endpoints stay refused).");
         }
-        println!("Data in {}. Stop with Ctrl-C.", app.config.data_dir.display());
+        println!(
+            "Data in {} (indexes and configuration in {}). Stop with Ctrl-C.",
+            app.backend,
+            app.config.data_dir.display()
+        );
         let a = &state.config().admission;
         println!(
             "Public chat: {} at once ({} per agent), {} queued ({} per agent), {:.0} s longest wait; public requests time out after {:.0} s.",
@@ -165,7 +169,7 @@ fn create_demo_agent(state: &AppState, origins: &[String]) -> anyhow::Result<Str
 }
 
 pub fn rotate_token(app: &App) -> anyhow::Result<ExitCode> {
-    let token = AdminAuth::rotate_in(app.store.as_ref())?;
+    let token = AdminAuth::rotate_in(app.jobs.as_ref())?;
     println!("{token}");
     eprintln!("New admin token (shown only now). Restart a running server for it to take effect.");
     Ok(ExitCode::SUCCESS)

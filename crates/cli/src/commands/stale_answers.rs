@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use throughline_core::KnowledgeStore;
 use throughline_server::routes::freshness::stale_answers_json;
 use throughline_server::wire::freshness::conversation_count;
 
@@ -11,7 +10,7 @@ use super::App;
 
 pub fn run(app: &App, kb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     let info = app.store.kb(kb)?.ok_or_else(|| anyhow::anyhow!("knowledge base `{kb}` not found"))?;
-    let answers = throughline_core::stale_answers(app.store.as_ref(), app.store.as_ref(), &info.name)?;
+    let answers = throughline_core::stale_answers(app.store.as_ref(), app.memory.as_ref(), &info.name)?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&stale_answers_json(&info.name, &answers))?);
         return Ok(ExitCode::SUCCESS);

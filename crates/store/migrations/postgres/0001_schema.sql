@@ -69,10 +69,18 @@ CREATE TABLE jobs (
     -- The replica running the job and until when its claim holds (seconds since the epoch); another
     -- replica takes the job over once the lease has run out.
     lease_owner  TEXT,
-    lease_until  BIGINT
+    lease_until  BIGINT,
+    -- Set by a cancel request reaching any replica; the running replica stops at its next heartbeat.
+    cancel_requested  BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX jobs_status ON jobs(status, ord);
 CREATE INDEX jobs_kb ON jobs(kb, ord);
+-- Named leases: periodic work (scheduling re-syncs) runs in whichever replica holds its lease.
+CREATE TABLE leases (
+    name    TEXT PRIMARY KEY,
+    holder  TEXT NOT NULL,
+    until   BIGINT NOT NULL
+);
 CREATE TABLE publications (
     agent            TEXT PRIMARY KEY,
     public_key       TEXT NOT NULL UNIQUE,

@@ -40,9 +40,12 @@ fn job_row(r: &Row) -> StoreResult<JobRecord> {
     })
 }
 
+/// The database's clock in seconds since the epoch, so replicas with skewed clocks agree on leases.
+const DB_NOW: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)";
+
 impl PgStore {
-    fn lease_until(&self) -> i64 {
-        now() + self.job_lease.as_secs() as i64
+    fn lease_secs(&self) -> i64 {
+        self.job_lease.as_secs() as i64
     }
 
     async fn job_async(&self, id: JobId) -> StoreResult<Option<JobRecord>> {
@@ -63,14 +66,14 @@ impl PgStore {
             &tx,
             &format!(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $1,
-                    lease_owner = $2, lease_until = $3
+                    lease_owner = $2, lease_until = {DB_NOW} + $3, cancel_requested = 0
                  WHERE id = (
                     SELECT id FROM jobs WHERE status = 'queued'
                       AND kb NOT IN (SELECT kb FROM jobs WHERE status = 'running')
                     ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED)
                  RETURNING {JOB_COLUMNS}"
             ),
-            &[&now(), &self.replica, &self.lease_until()],
+            &[&now(), &self.replica, &self.lease_secs()],
             job_row,
         )
         .await?;
@@ -85,9 +88,11 @@ impl PgStore {
         // A zero lease means "no other process may hold it": every running job is abandoned.
         let expired: Vec<(i64, i64)> = collect(
             &tx,
-            "SELECT id, attempts FROM jobs WHERE status = 'running' AND ($1 OR COALESCE(lease_until, 0) < $2)
-             ORDER BY ord FOR UPDATE",
-            &[&self.job_lease.is_zero(), &now()],
+            &format!(
+                "SELECT id, attempts FROM jobs WHERE status = 'running' AND ($1 OR COALESCE(lease_until, 0) < {DB_NOW})
+                 ORDER BY ord FOR UPDATE"
+            ),
+            &[&self.job_lease.is_zero()],
             |r| Ok((r.try_get(0)?, r.try_get(1)?)),
         )
         .await?;
@@ -164,8 +169,8 @@ impl JobStore for PgStore {
             // A checkpoint renews the lease of the replica that runs the job.
             exec(
                 &self.conn().await?,
-                "UPDATE jobs SET progress = $2, lease_until = $3 WHERE id = $1",
-                &[&(id.get() as i64), &progress, &self.lease_until()],
+                &format!("UPDATE jobs SET progress = $2, lease_until = {DB_NOW} + $3 WHERE id = $1"),
+                &[&(id.get() as i64), &progress, &self.lease_secs()],
             )
             .await
             .map(drop)
@@ -203,6 +208,64 @@ impl JobStore for PgStore {
 
     fn recover_jobs(&self, max_attempts: u32) -> Result<Vec<RecoveredJob>, CoreError> {
         Ok(self.block(self.recover(max_attempts))?)
+    }
+
+    fn take_over_jobs(&self, max_attempts: u32) -> Result<Vec<RecoveredJob>, CoreError> {
+        Ok(self.block(self.recover(max_attempts))?)
+    }
+
+    fn heartbeat_job(&self, id: JobId) -> Result<bool, CoreError> {
+        Ok(self.block(async {
+            let cancel = optional(
+                &self.conn().await?,
+                &format!(
+                    "UPDATE jobs SET lease_until = {DB_NOW} + $2 WHERE id = $1 AND status = 'running'
+                     RETURNING cancel_requested"
+                ),
+                &[&(id.get() as i64), &self.lease_secs()],
+                |r| Ok(r.try_get::<_, i64>(0)? != 0),
+            )
+            .await?;
+            Ok::<_, StoreError>(cancel.unwrap_or(false))
+        })?)
+    }
+
+    fn request_job_cancel(&self, id: JobId) -> Result<bool, CoreError> {
+        Ok(self.block(async {
+            Ok::<_, StoreError>(
+                exec(
+                    &self.conn().await?,
+                    "UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND status = 'running'",
+                    &[&(id.get() as i64)],
+                )
+                .await?
+                    > 0,
+            )
+        })?)
+    }
+
+    fn acquire_lease(&self, name: &str, ttl: std::time::Duration) -> Result<bool, CoreError> {
+        Ok(self.block(async {
+            let held = optional(
+                &self.conn().await?,
+                &format!(
+                    "INSERT INTO leases (name, holder, until) VALUES ($1, $2, {DB_NOW} + $3)
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+                     WHERE leases.holder = excluded.holder OR leases.until < {DB_NOW}
+                     RETURNING holder"
+                ),
+                &[&name, &self.replica, &(ttl.as_secs() as i64)],
+                |_| Ok(()),
+            )
+            .await?;
+            Ok::<_, StoreError>(held.is_some())
+        })?)
+    }
+
+    fn announce(&self, channel: &str, payload: &str) -> Result<(), CoreError> {
+        Ok(self.block(async {
+            exec(&self.conn().await?, "SELECT pg_notify($1, $2)", &[&channel, &payload]).await.map(drop)
+        })?)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>, CoreError> {
@@ -370,8 +433,35 @@ mod tests {
                 .await
             })
             .unwrap();
-        assert_eq!(store.recover_jobs(3).unwrap(), vec![RecoveredJob { id: job.id, requeued: true }]);
+        assert_eq!(store.take_over_jobs(3).unwrap(), vec![RecoveredJob { id: job.id, requeued: true }]);
         assert_eq!(store.claim_next_job().unwrap().map(|j| j.attempts), Some(2), "resumed by the next claim");
+    }
+
+    #[test]
+    fn a_cancel_reaching_any_replica_is_seen_by_the_running_one() {
+        let Some(url) = super::super::testing::fresh_url("cancel") else { return };
+        let (a, b) = (PgStore::connect(&url).unwrap(), PgStore::connect(&url).unwrap());
+        let job = a.create_job("crawl", "docs", "{}").unwrap();
+        assert!(!b.request_job_cancel(job.id).unwrap(), "a queued job is cancelled with cancel_queued_job");
+        a.claim_next_job().unwrap().unwrap();
+        assert!(!a.heartbeat_job(job.id).unwrap(), "no cancellation yet");
+        assert!(b.request_job_cancel(job.id).unwrap(), "the other replica flags the running job");
+        assert!(a.heartbeat_job(job.id).unwrap(), "the running replica sees it at its heartbeat");
+    }
+
+    #[test]
+    fn one_replica_holds_a_lease_until_it_runs_out() {
+        let Some(url) = super::super::testing::fresh_url("lease") else { return };
+        let (a, b) = (PgStore::connect(&url).unwrap(), PgStore::connect(&url).unwrap());
+        assert!(a.acquire_lease("resync", Duration::from_secs(60)).unwrap());
+        assert!(!b.acquire_lease("resync", Duration::from_secs(60)).unwrap(), "held by the other replica");
+        assert!(a.acquire_lease("resync", Duration::from_secs(60)).unwrap(), "the holder renews it");
+        assert!(b.acquire_lease("other", Duration::from_secs(60)).unwrap(), "leases are per name");
+        // The holder stops renewing and its lease runs out: the other replica takes it.
+        a.block(async { exec(&a.conn().await?, "UPDATE leases SET until = 0 WHERE name = 'resync'", &[]).await })
+            .unwrap();
+        assert!(b.acquire_lease("resync", Duration::from_secs(60)).unwrap());
+        assert!(!a.acquire_lease("resync", Duration::from_secs(60)).unwrap());
     }
 
     #[test]

@@ -42,6 +42,7 @@ const MIGRATION_LOCK: i64 = 0x7468_726f_7567_6801;
 /// PostgreSQL-backed store of knowledge, memory, jobs and access.
 pub struct PgStore {
     pool: Pool,
+    config: tokio_postgres::Config,
     runtime: Option<tokio::runtime::Runtime>,
     url: String,
     replica: String,
@@ -81,7 +82,8 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Connect { url: shown.clone(), detail: format!("runtime: {e}") })?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = {
             let _entered = runtime.enter();
             Pool::builder(manager)
@@ -93,7 +95,7 @@ impl PgStore {
                 .map_err(|e| StoreError::Connect { url: shown.clone(), detail: e.to_string() })?
         };
         let replica = format!("{}-{:016x}", std::process::id(), throughline_core::JobId::random().get());
-        let store = Self { pool, runtime: Some(runtime), url: shown, replica, job_lease: DEFAULT_JOB_LEASE };
+        let store = Self { pool, config, runtime: Some(runtime), url: shown, replica, job_lease: DEFAULT_JOB_LEASE };
         store.migrate()?;
         Ok(store)
     }
@@ -115,6 +117,56 @@ impl PgStore {
         &self.replica
     }
 
+    /// Listens on `channels` over a connection of its own and forwards every notification (channel,
+    /// payload) to the returned receiver until it is dropped. A lost connection is reopened every two
+    /// seconds; notifications sent meanwhile are lost, so listeners also check periodically.
+    pub fn listen(&self, channels: &[&str]) -> tokio::sync::mpsc::UnboundedReceiver<(String, String)> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let config = self.config.clone();
+        let url = self.url.clone();
+        let listen: String = channels.iter().map(|c| format!("LISTEN {c};")).collect();
+        if let Some(rt) = &self.runtime {
+            rt.spawn(async move {
+                while !tx.is_closed() {
+                    match config.connect(NoTls).await {
+                        Ok((client, mut connection)) => {
+                            let forward = tx.clone();
+                            let driver = tokio::spawn(async move {
+                                while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                                    match message {
+                                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                            if forward.send((n.channel().to_string(), n.payload().to_string())).is_err()
+                                            {
+                                                return;
+                                            }
+                                        }
+                                        Ok(_) => {}
+                                        Err(e) => {
+                                            tracing::warn!(error = %e, "the PostgreSQL listener lost its connection");
+                                            return;
+                                        }
+                                    }
+                                }
+                            });
+                            match client.batch_execute(&listen).await {
+                                Ok(()) => {
+                                    tokio::select! {
+                                        _ = driver => {}
+                                        _ = tx.closed() => return,
+                                    }
+                                }
+                                Err(e) => tracing::warn!(error = %e, "cannot LISTEN on {url}"),
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "the PostgreSQL listener cannot connect to {url}"),
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            });
+        }
+        rx
+    }
+
     /// Runs `fut` to completion on the calling thread, inside the store's runtime context (connections
     /// are spawned there and their I/O is driven by its threads).
     pub(crate) fn block<T>(&self, fut: impl Future<Output = T>) -> T {
@@ -130,13 +182,6 @@ impl PgStore {
     fn migrate(&self) -> StoreResult<()> {
         self.block(async {
             let mut conn = self.conn().await?;
-            conn.batch_execute(
-                "CREATE TABLE IF NOT EXISTS throughline_migrations (
-                    version     BIGINT PRIMARY KEY,
-                    applied_at  BIGINT NOT NULL
-                 )",
-            )
-            .await?;
             conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
             let result = apply_migrations(&mut conn, &self.url).await;
             conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
@@ -161,6 +206,13 @@ impl PgStore {
 }
 
 async fn apply_migrations(conn: &mut deadpool_postgres::Object, url: &str) -> StoreResult<()> {
+    conn.batch_execute(
+        "CREATE TABLE IF NOT EXISTS throughline_migrations (
+            version     BIGINT PRIMARY KEY,
+            applied_at  BIGINT NOT NULL
+         )",
+    )
+    .await?;
     let found: Option<i64> =
         conn.query_one("SELECT MAX(version) FROM throughline_migrations", &[]).await?.get::<_, Option<i64>>(0);
     let found = found.unwrap_or(0);
@@ -275,13 +327,15 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(1)
             .build()
             .map_err(|e| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
         Ok(Self {
             pool,
+            config,
             runtime: Some(runtime),
             url: redact_url(url),
             replica: "admin".into(),
@@ -293,6 +347,41 @@ impl PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_committed_batch_is_announced_to_listeners() {
+        use throughline_core::{BatchWrite, JobStore, KnowledgeStore, SourceKind};
+        let Some(url) = testing::fresh_url("listen") else { return };
+        let (a, b) = (PgStore::connect(&url).expect("open"), PgStore::connect(&url).expect("open"));
+        let mut notices = b.listen(&[KB_CHANNEL, "custom"]);
+        // The listener connects in the background: announce until it hears, then check the batch.
+        let mut heard = None;
+        for _ in 0..50 {
+            a.announce("custom", "ping").expect("announce");
+            if let Ok(Some(n)) =
+                b.block(async { tokio::time::timeout(Duration::from_millis(100), notices.recv()).await })
+            {
+                heard = Some(n);
+                break;
+            }
+        }
+        assert_eq!(heard, Some(("custom".to_string(), "ping".to_string())));
+        let kb = a.ensure_kb("docs", "m", 3).expect("kb");
+        let src = a.ensure_source(kb.id, SourceKind::Folder, "/d").expect("source");
+        let d = throughline_core::conformance::doc(kb.id, src.id, "a.md", "v1");
+        let c = throughline_core::conformance::chunk(&d, 0, "text");
+        a.commit_batch(kb.id, BatchWrite { upserts: vec![(d, vec![c])], delete_docs: vec![] }).expect("commit");
+        let notice = b.block(async {
+            loop {
+                match tokio::time::timeout(Duration::from_secs(5), notices.recv()).await {
+                    Ok(Some((channel, payload))) if channel == KB_CHANNEL => return Some(payload),
+                    Ok(Some(_)) => continue,
+                    _ => return None,
+                }
+            }
+        });
+        assert_eq!(notice.as_deref(), Some("docs 1"));
+    }
 
     #[test]
     fn passwords_are_hidden_in_shown_urls() {
