@@ -105,6 +105,13 @@ pub struct RecoveredJob {
 pub trait JobStore: Send + Sync {
     /// Records a new queued job.
     fn create_job(&self, kind: &str, kb: &str, spec: &str) -> Result<JobRecord, CoreError>;
+    /// Records a new queued job that only this process may run, because its input lives on this
+    /// process's disk (an upload). With replicas sharing the store, the job waits for this replica if
+    /// it stops (and resumes when it restarts on the same data directory); a store serving one process
+    /// records an ordinary job.
+    fn create_job_here(&self, kind: &str, kb: &str, spec: &str) -> Result<JobRecord, CoreError> {
+        self.create_job(kind, kb, spec)
+    }
     /// One job.
     fn job(&self, id: JobId) -> Result<Option<JobRecord>, CoreError>;
     /// Jobs, newest first, optionally of one knowledge base.

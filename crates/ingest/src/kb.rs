@@ -142,6 +142,27 @@ impl KnowledgeBase {
         Ok(Some(removed))
     }
 
+    /// Brings the indexes up to the store's latest batch when another process sharing the store
+    /// committed batches since (from the stored chunks and vectors: nothing is re-embedded). Returns
+    /// `None` when the knowledge base no longer exists in the store (deleted, or deleted and made anew),
+    /// so the caller closes it; otherwise what changed (nothing when the index was current).
+    pub fn catch_up(&self) -> Result<Option<ReconcileReport>> {
+        let Some(info) = self.store.kb(&self.info.name)? else { return Ok(None) };
+        if info.id != self.info.id || info.created_at != self.info.created_at {
+            return Ok(None);
+        }
+        if self.index.applied_seq() == info.seq {
+            return Ok(Some(ReconcileReport::default()));
+        }
+        let live = self.store.chunk_ids(info.id)?;
+        let store = self.store.clone();
+        let report = self.index.reconcile(info.seq, &live, &move |ids| indexed_chunks(store.as_ref(), info.id, ids))?;
+        if report.changed() {
+            tracing::info!(kb = %info.name, seq = info.seq, ?report, "indexes caught up with the shared store");
+        }
+        Ok(Some(report))
+    }
+
     /// The knowledge base as it was when opened.
     pub fn info(&self) -> &KbInfo {
         &self.info

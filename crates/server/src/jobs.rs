@@ -280,6 +280,11 @@ impl JobHub {
         }
     }
 
+    /// Whether this process runs the job.
+    pub fn is_local(&self, id: JobId) -> bool {
+        self.cancels.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id)
+    }
+
     /// Asks a running job to stop; returns whether one was running.
     pub fn cancel(&self, id: JobId) -> bool {
         match self.cancels.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
@@ -310,11 +315,15 @@ pub fn job_json(job: &JobRecord) -> Value {
     serde_json::to_value(crate::wire::Job::from(job)).unwrap_or(Value::Null)
 }
 
-/// Queues a job and wakes an idle worker.
+/// Queues a job and wakes an idle worker. A job that reads files from this process's disk (an upload,
+/// a server folder) is pinned to this replica when replicas share the store; a crawl may run anywhere.
 pub fn enqueue(state: &AppState, kb: &str, spec: &JobSpec) -> Result<JobRecord, throughline_core::CoreError> {
     let spec_json = serde_json::to_string(spec)
         .map_err(|e| throughline_core::CoreError::new(throughline_core::ErrorKind::Internal, e.to_string()))?;
-    let job = state.0.jobs.create_job(spec.kind(), kb, &spec_json)?;
+    let job = match spec {
+        JobSpec::IngestPath { .. } => state.0.jobs.create_job_here(spec.kind(), kb, &spec_json)?,
+        JobSpec::Crawl { .. } => state.0.jobs.create_job(spec.kind(), kb, &spec_json)?,
+    };
     state.0.hub.notify();
     Ok(job)
 }
@@ -365,12 +374,24 @@ async fn work(state: AppState) {
     }
 }
 
-/// Every minute, queues re-crawls of site sources whose re-sync interval has passed.
+/// The lease that makes one replica of several the scheduler of re-syncs.
+const SCHEDULER_LEASE: &str = "resync-scheduler";
+
+/// Every minute, queues re-crawls of site sources whose re-sync interval has passed. With replicas
+/// sharing the store, only the holder of the scheduler's lease does (so a re-sync fires once); another
+/// replica takes the lease over three minutes after its holder stopped.
 pub async fn freshness(state: AppState) {
     let mut shutdown = state.shutdown_signal();
     loop {
         let st = state.clone();
-        match tokio::task::spawn_blocking(move || schedule_resyncs(&st)).await {
+        let scheduled = tokio::task::spawn_blocking(move || {
+            if st.0.jobs.acquire_lease(SCHEDULER_LEASE, Duration::from_secs(180))? {
+                schedule_resyncs(&st)
+            } else {
+                Ok(0)
+            }
+        });
+        match scheduled.await {
             Ok(Ok(n)) if n > 0 => tracing::info!(queued = n, "re-sync of site sources queued"),
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot schedule re-syncs"),
             _ => {}
@@ -422,6 +443,7 @@ fn run_job(state: &AppState, job: JobRecord) {
     let token = CancelToken::new();
     state.0.hub.cancels.lock().unwrap_or_else(|p| p.into_inner()).insert(id, token.clone());
     let tx = state.0.hub.sender(id);
+    let _heartbeat = Heartbeat::start(state, id, token.clone());
     let sink = JobSink { state: state.clone(), id, progress: Mutex::new(JobProgress::default()), tx: tx.clone() };
     let _ = tx.send(HubMessage::Progress(json!({"type": "job_started", "attempt": job.attempts})));
     tracing::info!(job = %id, kind = %job.kind, kb = %job.kb, "job started");
@@ -460,6 +482,46 @@ fn run_job(state: &AppState, job: JobRecord) {
         "progress": crate::wire::jobs::progress_json(&job.kind, serde_json::to_value(&progress).unwrap_or_else(|_| json!({}))),
     })));
     state.0.hub.close(id);
+}
+
+/// Renews a running job's claim on the store every [`ServerConfig::job_heartbeat`] and stops the job
+/// when a cancellation was requested through the store (from another replica); ends when dropped.
+struct Heartbeat {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(state: &AppState, id: JobId, token: CancelToken) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let st = state.clone();
+        let every = state.0.config.job_heartbeat;
+        let thread = std::thread::Builder::new()
+            .name(format!("job-{id}-heartbeat"))
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    match st.0.jobs.heartbeat_job(id) {
+                        Ok(true) => {
+                            tracing::info!(job = %id, "cancellation requested on another replica");
+                            token.cancel();
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(job = %id, error = %e, "cannot renew the job's claim"),
+                    }
+                }
+            })
+            .ok();
+        Self { stop: Some(stop), thread }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Why a finished job indexed nothing (no page or file of its source is in the knowledge base), or

@@ -20,6 +20,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod paging;
 pub mod ratelimit;
+pub mod replicas;
 pub mod routes;
 pub mod security;
 mod state;
@@ -201,6 +202,11 @@ pub async fn serve(
     } else {
         tokio::spawn(async {})
     };
+    if state.0.config.shared_store {
+        let notices = state.0.notices.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let notices = notices.unwrap_or_else(|| tokio::sync::mpsc::unbounded_channel().1);
+        tokio::spawn(replicas::follow(state.clone(), notices));
+    }
     let st = state.clone();
     tokio::task::spawn_blocking(move || answering::open_published(&st));
     let app = router(state.clone());

@@ -69,6 +69,12 @@ pub struct ServerConfig {
     /// Run queued jobs and scheduled re-syncs in this process. Default true; with false, jobs are
     /// accepted and stay queued (kept in SQLite) until a process that runs them starts.
     pub run_jobs: bool,
+    /// Other replicas share the store (PostgreSQL): follow their batches, relay live events, take over
+    /// the jobs of replicas that stopped (see [`crate::replicas`]). Default false (one process).
+    pub shared_store: bool,
+    /// How often a running job renews its claim and looks for a cancellation requested on another
+    /// replica (a quarter of the store's job lease).
+    pub job_heartbeat: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +98,8 @@ impl Default for ServerConfig {
             search: SearchConfig::default(),
             web_dir: None,
             run_jobs: true,
+            shared_store: false,
+            job_heartbeat: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -133,6 +141,10 @@ pub(crate) struct Inner {
     pub admission: crate::admission::Admission,
     /// Held while an agent is being opened, so simultaneous first chats open it once.
     pub opening: std::sync::Mutex<()>,
+    /// This process's name among replicas (relayed events carry it, so none comes back to its origin).
+    pub replica: String,
+    /// The shared store's announcements, until [`crate::serve`] starts following them.
+    pub notices: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<(String, String)>>>,
 }
 
 impl AppState {
@@ -169,7 +181,21 @@ impl AppState {
             shutdown,
             admission,
             opening: std::sync::Mutex::new(()),
+            replica: format!("{}-{}", std::process::id(), throughline_core::JobId::random()),
+            notices: std::sync::Mutex::new(None),
         }))
+    }
+
+    /// Hands over the shared store's announcements (channel, payload), which [`crate::serve`] follows
+    /// when [`ServerConfig::shared_store`] is set.
+    pub fn with_notices(self, notices: tokio::sync::mpsc::UnboundedReceiver<(String, String)>) -> Self {
+        *self.0.notices.lock().unwrap_or_else(|p| p.into_inner()) = Some(notices);
+        self
+    }
+
+    /// This process's name among replicas.
+    pub fn replica(&self) -> &str {
+        &self.0.replica
     }
 
     /// The agents' memory store.

@@ -37,7 +37,12 @@ pub struct App {
     pub access: Arc<dyn AccessStore>,
     /// Where the stores live, for messages: the SQLite file or the PostgreSQL URL (password hidden).
     pub backend: String,
+    /// The PostgreSQL store when the stores are shared with other replicas.
+    pub shared: Option<Arc<PgStore>>,
 }
+
+/// Seconds a replica's claim on a running job lasts without renewal (PostgreSQL only; default 60).
+pub const ENV_JOB_LEASE: &str = "THROUGHLINE_JOB_LEASE_SECS";
 
 impl App {
     fn open(config: AppConfig, database_url: Option<&str>) -> anyhow::Result<Self> {
@@ -51,9 +56,25 @@ impl App {
                     "--database-url: `{}` is not a postgres:// URL (leave it unset for SQLite in the data dir)",
                     throughline_store::redact_url(url)
                 );
-                let pg = Arc::new(PgStore::connect(url)?);
+                let mut pg = PgStore::connect(url)?.with_replica(replica_name(&config.data_dir)?);
+                if let Ok(v) = std::env::var(ENV_JOB_LEASE) {
+                    let secs: u64 = v.trim().parse().ok().filter(|s| (1..=86_400).contains(s)).with_context(|| {
+                        format!("{ENV_JOB_LEASE}: `{v}` is not a number of seconds from 1 to 86400")
+                    })?;
+                    pg = pg.with_job_lease(std::time::Duration::from_secs(secs));
+                }
+                let pg = Arc::new(pg);
                 let backend = pg.url().to_string();
-                Ok(Self { config, paths, store: pg.clone(), memory: pg.clone(), jobs: pg.clone(), access: pg, backend })
+                Ok(Self {
+                    config,
+                    paths,
+                    store: pg.clone(),
+                    memory: pg.clone(),
+                    jobs: pg.clone(),
+                    access: pg.clone(),
+                    backend,
+                    shared: Some(pg),
+                })
             }
             None => {
                 let sqlite = Arc::new(SqliteStore::open(&paths.database())?);
@@ -66,6 +87,7 @@ impl App {
                     jobs: sqlite.clone(),
                     access: sqlite,
                     backend,
+                    shared: None,
                 })
             }
         }
@@ -93,6 +115,21 @@ impl App {
         }
         Ok(kb)
     }
+}
+
+/// This replica's stable name among those sharing a PostgreSQL store, kept in the data dir's
+/// `replica-id` (made on first use), so a restarted replica takes back the jobs it was running.
+fn replica_name(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("replica-id");
+    if let Ok(name) = std::fs::read_to_string(&path) {
+        let name = name.trim();
+        if !name.is_empty() && name.len() <= 64 {
+            return Ok(name.to_string());
+        }
+    }
+    let name = format!("replica-{}", throughline_core::JobId::random());
+    std::fs::write(&path, format!("{name}\n")).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(name)
 }
 
 pub fn to_mode(m: Mode) -> throughline_core::SearchMode {

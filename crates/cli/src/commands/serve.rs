@@ -101,6 +101,10 @@ pub fn run(
     // The server-level private-network setting: every crawl and re-sync of a site source uses it.
     config.crawl.allow_private_network = allow_private_network || app.config.allow_private_network;
     apply_limits(&mut config, limits)?;
+    if let Some(pg) = &app.shared {
+        config.shared_store = true;
+        config.job_heartbeat = (pg.job_lease() / 4).max(Duration::from_millis(500));
+    }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -111,7 +115,11 @@ pub fn run(
             .with_context(|| format!("{addr}: resolves to no address"))?;
         let listener = listen(resolved).with_context(|| format!("{addr}: cannot listen"))?;
         let local = listener.local_addr()?;
-        let state = AppState::new(config, app.config.data_dir.clone(), stores, embedder, auth, llm);
+        let mut state = AppState::new(config, app.config.data_dir.clone(), stores, embedder, auth, llm);
+        if let Some(pg) = &app.shared {
+            state = state
+                .with_notices(pg.listen(&[throughline_store::KB_CHANNEL, throughline_server::replicas::SESSION_CHANNEL]));
+        }
         if demo_needed {
             let origins = vec![format!("http://{local}"), format!("http://localhost:{}", local.port())];
             let st = state.clone();

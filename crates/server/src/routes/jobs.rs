@@ -89,8 +89,9 @@ pub async fn cancel(
     }
     if state.0.jobs.cancel_queued_job(job.id)? {
         state.0.hub.cancelled_before_start(job.id);
-    } else {
-        state.0.hub.cancel(job.id);
+    } else if !state.0.hub.cancel(job.id) {
+        // Running on another replica: it stops at its next heartbeat.
+        state.0.jobs.request_job_cancel(job.id)?;
     }
     let job = find(&state, &id)?;
     Ok((StatusCode::ACCEPTED, ApiJson(Job::from(&job))))
@@ -98,7 +99,9 @@ pub async fn cancel(
 
 /// `GET /v1/jobs/{job}/events`: a `snapshot` event (the job as stored), then its progress events
 /// (`stage_started`, `advanced`, `stage_finished`, `item_failed`, `item_skipped`, `batch_committed`),
-/// then `job_finished` (or `job_interrupted` when the server stops), after which the stream ends.
+/// then `job_finished` (or `job_interrupted` when the server stops), after which the stream ends. With
+/// replicas sharing the store, a job running on another replica sends a fresh `snapshot` whenever its
+/// stored progress changes (checked every two seconds), then `job_finished`.
 #[utoipa::path(get, path = "/v1/jobs/{job}/events", operation_id = "job_events", tag = "jobs",
     params(("job" = String, Path, description = "Job id", pattern = "^[0-9a-f]{16}$")),
     summary = "Live progress as Server-Sent Events: snapshot, stage_started, advanced, stage_finished, item_failed, item_skipped, batch_committed, job_finished",
@@ -127,8 +130,24 @@ pub async fn events(
                 .await;
             return;
         }
+        let mut last_progress = job.progress.clone();
+        let mut poll = tokio::time::interval(Duration::from_secs(2));
+        let shared = state.0.config.shared_store;
         loop {
             tokio::select! {
+                _ = poll.tick(), if shared && !state.0.hub.is_local(job_id) => {
+                    let st = state.clone();
+                    let Ok(Ok(Some(now))) = tokio::task::spawn_blocking(move || st.0.jobs.job(job_id)).await else { continue };
+                    if now.status.is_final() {
+                        let v = json!({"type": "job_finished", "status": now.status.as_str(), "error": now.error});
+                        let _ = tx.send(Event::default().event("job_finished").data(v.to_string())).await;
+                        return;
+                    }
+                    if now.progress != last_progress {
+                        last_progress = now.progress.clone();
+                        if tx.send(Event::default().event("snapshot").data(job_json(&now).to_string())).await.is_err() { return; }
+                    }
+                }
                 msg = rx.recv() => match msg {
                     Ok(HubMessage::Progress(v)) => {
                         let name = v["type"].as_str().unwrap_or("progress").to_string();

@@ -226,7 +226,8 @@ pub async fn reply(
     })
     .await?;
     // Live to the visitor's open widget (every open event stream of the contact's sessions).
-    let delivered = state.0.live.publish(
+    let delivered = crate::replicas::publish(
+        &state,
         &agent_name,
         contact,
         SessionEvent::Reply { role: RoleName::Human, text, message_id: msg, handoff_id: id.to_string() },

@@ -144,7 +144,7 @@ pub struct WidgetConfig {
 }
 
 /// The `data` of a visitor session's live event; the event's name is its `type`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionEvent {
     /// The stream is open.

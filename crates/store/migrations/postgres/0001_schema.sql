@@ -68,6 +68,8 @@ CREATE TABLE jobs (
     finished_at  BIGINT,
     -- The replica running the job and until when its claim holds (seconds since the epoch); another
     -- replica takes the job over once the lease has run out.
+    -- The replica that must run the job (its input is on that replica's disk), or NULL for any.
+    pinned_to    TEXT,
     lease_owner  TEXT,
     lease_until  BIGINT,
     -- Set by a cancel request reaching any replica; the running replica stops at its next heartbeat.

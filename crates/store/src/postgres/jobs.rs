@@ -68,7 +68,7 @@ impl PgStore {
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $1,
                     lease_owner = $2, lease_until = {DB_NOW} + $3, cancel_requested = 0
                  WHERE id = (
-                    SELECT id FROM jobs WHERE status = 'queued'
+                    SELECT id FROM jobs WHERE status = 'queued' AND (pinned_to IS NULL OR pinned_to = $2)
                       AND kb NOT IN (SELECT kb FROM jobs WHERE status = 'running')
                     ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED)
                  RETURNING {JOB_COLUMNS}"
@@ -81,7 +81,9 @@ impl PgStore {
         Ok(claimed)
     }
 
-    async fn recover(&self, max_attempts: u32) -> StoreResult<Vec<RecoveredJob>> {
+    /// Queues again (or fails) the running jobs whose lease ran out, and with `mine` also those leased
+    /// by this replica's earlier life (at start none of them runs).
+    async fn recover(&self, max_attempts: u32, mine: bool) -> StoreResult<Vec<RecoveredJob>> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).await?;
@@ -89,10 +91,11 @@ impl PgStore {
         let expired: Vec<(i64, i64)> = collect(
             &tx,
             &format!(
-                "SELECT id, attempts FROM jobs WHERE status = 'running' AND ($1 OR COALESCE(lease_until, 0) < {DB_NOW})
+                "SELECT id, attempts FROM jobs WHERE status = 'running'
+                   AND ($1 OR COALESCE(lease_until, 0) < {DB_NOW} OR ($2 AND lease_owner = $3))
                  ORDER BY ord FOR UPDATE"
             ),
-            &[&self.job_lease.is_zero()],
+            &[&self.job_lease.is_zero(), &mine, &self.replica],
             |r| Ok((r.try_get(0)?, r.try_get(1)?)),
         )
         .await?;
@@ -132,6 +135,26 @@ impl JobStore for PgStore {
                      RETURNING {JOB_COLUMNS}"
                 ),
                 &[&(id.get() as i64), &kind, &kb, &spec, &now()],
+                job_row,
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "jobs",
+                detail: format!("job {id} vanished right after its insert"),
+            })
+        })?)
+    }
+
+    fn create_job_here(&self, kind: &str, kb: &str, spec: &str) -> Result<JobRecord, CoreError> {
+        let id = JobId::random();
+        Ok(self.block(async {
+            optional(
+                &self.conn().await?,
+                &format!(
+                    "INSERT INTO jobs (id, kind, kb, spec, status, created_at, pinned_to)
+                     VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING {JOB_COLUMNS}"
+                ),
+                &[&(id.get() as i64), &kind, &kb, &spec, &now(), &self.replica],
                 job_row,
             )
             .await?
@@ -207,11 +230,11 @@ impl JobStore for PgStore {
     }
 
     fn recover_jobs(&self, max_attempts: u32) -> Result<Vec<RecoveredJob>, CoreError> {
-        Ok(self.block(self.recover(max_attempts))?)
+        Ok(self.block(self.recover(max_attempts, true))?)
     }
 
     fn take_over_jobs(&self, max_attempts: u32) -> Result<Vec<RecoveredJob>, CoreError> {
-        Ok(self.block(self.recover(max_attempts))?)
+        Ok(self.block(self.recover(max_attempts, false))?)
     }
 
     fn heartbeat_job(&self, id: JobId) -> Result<bool, CoreError> {
@@ -415,12 +438,15 @@ mod tests {
 
     #[test]
     fn a_live_lease_is_left_alone_and_an_expired_one_is_taken_over() {
-        let Some(store) = fresh("leases") else { return };
+        let Some(url) = super::super::testing::fresh_url("leases") else { return };
+        let store = PgStore::connect(&url).unwrap();
+        let other = PgStore::connect(&url).unwrap();
         let job = store.create_job("ingest", "docs", "{}").unwrap();
         let claimed = store.claim_next_job().unwrap().unwrap();
         assert_eq!(claimed.id, job.id);
         // Another replica starting now sees a running job whose lease holds: not its business.
-        assert!(store.recover_jobs(3).unwrap().is_empty(), "a live lease is not taken over");
+        assert!(other.recover_jobs(3).unwrap().is_empty(), "a live lease is not taken over");
+        assert!(other.take_over_jobs(3).unwrap().is_empty(), "a live lease is not taken over");
         assert_eq!(store.job(job.id).unwrap().unwrap().status, JobStatus::Running);
         // The lease runs out (its replica stopped checkpointing): the job is queued again.
         store
@@ -435,6 +461,24 @@ mod tests {
             .unwrap();
         assert_eq!(store.take_over_jobs(3).unwrap(), vec![RecoveredJob { id: job.id, requeued: true }]);
         assert_eq!(store.claim_next_job().unwrap().map(|j| j.attempts), Some(2), "resumed by the next claim");
+    }
+
+    #[test]
+    fn a_pinned_job_runs_only_on_its_replica_even_after_a_take_over() {
+        let Some(url) = super::super::testing::fresh_url("pinned") else { return };
+        let a = PgStore::connect(&url).unwrap().with_replica("replica-a");
+        let b = PgStore::connect(&url).unwrap().with_replica("replica-b");
+        let upload = a.create_job_here("ingest", "docs", "{}").unwrap();
+        assert!(b.claim_next_job().unwrap().is_none(), "another replica does not take a pinned job");
+        assert_eq!(a.claim_next_job().unwrap().map(|j| j.id), Some(upload.id));
+        // Replica a dies; b takes the job back from the expired lease, and still leaves it to a.
+        b.block(async { exec(&b.conn().await?, "UPDATE jobs SET lease_until = 0", &[]).await }).unwrap();
+        assert_eq!(b.take_over_jobs(3).unwrap().len(), 1);
+        assert!(b.claim_next_job().unwrap().is_none());
+        assert_eq!(a.claim_next_job().unwrap().map(|j| j.id), Some(upload.id), "a resumes it when back");
+        // A restarted replica takes back what its earlier life left running, lease or not.
+        let a_again = PgStore::connect(&url).unwrap().with_replica("replica-a");
+        assert_eq!(a_again.recover_jobs(3).unwrap(), vec![RecoveredJob { id: upload.id, requeued: true }]);
     }
 
     #[test]

@@ -107,6 +107,18 @@ impl PgStore {
         self
     }
 
+    /// Names this process among replicas (job leases, pinned jobs). Give each replica a stable name (the
+    /// CLI keeps one in its data directory) so that after a restart it takes back its own jobs at once.
+    pub fn with_replica(mut self, name: impl Into<String>) -> Self {
+        self.replica = name.into();
+        self
+    }
+
+    /// How long a job claim lasts without renewal.
+    pub fn job_lease(&self) -> Duration {
+        self.job_lease
+    }
+
     /// The database URL, password hidden.
     pub fn url(&self) -> &str {
         &self.url
