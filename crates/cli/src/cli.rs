@@ -288,6 +288,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy this data dir's SQLite database (knowledge, vectors, agents, memory, jobs, publications)
+    /// into an empty PostgreSQL database, without re-embedding; then run `serve` with `--database-url`.
+    /// The search indexes are rebuilt from the copied vectors at each replica's first use.
+    Migrate {
+        /// The PostgreSQL database to fill (`postgres://user:password@host:port/dbname`).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// (internal) Extract a PDF's text in an isolated child process.
     #[command(hide = true)]
     ExtractPdf {

@@ -63,6 +63,12 @@ pub enum StoreError {
         /// Why.
         detail: String,
     },
+    /// `migrate --to` copies only into an empty database.
+    #[error("{url}: the database is not empty (it already holds knowledge bases, agents or jobs); migrate into an empty one")]
+    NotEmpty {
+        /// The database URL, password hidden.
+        url: String,
+    },
     /// PostgreSQL reported an error.
     #[error("PostgreSQL: {}", postgres_detail(.0))]
     Postgres(#[from] tokio_postgres::Error),
@@ -92,6 +98,7 @@ impl StoreError {
             }
             StoreError::Sqlite(_) => ErrorKind::Internal,
             StoreError::Connect { .. } => ErrorKind::Unavailable,
+            StoreError::NotEmpty { .. } => ErrorKind::Conflict,
             StoreError::Postgres(e)
                 if e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) =>
             {

@@ -26,5 +26,7 @@ mod sqlite;
 mod values;
 
 pub use error::{StoreError, StoreResult};
-pub use postgres::{is_postgres_url, redact_url, PgStore, DEFAULT_JOB_LEASE, KB_CHANNEL, PG_SCHEMA_VERSION};
+pub use postgres::{
+    is_postgres_url, redact_url, schema_url, CopyReport, PgStore, DEFAULT_JOB_LEASE, KB_CHANNEL, PG_SCHEMA_VERSION,
+};
 pub use sqlite::SqliteStore;

@@ -8,6 +8,7 @@ mod eval;
 mod eval_answers;
 mod ingest;
 mod kbs;
+mod migrate;
 mod plans;
 mod search;
 mod serve;
@@ -155,6 +156,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::BenchEmbed { passages, queries, batch, passes, engine, json } = &cli.command {
         return bench_embed::run(&config, passages, queries, *batch, *passes, *engine, *json);
     }
+    if let Command::Migrate { to } = &cli.command {
+        return migrate::run(App::open(config, None)?, to);
+    }
     let app = App::open(config, cli.global.database_url.as_deref())?;
     match cli.command {
         Command::Demo => demo::run(&app),
@@ -188,7 +192,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plans { kb, json } => plans::run(&app, &kb, json),
         Command::StaleAnswers { kb, json } => stale_answers::run(&app, &kb, json),
-        Command::BenchEmbed { .. } | Command::ExtractPdf { .. } => unreachable!("handled above"),
+        Command::BenchEmbed { .. } | Command::ExtractPdf { .. } | Command::Migrate { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 

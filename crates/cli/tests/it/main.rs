@@ -9,4 +9,5 @@ mod crawl;
 mod harness;
 mod ingest_search;
 mod pdf;
+mod replicas;
 mod serve;

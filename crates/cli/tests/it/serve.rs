@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 use crate::crawl::site::{Route, Site};
 use crate::harness::Env;
 
-const TOKEN: &str = "tla_serve_test_token";
+pub(crate) const TOKEN: &str = "tla_serve_test_token";
 
 /// A running `throughline serve`, killed on drop.
-struct Server {
-    child: Child,
-    addr: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
 }
 
 impl Drop for Server {
@@ -27,12 +27,12 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// One HTTP/1.1 request with the admin token; returns the status and the JSON body.
-fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
+pub(crate) fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
@@ -49,7 +49,7 @@ fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> std::io::
     Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
 }
 
-fn start(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> Server {
+pub(crate) fn start(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> Server {
     let addr = format!("127.0.0.1:{}", free_port());
     let mut cmd = env.cmd();
     cmd.args(["serve", "--no-sample", "--addr", &addr]).args(extra);

@@ -12,6 +12,7 @@
 //! base's `seq` and notifies the `throughline_kb` channel, which other replicas listen on to catch their
 //! derived indexes up.
 
+mod copy;
 mod jobs;
 mod knowledge;
 mod memory;
@@ -21,6 +22,8 @@ use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
+
+pub use copy::CopyReport;
 
 use crate::{StoreError, StoreResult};
 
@@ -314,22 +317,28 @@ pub(crate) mod testing {
         let schema = format!("t_{}_{:x}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), {
             throughline_core::JobId::random().get() & 0xffff_ffff
         });
-        let admin = PgStore::connect_raw(&base).expect("test database reachable");
-        admin
-            .block(async {
-                let c = admin.conn().await?;
-                c.batch_execute(&format!("CREATE SCHEMA {schema}")).await?;
-                Ok::<_, StoreError>(())
-            })
-            .expect("create schema");
-        let sep = if base.contains('?') { '&' } else { '?' };
-        Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+        Some(schema_url(&base, &schema).expect("create a test schema"))
     }
 }
 
-#[cfg(test)]
+/// The URL of schema `schema` (letters, digits and `_`) of the database at `base`, created when missing:
+/// several deployments, or test runs, can share one database this way.
+pub fn schema_url(base: &str, schema: &str) -> StoreResult<String> {
+    if schema.is_empty() || schema.len() > 63 || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Connect { url: redact_url(base), detail: format!("`{schema}` is not a schema name") });
+    }
+    let admin = PgStore::connect_raw(base)?;
+    admin.block(async {
+        let c = admin.conn().await?;
+        c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await?;
+        Ok::<_, StoreError>(())
+    })?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Ok(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+}
+
 impl PgStore {
-    /// A connection without migrations (to create test schemas).
+    /// A connection without migrations (to create schemas).
     fn connect_raw(url: &str) -> StoreResult<Self> {
         let config: tokio_postgres::Config = url
             .parse()
