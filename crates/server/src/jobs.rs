@@ -384,14 +384,7 @@ pub async fn freshness(state: AppState) {
     let mut shutdown = state.shutdown_signal();
     loop {
         let st = state.clone();
-        let scheduled = tokio::task::spawn_blocking(move || {
-            if st.0.jobs.acquire_lease(SCHEDULER_LEASE, Duration::from_secs(180))? {
-                schedule_resyncs(&st)
-            } else {
-                Ok(0)
-            }
-        });
-        match scheduled.await {
+        match tokio::task::spawn_blocking(move || schedule_once(&st)).await {
             Ok(Ok(n)) if n > 0 => tracing::info!(queued = n, "re-sync of site sources queued"),
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot schedule re-syncs"),
             _ => {}
@@ -643,7 +636,7 @@ fn execute(state: &AppState, job: &JobRecord, sink: &JobSink, cancel: CancelToke
 }
 
 /// The settings key of a site source's crawl options.
-pub(crate) fn options_key(kb: &str, url: &str) -> String {
+pub fn options_key(kb: &str, url: &str) -> String {
     format!("crawl_options:{kb}:{url}")
 }
 
@@ -657,6 +650,16 @@ pub(crate) fn saved_options(state: &AppState, kb: &str, url: &str) -> CrawlOptio
         .flatten()
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default()
+}
+
+/// One round of the scheduler: when this process holds the scheduler's lease (always, on a store of its
+/// own), queues the re-syncs that are due; returns how many it queued.
+pub fn schedule_once(state: &AppState) -> Result<usize, throughline_core::CoreError> {
+    if state.0.jobs.acquire_lease(SCHEDULER_LEASE, Duration::from_secs(180))? {
+        schedule_resyncs(state)
+    } else {
+        Ok(0)
+    }
 }
 
 /// Queues a re-crawl of every site source whose re-sync interval has passed (called every minute).

@@ -22,7 +22,8 @@ fn database() -> Option<String> {
         eprintln!("two replicas: skipped, THROUGHLINE_TEST_DATABASE_URL is not set");
         return None;
     };
-    let schema = format!("replicas_{}_{}", std::process::id(), Instant::now().elapsed().subsec_nanos());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let schema = format!("replicas_{}_{nanos}", std::process::id());
     Some(throughline_store::schema_url(&base, &schema).expect("a schema for the test"))
 }
 

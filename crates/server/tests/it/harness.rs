@@ -17,7 +17,7 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn embedder() -> Arc<BertEmbedder> {
+pub fn embedder() -> Arc<BertEmbedder> {
     static E: OnceLock<Arc<BertEmbedder>> = OnceLock::new();
     E.get_or_init(|| Arc::new(BertEmbedder::load(&EmbedConfig::new(repo().join("models/all-MiniLM-L6-v2"))).unwrap()))
         .clone()

@@ -9,4 +9,5 @@ mod issue13;
 mod jobs;
 mod live;
 mod public_load;
+mod replicas;
 mod snapshots;
