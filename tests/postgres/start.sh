@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL on loopback for the tests: a fresh data directory under /tmp, trust
-# authentication for 127.0.0.1 only, port $PGPORT (default 54329). Prints the database URL on stdout;
+# authentication for 127.0.0.1 only, port $PGPORT (default 54329), fsync off unless PG_FSYNC=on (benchmarks). Prints the database URL on stdout;
 # `tests/postgres/stop.sh` stops it and removes the directory. Needs Debian's `postgresql` package
 # (.ci/run installs it). As root, the server runs as the `postgres` system user, which the package creates.
 set -euo pipefail
@@ -17,7 +17,7 @@ mkdir -p "$dir"
 "${as[@]}" "$bin/initdb" -D "$dir/data" -U throughline --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 1; }
 "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c fsync=off" start >/dev/null \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c fsync=${PG_FSYNC:-off}" start >/dev/null \
   || { cat "$dir/server.log" >&2; exit 1; }
 "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U throughline throughline
 echo "postgres://throughline@127.0.0.1:$port/throughline"

@@ -19,18 +19,20 @@ impl From<throughline_agent::AgentError> for ApiError {
     }
 }
 
-/// The open agent `name` at its latest version (blocking: call from `spawn_blocking`).
+/// The open agent `name` at its latest version (blocking: call from `spawn_blocking`). The version is
+/// read from the store each time, so an agent edited (or deleted and made anew) through another replica
+/// is reopened here.
 pub fn open_agent(state: &AppState, name: &str) -> ApiResult<Arc<Agent>> {
     let latest = state.0.memory.agent(name, None)?.ok_or_else(|| ApiError::not_found("agent", name))?;
     if let Some(a) = state.0.agents.read().unwrap_or_else(|p| p.into_inner()).get(name) {
-        if a.version() == latest.version {
+        if (a.version(), a.saved_at()) == (latest.version, latest.created_at) {
             return Ok(a.clone());
         }
     }
     // One opening at a time: simultaneous first chats wait for it instead of each training the router.
     let _opening = state.0.opening.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(a) = state.0.agents.read().unwrap_or_else(|p| p.into_inner()).get(name) {
-        if a.version() == latest.version {
+        if (a.version(), a.saved_at()) == (latest.version, latest.created_at) {
             return Ok(a.clone());
         }
     }

@@ -122,12 +122,13 @@ pub async fn follow(state: AppState, mut notices: UnboundedReceiver<(String, Str
     let mut shutdown = state.shutdown_signal();
     let mut check = tokio::time::interval(CHECK_EVERY);
     let mut take = tokio::time::interval(TAKE_OVER_EVERY);
+    let mut listening = true;
     loop {
         tokio::select! {
-            notice = notices.recv() => match notice {
+            notice = notices.recv(), if listening => match notice {
                 Some((channel, payload)) => on_notice(&state, &channel, &payload).await,
                 // The listener stopped: the periodic checks go on.
-                None => notices = tokio::sync::mpsc::unbounded_channel().1,
+                None => listening = false,
             },
             _ = check.tick() => {
                 let st = state.clone();

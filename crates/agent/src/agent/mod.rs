@@ -152,6 +152,12 @@ impl Agent {
         self.record.version
     }
 
+    /// When the answering configuration version was saved (seconds since the epoch): with the version,
+    /// it tells an agent deleted and made anew under the same name from the one it replaced.
+    pub fn saved_at(&self) -> i64 {
+        self.record.created_at
+    }
+
     /// The configuration.
     pub fn config(&self) -> &AgentConfig {
         &self.config

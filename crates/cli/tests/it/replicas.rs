@@ -220,3 +220,33 @@ fn two_replicas_share_one_postgres_database() {
     });
     assert_eq!(found, vec!["/p23".to_string()]);
 }
+
+#[test]
+fn an_install_moves_from_sqlite_to_postgres_and_answers_from_there() {
+    let Some(url) = database() else { return };
+    let env = Env::new();
+    crate::harness::copy_sample(&env.src(), &["help/invite-users.md", "help/refund-policy.md"]);
+    let src = env.src();
+    let out = env.run(&["ingest", "--kb", "docs", src.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", crate::harness::stderr(&out));
+
+    let out = env.run(&["migrate", "--to", &url]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", crate::harness::stderr(&out));
+    assert!(said.contains("1 knowledge bases, 2 documents"), "{said}");
+
+    // A new replica on the database: its indexes come from the copied vectors, and it finds the page.
+    let replica = Env::new();
+    let out = replica.run(&["--database-url", &url, "search", "--kb", "docs", "how do I invite a teammate", "--json"]);
+    assert!(out.status.success(), "{}", crate::harness::stderr(&out));
+    assert!(crate::harness::stderr(&out).contains("(rebuilt)"), "{}", crate::harness::stderr(&out));
+    let hits: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(crate::harness::hit_paths(&hits)[0], "help/invite-users.md", "{hits}");
+
+    // The database is no longer empty: a second copy is refused, naming it; so is a URL that is not one.
+    let again = env.run(&["migrate", "--to", &url]);
+    assert!(!again.status.success());
+    assert!(crate::harness::stderr(&again).contains("the database is not empty"), "{}", crate::harness::stderr(&again));
+    let wrong = env.run(&["migrate", "--to", "mysql://x/y"]);
+    assert!(crate::harness::stderr(&wrong).contains("is not a postgres:// URL"), "{}", crate::harness::stderr(&wrong));
+}
