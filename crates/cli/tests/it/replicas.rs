@@ -100,6 +100,34 @@ fn read_until(stream: &mut TcpStream, needle: &str, secs: u64) -> String {
     String::from_utf8_lossy(&seen).into_owned()
 }
 
+/// A site of 25 pages that asks for one request a second (robots.txt), so its crawl takes half a minute.
+fn slow_site() -> Site {
+    let slow = Site::start();
+    let names: Vec<String> = (0..24).map(|i| format!("/p{i}")).collect();
+    let links: Vec<&str> = names.iter().map(String::as_str).collect();
+    slow.set("/", page("Handbook", "The handbook of the platform team.", &links));
+    slow.set("/robots.txt", Route::new(200, "text/plain", "User-agent: *\nCrawl-delay: 1\n"));
+    for (i, n) in names.iter().enumerate() {
+        slow.set(n, page(&format!("Chapter {i}"), &format!("Chapter {i} explains the zeppelin{i} procedure."), &[]));
+    }
+    slow
+}
+
+/// Opens a job's event stream.
+fn job_events(server: &Server, id: &str) -> TcpStream {
+    let mut s = TcpStream::connect(&server.addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+    write!(s, "GET /v1/jobs/{id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").expect("req");
+    s
+}
+
+/// Whether `server` runs the job: the job's claim is not in the API, but only the running replica
+/// streams its live progress events (another streams stored snapshots).
+fn runs_on(server: &Server, id: &str) -> bool {
+    let seen = read_until(&mut job_events(server, id), "event: advanced", 4);
+    seen.contains("event: advanced") || seen.contains("event: batch_committed") || seen.contains("event: stage_")
+}
+
 #[test]
 fn two_replicas_share_one_postgres_database() {
     let Some(url) = database() else { return };
@@ -177,18 +205,26 @@ fn two_replicas_share_one_postgres_database() {
     let live = read_until(&mut stream, "Sam from support", 15);
     assert!(live.contains("event: reply") && live.contains("Sam from support"), "{live}");
 
+    // A cancel sent to the replica that does not run a crawl stops it: the runner sees the request at its
+    // next heartbeat. That replica's event stream of the job follows the stored state to the end.
+    let slow = slow_site();
+    let first = add_site(&a, "handbook", &slow.url("/"));
+    eventually(60, "the long crawl running", || (job(&a, &first)["status"] == "running").then_some(()));
+    let other = if runs_on(&a, &first) { &b } else { &a };
+    let mut events = job_events(other, &first);
+    let (status, body) = http(&other.addr, "POST", &format!("/v1/jobs/{first}/cancel"), None).expect("cancel");
+    assert_eq!(status, 202, "{body}");
+    let stopped = eventually(30, "the crawl cancelled", || {
+        let j = job(other, &first);
+        matches!(j["status"].as_str(), Some("succeeded" | "failed" | "cancelled")).then_some(j)
+    });
+    assert_eq!(stopped["status"], "cancelled", "{stopped}");
+    let streamed = read_until(&mut events, "event: job_finished", 10);
+    assert!(streamed.contains("event: snapshot") && streamed.contains("\"status\":\"cancelled\""), "{streamed}");
+
     // kill -9 the replica running a long crawl: the other takes the job over once its lease runs out
     // and finishes it from its last committed batch.
-    let slow = Site::start();
-    let names: Vec<String> = (0..24).map(|i| format!("/p{i}")).collect();
-    let links: Vec<&str> = names.iter().map(String::as_str).collect();
-    slow.set("/", page("Handbook", "The handbook of the platform team.", &links));
-    // One request a second: the crawl takes about half a minute.
-    slow.set("/robots.txt", Route::new(200, "text/plain", "User-agent: *\nCrawl-delay: 1\n"));
-    for (i, n) in names.iter().enumerate() {
-        slow.set(n, page(&format!("Chapter {i}"), &format!("Chapter {i} explains the zeppelin{i} procedure."), &[]));
-    }
-    let crawl = add_site(&a, "handbook", &slow.url("/"));
+    let crawl = add_site(&a, "manual", &slow.url("/"));
     let running = eventually(60, "the long crawl running", || {
         let j = job(&a, &crawl);
         (j["status"] == "running").then_some(j)
@@ -196,15 +232,7 @@ fn two_replicas_share_one_postgres_database() {
     assert_eq!(running["attempts"], 1);
     // Whichever replica claimed it: kill -9 that one (its heartbeat stops, its lease runs out).
     std::thread::sleep(Duration::from_millis(1500));
-    // The job's claim is not in the API; the replica running it is the one whose job stream says so.
-    let runner_is_a = {
-        let mut s = TcpStream::connect(&a.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
-        write!(s, "GET /v1/jobs/{crawl}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n")
-            .expect("req");
-        let seen = read_until(&mut s, "event: advanced", 4);
-        seen.contains("event: advanced") || seen.contains("event: batch_committed") || seen.contains("event: stage_")
-    };
+    let runner_is_a = runs_on(&a, &crawl);
     let (survivor, mut dead) = if runner_is_a { (b, a) } else { (a, b) };
     dead.child.kill().expect("kill -9");
     dead.child.wait().expect("reaped");
@@ -215,7 +243,7 @@ fn two_replicas_share_one_postgres_database() {
     assert_eq!(finished["status"], "succeeded", "{finished}");
     assert_eq!(finished["attempts"], 2, "resumed by a second attempt on the survivor: {finished}");
     let found = eventually(20, "every chapter searchable on the survivor", || {
-        let p = bm25_paths(&survivor, "handbook", "zeppelin23");
+        let p = bm25_paths(&survivor, "manual", "zeppelin23");
         (!p.is_empty()).then_some(p)
     });
     assert_eq!(found, vec!["/p23".to_string()]);

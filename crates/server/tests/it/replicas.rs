@@ -60,7 +60,12 @@ fn a_resync_due_on_two_replicas_is_queued_once() {
     // Still due once that job is gone: only the scheduler's lease holder queues it, however often the
     // other replica checks.
     assert!(store.cancel_queued_job(jobs[0].id).unwrap());
-    let (holder, other) = if schedule_once(&b).unwrap() == 1 { (&b, &a) } else { (&a, &b) };
+    let (holder, other) = if schedule_once(&b).unwrap() == 1 {
+        (&b, &a)
+    } else {
+        assert_eq!(schedule_once(&a).unwrap(), 1, "the lease holder queues it");
+        (&a, &b)
+    };
     let queued = store.jobs(Some("docs"), 10).unwrap();
     assert_eq!(queued.len(), 2, "the holder queued it again");
     assert!(store.cancel_queued_job(queued[0].id).unwrap());
