@@ -78,10 +78,13 @@ pub fn run(
     limits: &ServeLimits,
 ) -> anyhow::Result<ExitCode> {
     let grace = seconds("shutdown-grace-secs", Some(limits.shutdown_grace_secs))?.unwrap_or(Duration::from_secs(10));
-    if !no_sample {
+    // Replicas starting together on an empty shared database: one of them (the holder of the first-start
+    // lease) ingests the sample and makes the demo agent; the others start without.
+    let first_start = !no_sample && app.jobs.acquire_lease("first-start", Duration::from_secs(600))?;
+    if first_start {
         initialise(&app)?;
     }
-    let demo_needed = !no_sample && app.store.kb("sample")?.is_some() && app.memory.agents()?.is_empty();
+    let demo_needed = first_start && app.store.kb("sample")?.is_some() && app.memory.agents()?.is_empty();
     let env_token = std::env::var(ENV_ADMIN_TOKEN).ok();
     let (auth, origin) = AdminAuth::init(app.jobs.as_ref(), env_token.as_deref())?;
     let embedder: Arc<dyn Embedder> = app.embedder()?;
