@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use throughline_core::{
-    ChunkId, ChunkLoader, CoreError, DocId, FusionMode, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport,
+    ChunkId, ChunkLoader, CoreError, FusionMode, IndexBatch, IndexedChunk, KnowledgeIndex, ReconcileReport,
     RetrieverScore, SearchConfig, SearchHit, SearchMode, SearchRequest,
 };
 
