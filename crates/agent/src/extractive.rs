@@ -565,11 +565,7 @@ pub fn select(
     } else if table_lead {
         // A small table answers whole, the way a list does: its rows in document order (a bare header
         // row, "Plan | Price", says nothing on its own), with the sentence that introduces it.
-        let header = table
-            .first()
-            .copied()
-            .filter(|&p| !units[p].text.contains(':') && table[1..].iter().any(|&q| units[q].text.contains(':')));
-        passage = table.iter().copied().filter(|&p| Some(p) != header).collect();
+        passage = data_rows(units, &table);
         if let Some(intro) =
             table[0].checked_sub(1).filter(|&p| introduces_list(&units[p].text) && quotable_unit(&units[p]))
         {
@@ -586,6 +582,18 @@ pub fn select(
         while p < units.len() && passage.len() < cfg.max_units {
             let u = &units[p];
             if u.block != block {
+                if !crossed && is_row(u) {
+                    // The paragraph runs into a table: a small one follows whole (its data rows: a bare
+                    // header row, "Plan | Price", says nothing on its own); a large one is left out.
+                    let rows: Vec<usize> =
+                        (p..units.len()).take_while(|&q| units[q].block == u.block && is_row(&units[q])).collect();
+                    if rows.len() <= MAX_TABLE_ROWS {
+                        let data = data_rows(units, &rows);
+                        extra_units += data.len();
+                        passage.extend(data);
+                    }
+                    break;
+                }
                 if crossed || u.list_item || u.code || introduces_list(&units[p - 1].text) {
                     break;
                 }
@@ -623,9 +631,14 @@ pub fn select(
                 let cap = list_cap(
                     units[last + 1..].iter().take_while(|u| Some(u.block) == next_block).map(|u| u.text.as_str()),
                 );
+                // A table brought this way is quoted without its bare header row too.
+                let rows: Vec<usize> = (last + 1..units.len())
+                    .take_while(|&q| Some(units[q].block) == next_block && is_row(&units[q]))
+                    .collect();
+                let header = rows.first().copied().filter(|p| !data_rows(units, &rows).contains(p));
                 let mut q = last + 1;
                 while q < units.len() && Some(units[q].block) == next_block && extra_units < cap {
-                    if quotable_unit(&units[q]) {
+                    if quotable_unit(&units[q]) && Some(q) != header {
                         passage.push(q);
                         extra_units += 1;
                     }
@@ -900,6 +913,16 @@ fn list_cap<'a>(items: impl Iterator<Item = &'a str>) -> usize {
     } else {
         MAX_LIST_ITEMS
     }
+}
+
+/// The rows at `rows` (one table's, in order) without a bare header row: the first row, when it has no
+/// `header: cell` pair and the others do.
+fn data_rows(units: &[Unit], rows: &[usize]) -> Vec<usize> {
+    let header = rows
+        .first()
+        .copied()
+        .filter(|&p| !units[p].text.contains(':') && rows[1..].iter().any(|&q| units[q].text.contains(':')));
+    rows.iter().copied().filter(|&p| Some(p) != header).collect()
 }
 
 /// A table row as the loaders write it (`cell | header: cell`).

@@ -5,7 +5,7 @@ use throughline_agent::sentences::is_dependent;
 use throughline_agent::Turn;
 use throughline_core::{Lifecycle, Stage};
 
-use crate::fixture::{agent_over, answers_kb, plans_kb};
+use crate::fixture::{agent_over, answers_kb, plans_kb, tables_kb};
 
 fn ask(a: &throughline_agent::Agent, key: &str, question: &str) -> Turn {
     let c = a.contact(key).unwrap();
@@ -301,4 +301,17 @@ fn issue_12_a_small_table_answers_whole_and_a_list_of_short_items_is_not_cut() {
     assert!(!t.idk, "{}", t.answer);
     let (node, elixir, html) = (t.answer.find("- Node"), t.answer.find("- Elixir"), t.answer.find("- Static HTML"));
     assert!(node.is_some() && elixir.is_some() && html.is_some() && node < elixir && elixir < html, "{}", t.answer);
+}
+
+#[test]
+fn issue_12_a_paragraph_running_into_a_small_table_brings_its_rows_not_its_header() {
+    let a = agent_over("tables-follow", tables_kb(), |_| {}, None);
+    // The lead is the paragraph's sentence; the paragraph runs into the table (a header and three rows).
+    let t = ask(&a, "fee-1", "does every workspace need a subscription and what does it cost");
+    assert!(!t.idk, "{}", t.answer);
+    for price in ["$7 / month", "$25 / month", "$90 / month"] {
+        assert!(t.answer.contains(price), "{price} missing: {}", t.answer);
+    }
+    assert!(!t.answer.contains("Tier | Monthly fee"), "a bare header row is not quoted: {}", t.answer);
+    assert!(t.citations.iter().all(|c| c.path == "docs/subscription.md"), "{:?}", t.citations);
 }

@@ -143,6 +143,13 @@ pub fn answers_kb() -> Arc<KnowledgeBase> {
     ANSWERS_KB.get_or_init(|| build_kb(shared(), "answers", &repo().join("tests/data/answers-kb"))).clone()
 }
 
+static TABLES_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
+
+/// A knowledge base whose pricing page introduces its table with a paragraph (`tests/data/tables-kb`).
+pub fn tables_kb() -> Arc<KnowledgeBase> {
+    TABLES_KB.get_or_init(|| build_kb(shared(), "tables", &repo().join("tests/data/tables-kb"))).clone()
+}
+
 static PLANS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
 
 /// A knowledge base whose plans have common-word names (`Free`, `Team`, `Business`), with a how-to page
