@@ -71,14 +71,13 @@ fn bm25_paths(server: &Server, kb: &str, q: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Opens a visitor session's live event stream and returns the socket (the response is read later).
-fn open_events(server: &Server, agent: &str, session: &str) -> TcpStream {
+/// Opens an event stream (`GET path` with the admin token) and returns the socket, read later.
+fn events(server: &Server, path: &str) -> TcpStream {
     let mut s = TcpStream::connect(&server.addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
     write!(
         s,
-        "GET /v1/agents/{agent}/sessions/{session}/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Accept: text/event-stream\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nAccept: text/event-stream\r\n\r\n",
         server.addr
     )
     .expect("request");
@@ -113,18 +112,10 @@ fn slow_site() -> Site {
     slow
 }
 
-/// Opens a job's event stream.
-fn job_events(server: &Server, id: &str) -> TcpStream {
-    let mut s = TcpStream::connect(&server.addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
-    write!(s, "GET /v1/jobs/{id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").expect("req");
-    s
-}
-
 /// Whether `server` runs the job: the job's claim is not in the API, but only the running replica
 /// streams its live progress events (another streams stored snapshots).
 fn runs_on(server: &Server, id: &str) -> bool {
-    let seen = read_until(&mut job_events(server, id), "event: advanced", 4);
+    let seen = read_until(&mut events(server, &format!("/v1/jobs/{id}/events")), "event: advanced", 4);
     seen.contains("event: advanced") || seen.contains("event: batch_committed") || seen.contains("event: stage_")
 }
 
@@ -191,7 +182,7 @@ fn two_replicas_share_one_postgres_database() {
     let handoff_id = handoff["handoff"]["id"].as_str().unwrap_or_else(|| panic!("a handoff: {handoff}")).to_string();
     let (_, handoffs) = http(&a.addr, "GET", "/v1/agents/support/handoffs", None).expect("handoffs");
     assert!(handoffs.to_string().contains(&handoff_id), "the handoff is listed on A: {handoffs}");
-    let mut stream = open_events(&b, "support", &token);
+    let mut stream = events(&b, &format!("/v1/agents/support/sessions/{token}/events"));
     let opened = read_until(&mut stream, "ready", 10);
     assert!(opened.contains("ready"), "{opened}");
     let (status, sent) = http(
@@ -211,7 +202,7 @@ fn two_replicas_share_one_postgres_database() {
     let first = add_site(&a, "handbook", &slow.url("/"));
     eventually(60, "the long crawl running", || (job(&a, &first)["status"] == "running").then_some(()));
     let other = if runs_on(&a, &first) { &b } else { &a };
-    let mut events = job_events(other, &first);
+    let mut job_stream = events(other, &format!("/v1/jobs/{first}/events"));
     let (status, body) = http(&other.addr, "POST", &format!("/v1/jobs/{first}/cancel"), None).expect("cancel");
     assert_eq!(status, 202, "{body}");
     let stopped = eventually(30, "the crawl cancelled", || {
@@ -219,7 +210,7 @@ fn two_replicas_share_one_postgres_database() {
         matches!(j["status"].as_str(), Some("succeeded" | "failed" | "cancelled")).then_some(j)
     });
     assert_eq!(stopped["status"], "cancelled", "{stopped}");
-    let streamed = read_until(&mut events, "event: job_finished", 10);
+    let streamed = read_until(&mut job_stream, "event: job_finished", 10);
     assert!(streamed.contains("event: snapshot") && streamed.contains("\"status\":\"cancelled\""), "{streamed}");
 
     // kill -9 the replica running a long crawl: the other takes the job over once its lease runs out

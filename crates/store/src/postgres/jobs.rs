@@ -3,9 +3,10 @@
 //!
 //! A claim takes the oldest queued job of a knowledge base with no running job, with `FOR UPDATE SKIP
 //! LOCKED`, under a transaction-scoped advisory lock so two replicas never start two jobs of one
-//! knowledge base at once. The claiming replica holds a lease on the job that each checkpoint renews;
-//! [`JobStore::recover_jobs`] takes over only jobs whose lease ran out (their replica stopped), so a
-//! replica starting beside a busy one leaves its jobs alone.
+//! knowledge base at once. The claiming replica holds a lease on the job that its heartbeats and
+//! checkpoints renew; [`JobStore::take_over_jobs`] takes over only jobs whose lease ran out (their
+//! replica stopped), and [`JobStore::recover_jobs`] at start also those this replica was running before
+//! it stopped, so a replica starting beside a busy one leaves the other's jobs alone.
 
 use throughline_core::{
     AccessStore, CoreError, JobId, JobRecord, JobStatus, JobStore, Publication, RecoveredJob, VisitorSession,
@@ -58,6 +59,25 @@ impl PgStore {
         .await
     }
 
+    /// A new queued job, pinned to replica `pinned` when given.
+    async fn insert_job(&self, kind: &str, kb: &str, spec: &str, pinned: Option<&str>) -> StoreResult<JobRecord> {
+        let id = JobId::random();
+        optional(
+            &self.conn().await?,
+            &format!(
+                "INSERT INTO jobs (id, kind, kb, spec, status, created_at, pinned_to)
+                 VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING {JOB_COLUMNS}"
+            ),
+            &[&(id.get() as i64), &kind, &kb, &spec, &now(), &pinned],
+            job_row,
+        )
+        .await?
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "jobs",
+            detail: format!("job {id} vanished right after its insert"),
+        })
+    }
+
     async fn claim(&self) -> StoreResult<Option<JobRecord>> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
@@ -87,15 +107,14 @@ impl PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK]).await?;
-        // A zero lease means "no other process may hold it": every running job is abandoned.
         let expired: Vec<(i64, i64)> = collect(
             &tx,
             &format!(
                 "SELECT id, attempts FROM jobs WHERE status = 'running'
-                   AND ($1 OR COALESCE(lease_until, 0) < {DB_NOW} OR ($2 AND lease_owner = $3))
+                   AND (COALESCE(lease_until, 0) < {DB_NOW} OR ($1 AND lease_owner = $2))
                  ORDER BY ord FOR UPDATE"
             ),
-            &[&self.job_lease.is_zero(), &mine, &self.replica],
+            &[&mine, &self.replica],
             |r| Ok((r.try_get(0)?, r.try_get(1)?)),
         )
         .await?;
@@ -126,43 +145,11 @@ impl PgStore {
 
 impl JobStore for PgStore {
     fn create_job(&self, kind: &str, kb: &str, spec: &str) -> Result<JobRecord, CoreError> {
-        let id = JobId::random();
-        Ok(self.block(async {
-            optional(
-                &self.conn().await?,
-                &format!(
-                    "INSERT INTO jobs (id, kind, kb, spec, status, created_at) VALUES ($1, $2, $3, $4, 'queued', $5)
-                     RETURNING {JOB_COLUMNS}"
-                ),
-                &[&(id.get() as i64), &kind, &kb, &spec, &now()],
-                job_row,
-            )
-            .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "jobs",
-                detail: format!("job {id} vanished right after its insert"),
-            })
-        })?)
+        Ok(self.block(self.insert_job(kind, kb, spec, None))?)
     }
 
     fn create_job_here(&self, kind: &str, kb: &str, spec: &str) -> Result<JobRecord, CoreError> {
-        let id = JobId::random();
-        Ok(self.block(async {
-            optional(
-                &self.conn().await?,
-                &format!(
-                    "INSERT INTO jobs (id, kind, kb, spec, status, created_at, pinned_to)
-                     VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING {JOB_COLUMNS}"
-                ),
-                &[&(id.get() as i64), &kind, &kb, &spec, &now(), &self.replica],
-                job_row,
-            )
-            .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "jobs",
-                detail: format!("job {id} vanished right after its insert"),
-            })
-        })?)
+        Ok(self.block(self.insert_job(kind, kb, spec, Some(&self.replica)))?)
     }
 
     fn job(&self, id: JobId) -> Result<Option<JobRecord>, CoreError> {
@@ -410,7 +397,9 @@ impl AccessStore for PgStore {
             let was = tx
                 .query_opt("DELETE FROM publications WHERE agent = $1 RETURNING published", &[&agent])
                 .await?
-                .is_some_and(|r| r.get::<_, i64>(0) != 0);
+                .map(|r| r.try_get::<_, i64>(0))
+                .transpose()?
+                .is_some_and(|published| published != 0);
             tx.commit().await?;
             Ok::<_, StoreError>(was)
         })?)
@@ -427,7 +416,7 @@ mod tests {
     #[test]
     fn postgres_keeps_the_job_store_contract() {
         let Some(store) = fresh("jobs") else { return };
-        throughline_core::conformance::job_store(&store.with_job_lease(Duration::ZERO));
+        throughline_core::conformance::job_store(&store);
     }
 
     #[test]

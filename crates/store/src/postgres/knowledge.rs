@@ -89,7 +89,8 @@ impl PgStore {
         let name: String = tx
             .query_opt("SELECT name FROM kbs WHERE id = $1 FOR UPDATE", &[&kb_id])
             .await?
-            .map(|r| r.get(0))
+            .map(|r| r.try_get(0))
+            .transpose()?
             .ok_or_else(|| StoreError::Corrupt { table: "kbs", detail: format!("knowledge base {kb} not found") })?;
         let del_doc = tx.prepare_cached("DELETE FROM documents WHERE id = $1 AND kb_id = $2").await?;
         for d in &batch.delete_docs {
@@ -157,7 +158,7 @@ impl PgStore {
             }
         }
         let seq: i64 =
-            tx.query_one("UPDATE kbs SET seq = seq + 1 WHERE id = $1 RETURNING seq", &[&kb_id]).await?.get(0);
+            tx.query_one("UPDATE kbs SET seq = seq + 1 WHERE id = $1 RETURNING seq", &[&kb_id]).await?.try_get(0)?;
         tx.execute("SELECT pg_notify($1, $2)", &[&KB_CHANNEL, &format!("{name} {seq}")]).await?;
         tx.commit().await?;
         Ok(seq as u64)

@@ -177,7 +177,8 @@ impl PgStore {
             .query_opt("SELECT contact_id, agent_id FROM conversations WHERE id = $1", &[&conversation])
             .await
             .map_err(StoreError::from)?
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| Ok::<_, StoreError>((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()?
             .ok_or_else(|| CoreError::new(ErrorKind::NotFound, format!("conversation {} not found", m.conversation)))?;
         let id: i64 = tx
             .query_one(
@@ -197,7 +198,8 @@ impl PgStore {
             )
             .await
             .map_err(StoreError::from)?
-            .get(0);
+            .try_get(0)
+            .map_err(StoreError::from)?;
         let put = tx
             .prepare_cached(
                 "INSERT INTO message_citations (message_id, number, kb, path, title, url, chunk_id, quote)
@@ -234,7 +236,8 @@ impl PgStore {
             .query_one("SELECT COUNT(*) FROM contacts WHERE agent_id = $1 AND id IN ($2, $3)", &[&a, &f, &i])
             .await
             .map_err(StoreError::from)?
-            .get(0);
+            .try_get(0)
+            .map_err(StoreError::from)?;
         if owned != 2 {
             return Err(CoreError::new(
                 ErrorKind::NotFound,

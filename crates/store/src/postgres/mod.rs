@@ -76,15 +76,23 @@ impl PgStore {
     /// migrations it lacks and returns the store. Fails with a clear error when the server cannot be
     /// reached or the schema is newer than this binary.
     pub fn connect(url: &str) -> StoreResult<Self> {
+        let store = Self::open(url)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The pool and its runtime, without touching the database yet.
+    fn open(url: &str) -> StoreResult<Self> {
         let shown = redact_url(url);
+        let failed = |detail: String| StoreError::Connect { url: shown.clone(), detail };
         let config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Connect { url: shown.clone(), detail: format!("bad URL: {e}") })?;
+            url.parse().map_err(|e: tokio_postgres::Error| failed(format!("bad URL: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("throughline-pg")
             .enable_all()
             .build()
-            .map_err(|e| StoreError::Connect { url: shown.clone(), detail: format!("runtime: {e}") })?;
+            .map_err(|e| failed(format!("runtime: {e}")))?;
         let manager =
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = {
@@ -95,12 +103,10 @@ impl PgStore {
                 .wait_timeout(Some(Duration::from_secs(30)))
                 .create_timeout(Some(Duration::from_secs(10)))
                 .build()
-                .map_err(|e| StoreError::Connect { url: shown.clone(), detail: e.to_string() })?
+                .map_err(|e| failed(e.to_string()))?
         };
         let replica = format!("{}-{:016x}", std::process::id(), throughline_core::JobId::random().get());
-        let store = Self { pool, config, runtime: Some(runtime), url: shown, replica, job_lease: DEFAULT_JOB_LEASE };
-        store.migrate()?;
-        Ok(store)
+        Ok(Self { pool, config, runtime: Some(runtime), url: shown, replica, job_lease: DEFAULT_JOB_LEASE })
     }
 
     /// Changes how long a job claim lasts without a checkpoint (tests use zero: every running job counts
@@ -143,37 +149,8 @@ impl PgStore {
         if let Some(rt) = &self.runtime {
             rt.spawn(async move {
                 while !tx.is_closed() {
-                    match config.connect(NoTls).await {
-                        Ok((client, mut connection)) => {
-                            let forward = tx.clone();
-                            let driver = tokio::spawn(async move {
-                                while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-                                    match message {
-                                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
-                                            if forward.send((n.channel().to_string(), n.payload().to_string())).is_err()
-                                            {
-                                                return;
-                                            }
-                                        }
-                                        Ok(_) => {}
-                                        Err(e) => {
-                                            tracing::warn!(error = %e, "the PostgreSQL listener lost its connection");
-                                            return;
-                                        }
-                                    }
-                                }
-                            });
-                            match client.batch_execute(&listen).await {
-                                Ok(()) => {
-                                    tokio::select! {
-                                        _ = driver => {}
-                                        _ = tx.closed() => return,
-                                    }
-                                }
-                                Err(e) => tracing::warn!(error = %e, "cannot LISTEN on {url}"),
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "the PostgreSQL listener cannot connect to {url}"),
+                    if let Err(e) = listen_once(&config, &listen, &tx).await {
+                        tracing::warn!(error = %e, "the PostgreSQL listener on {url} stopped; reconnecting");
                     }
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
@@ -215,8 +192,35 @@ impl PgStore {
                     &[],
                 )
                 .await?;
-            Ok(row.get::<_, i64>(0) == 0)
+            Ok(row.try_get::<_, i64>(0)? == 0)
         })
+    }
+}
+
+/// One connection's life as a listener: `LISTEN`, then every notification forwarded to `tx` until the
+/// connection fails or the receiver is dropped.
+async fn listen_once(
+    config: &tokio_postgres::Config,
+    listen: &str,
+    tx: &tokio::sync::mpsc::UnboundedSender<(String, String)>,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let forward = tx.clone();
+    // The connection yields the notifications; it is polled by a task of its own while the client talks.
+    let driver = tokio::spawn(async move {
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = message? {
+                if forward.send((n.channel().to_string(), n.payload().to_string())).is_err() {
+                    break;
+                }
+            }
+        }
+        Ok::<_, tokio_postgres::Error>(())
+    });
+    client.batch_execute(listen).await?;
+    tokio::select! {
+        ended = driver => ended.unwrap_or(Ok(())),
+        _ = tx.closed() => Ok(()),
     }
 }
 
@@ -229,7 +233,7 @@ async fn apply_migrations(conn: &mut deadpool_postgres::Object, url: &str) -> St
     )
     .await?;
     let found: Option<i64> =
-        conn.query_one("SELECT MAX(version) FROM throughline_migrations", &[]).await?.get::<_, Option<i64>>(0);
+        conn.query_one("SELECT MAX(version) FROM throughline_migrations", &[]).await?.try_get(0)?;
     let found = found.unwrap_or(0);
     if found > PG_SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew { path: url.into(), found, supported: PG_SCHEMA_VERSION });
@@ -327,7 +331,7 @@ pub fn schema_url(base: &str, schema: &str) -> StoreResult<String> {
     if schema.is_empty() || schema.len() > 63 || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(StoreError::Connect { url: redact_url(base), detail: format!("`{schema}` is not a schema name") });
     }
-    let admin = PgStore::connect_raw(base)?;
+    let admin = PgStore::open(base)?;
     admin.block(async {
         let c = admin.conn().await?;
         c.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await?;
@@ -335,34 +339,6 @@ pub fn schema_url(base: &str, schema: &str) -> StoreResult<String> {
     })?;
     let sep = if base.contains('?') { '&' } else { '?' };
     Ok(format!("{base}{sep}options=-csearch_path%3D{schema}"))
-}
-
-impl PgStore {
-    /// A connection without migrations (to create schemas).
-    fn connect_raw(url: &str) -> StoreResult<Self> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
-        let manager =
-            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager)
-            .max_size(1)
-            .build()
-            .map_err(|e| StoreError::Connect { url: redact_url(url), detail: e.to_string() })?;
-        Ok(Self {
-            pool,
-            config,
-            runtime: Some(runtime),
-            url: redact_url(url),
-            replica: "admin".into(),
-            job_lease: DEFAULT_JOB_LEASE,
-        })
-    }
 }
 
 #[cfg(test)]
