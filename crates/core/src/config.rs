@@ -51,10 +51,6 @@ pub struct SearchConfig {
     /// App", "Deploy a FastAPI App", …) that the question does not select. Default 0.2 (measured on the
     /// real-docs question sets, BENCHMARKS.md); 0 turns it off.
     pub family_penalty: f32,
-    /// Hybrid search: how much a page's second-best candidate chunk adds to every chunk of that page
-    /// (a page matching the question in several places outranks one matching it in one). Default 0.3
-    /// (measured on the real-docs question sets, BENCHMARKS.md); 0 turns it off.
-    pub page_evidence: f32,
 }
 
 impl Default for SearchConfig {
@@ -67,7 +63,6 @@ impl Default for SearchConfig {
             ef_search: 128,
             snippet_chars: 220,
             family_penalty: 0.2,
-            page_evidence: 0.3,
         }
     }
 }

@@ -106,16 +106,6 @@ impl HybridIndex {
         } else {
             fused
         };
-        let fused = if req.mode == SearchMode::Hybrid && self.config.page_evidence > 0.0 && !fused.is_empty() {
-            let top: Vec<ChunkId> = fused.iter().take(self.config.candidates.max(req.limit)).map(|x| x.0).collect();
-            let missing: Vec<ChunkId> = top.iter().filter(|c| !prefetched.contains_key(c)).copied().collect();
-            if !missing.is_empty() {
-                prefetched.extend(self.bm25.fetch(&missing)?.into_iter().map(|h| (h.chunk_id, h)));
-            }
-            page_evidence(fused, |id| prefetched.get(&id).map(|h| h.doc_id), self.config.page_evidence)
-        } else {
-            fused
-        };
         let rank_of = |list: &[(ChunkId, f32)]| -> HashMap<ChunkId, RetrieverScore> {
             list.iter().enumerate().map(|(i, (c, s))| (*c, RetrieverScore { rank: i + 1, score: *s })).collect()
         };
@@ -250,34 +240,6 @@ impl KnowledgeIndex for HybridIndex {
     fn len(&self) -> usize {
         self.bm25.len()
     }
-}
-
-/// Adds to every candidate chunk `weight` times the score of its page's second-best candidate, then
-/// re-sorts: a page that matches the question in several places moves up; the order within a page stays.
-fn page_evidence<K: std::hash::Hash + Eq>(
-    fused: Vec<(ChunkId, f32)>,
-    page_of: impl Fn(ChunkId) -> Option<K>,
-    weight: f32,
-) -> Vec<(ChunkId, f32)> {
-    let keyed: Vec<(ChunkId, f32, Option<K>)> = fused.into_iter().map(|(c, s)| (c, s, page_of(c))).collect();
-    let mut best: HashMap<&K, (f32, f32)> = HashMap::new();
-    for (_, s, k) in &keyed {
-        if let Some(k) = k {
-            let e = best.entry(k).or_insert((f32::MIN, 0.0));
-            if *s > e.0 {
-                e.1 = e.0.max(0.0);
-                e.0 = *s;
-            } else if *s > e.1 {
-                e.1 = *s;
-            }
-        }
-    }
-    let mut out: Vec<(ChunkId, f32)> = keyed
-        .iter()
-        .map(|(c, s, k)| (*c, s + k.as_ref().and_then(|k| best.get(k)).map_or(0.0, |b| weight * b.1)))
-        .collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1));
-    out
 }
 
 #[cfg(test)]

@@ -222,20 +222,3 @@ fn template_variants_the_question_does_not_name_make_room_for_the_general_page()
     let hits = idx.search(&req("how do i deploy my repo from github", SearchMode::Vector), Some(&q)).unwrap();
     assert_eq!(titles(&hits)[1], "Deploy a FastAPI App");
 }
-
-#[test]
-fn a_page_matching_in_several_places_moves_up_and_keeps_its_order() {
-    let (a1, b1, b2, c1) = (ChunkId::from_raw(1), ChunkId::from_raw(2), ChunkId::from_raw(3), ChunkId::from_raw(4));
-    let doc = |c: ChunkId| match c.get() {
-        1 => Some(DocId::from_raw(10)),
-        2 | 3 => Some(DocId::from_raw(20)),
-        _ => None,
-    };
-    let fused = vec![(a1, 0.9), (b1, 0.85), (b2, 0.8), (c1, 0.7)];
-    // Page 20 matches twice: 0.85 + 0.2 × 0.8 and 0.8 + 0.2 × 0.8 pass page 10's single 0.9.
-    let order: Vec<ChunkId> = page_evidence(fused.clone(), doc, 0.2).into_iter().map(|x| x.0).collect();
-    assert_eq!(order, vec![b1, b2, a1, c1]);
-    // Off, nothing moves.
-    let order: Vec<ChunkId> = page_evidence(fused, doc, 0.0).into_iter().map(|x| x.0).collect();
-    assert_eq!(order, vec![a1, b1, b2, c1]);
-}
