@@ -5,7 +5,7 @@ use throughline_agent::sentences::is_dependent;
 use throughline_agent::Turn;
 use throughline_core::{Lifecycle, Stage};
 
-use crate::fixture::{agent_over, answers_kb, plans_kb, tables_kb};
+use crate::fixture::{agent_over, answers_kb, plans_kb, tables_kb, tutorials_kb};
 
 fn ask(a: &throughline_agent::Agent, key: &str, question: &str) -> Turn {
     let c = a.contact(key).unwrap();
@@ -314,4 +314,15 @@ fn issue_12_a_paragraph_running_into_a_small_table_brings_its_rows_not_its_heade
     }
     assert!(!t.answer.contains("Tier | Monthly fee"), "a bare header row is not quoted: {}", t.answer);
     assert!(t.citations.iter().all(|c| c.path == "docs/subscription.md"), "{:?}", t.citations);
+}
+
+#[test]
+fn issue_12_the_reference_page_answers_before_a_tutorial_retelling_it() {
+    let a = agent_over("tutorials", tutorials_kb(), |_| {}, None);
+    // Both tutorials talk about deploy alerts in a chat channel, in words closer to the question than the
+    // reference page's; the reference page is the one that says how.
+    let t = ask(&a, "tut-1", "how do i get alerts in slack when a deploy fails");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(t.answer.contains("paste the channel's incoming webhook URL"), "{}", t.answer);
+    assert_eq!(t.citations[0].path, "docs/notifications.md", "{:?}", t.citations);
 }

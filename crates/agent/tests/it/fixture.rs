@@ -150,6 +150,14 @@ pub fn tables_kb() -> Arc<KnowledgeBase> {
     TABLES_KB.get_or_init(|| build_kb(shared(), "tables", &repo().join("tests/data/tables-kb"))).clone()
 }
 
+static TUTORIALS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
+
+/// A knowledge base with one reference page on deploy notifications and two tutorials retelling it
+/// (`tests/data/tutorials-kb`).
+pub fn tutorials_kb() -> Arc<KnowledgeBase> {
+    TUTORIALS_KB.get_or_init(|| build_kb(shared(), "tutorials", &repo().join("tests/data/tutorials-kb"))).clone()
+}
+
 static PLANS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
 
 /// A knowledge base whose plans have common-word names (`Free`, `Team`, `Business`), with a how-to page
