@@ -326,3 +326,15 @@ fn issue_12_the_reference_page_answers_before_a_tutorial_retelling_it() {
     assert!(t.answer.contains("paste the channel's incoming webhook URL"), "{}", t.answer);
     assert_eq!(t.citations[0].path, "docs/notifications.md", "{:?}", t.citations);
 }
+
+#[test]
+fn issue_12_a_sentence_of_the_page_answering_nearly_as_well_replaces_a_weaker_following_one() {
+    let a = agent_over("strong-other", tutorials_kb(), |_| {}, None);
+    // The lead is the trial-credits paragraph; the sentence saying what follows the trial is two
+    // paragraphs further down and scores nearly as well as the lead.
+    let t = ask(&a, "trial-1", "does the trial turn into a free plan at the end");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(t.answer.contains("moves to the Starter tier, which includes $2 of free usage"), "{}", t.answer);
+    assert!(!t.answer.contains("deploy up to three services"), "the weaker following sentence made room: {}", t.answer);
+    assert!(t.citations.iter().all(|c| c.path == "docs/trial.md"), "{:?}", t.citations);
+}
