@@ -47,6 +47,8 @@ pub struct Selection {
     pub dropped_instructions: Vec<String>,
     /// What kind of question it was judged to be.
     pub kind: Option<QuestionKind>,
+    /// Whether a unit of the evidence says which plans include something ("available on the Pro plan").
+    pub plan_gated: bool,
 }
 
 /// Tuning of the selection.
@@ -839,7 +841,8 @@ pub fn select(
     let top_sim = sims.iter().copied().fold(sims[lead], f32::max);
     let top_hit_vector = hits.first().and_then(|h| h.vector.map(|v| v.score)).unwrap_or(0.0);
     let confidence = (0.45 * top_sim + 0.35 * coverage + 0.20 * top_hit_vector).clamp(0.0, 1.0);
-    Ok(Selection { evidence: picks, confidence, coverage, dropped_instructions: dropped, kind: Some(kind) })
+    let plan_gated = picks.iter().any(|e| gates_by_plan(&e.text, &plan_words));
+    Ok(Selection { evidence: picks, confidence, coverage, dropped_instructions: dropped, kind: Some(kind), plan_gated })
 }
 
 /// How far below the lead a numbered step of the lead's page may score and still lead a how-to answer

@@ -131,6 +131,12 @@ impl Agent {
         // more than any customer message is not answered, however close its words come to the docs.
         let offtopic_lean = self.calibration.offtopic_lean(&qvec);
         idk |= offtopic_lean > crate::calibrate::OFFTOPIC_LEAN_LIMIT;
+        // The answer says which plans include what was asked: what a plan unlocks is expansion's business
+        // (unless the message answered the qualification question or asked for a human).
+        let overridden = is_qualifying_answer || matches!(escalation, Some(EscalationReason::HumanRequested));
+        if selection.plan_gated && !idk && !overridden {
+            decision.with_plan_evidence();
+        }
 
         // 4. The answer.
         gone()?;

@@ -338,3 +338,17 @@ fn issue_12_a_sentence_of_the_page_answering_nearly_as_well_replaces_a_weaker_fo
     assert!(!t.answer.contains("deploy up to three services"), "the weaker following sentence made room: {}", t.answer);
     assert!(t.citations.iter().all(|c| c.path == "docs/trial.md"), "{:?}", t.citations);
 }
+
+#[test]
+fn issue_12_an_answer_saying_which_plan_includes_it_routes_to_expansion() {
+    let a = agent_over("plan-gated", plans_kb(), |_| {}, None);
+    // The intent leans to activation ("set up"); the answer is that SSO needs the Business plan.
+    let t = ask(&a, "gated-1", "how do we set up sso with okta for our company");
+    assert!(t.answer.contains("SSO is available on the Business plan and above"), "{}", t.answer);
+    assert_eq!(t.stage, Stage::Expansion, "{}", t.trace.stage_reason);
+    assert!(t.trace.stage_reason.contains("which plans include it"), "{}", t.trace.stage_reason);
+    // Evidence that names no plan leaves the intent's stage alone.
+    let t = ask(&a, "gated-2", "can i enable single sign-on on my account");
+    assert!(!t.answer.contains("Business plan"), "{}", t.answer);
+    assert_ne!(t.stage, Stage::Expansion, "{}: {}", t.answer, t.trace.stage_reason);
+}
