@@ -1031,6 +1031,32 @@ fn introduces_list(text: &str) -> bool {
             .any(|p| lower.contains(p))
 }
 
+/// Share of the lead's score another unit of the lead's page needs to replace the passage's last
+/// following sentence (measured on the real-docs sets at 0.8 / 0.85 / 0.9, BENCHMARKS.md).
+const STRONG_OTHER_FLOOR: f32 = 0.85;
+
+/// Score taken from a unit of a tutorial, walk-through or blog page (`guides/…`, `tutorials/…`): such pages
+/// retell the reference docs inside a story about one project, so their sentences match a question's words
+/// (often its very phrasing) without being what a support engineer would send. Measured on the real-docs
+/// sets at 0.03 / 0.06 / 0.10: citation precision railway .752 → .777 / .785 / .802, ably .728 → .737,
+/// fact recall railway .556 → .546 / .541 / .536 (facts the tutorials repeat), ably and sample-kb unchanged.
+const TUTORIAL_PENALTY: f32 = 0.10;
+
+/// Folder names under which docs sites keep tutorials, walk-throughs and posts rather than reference pages.
+const TUTORIAL_FOLDERS: &[&str] =
+    &["guides", "guide", "tutorials", "tutorial", "walkthroughs", "cookbook", "recipes", "examples", "blog"];
+
+/// Whether a page's path (or URL) puts it in a tutorials folder.
+pub fn is_tutorial(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    path.split('/').rev().skip(1).any(|seg| TUTORIAL_FOLDERS.contains(&seg.to_ascii_lowercase().as_str()))
+}
+
+/// The score of the unit at `pos` of hit `hit` (0 when it was no candidate: quoted only as context).
+fn cand_at_score(cands: &[Candidate], scores: &[f32], hit: usize, pos: usize) -> f32 {
+    cands.iter().position(|c| c.hit == hit && c.pos == pos).map(|i| scores[i]).unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1104,30 +1130,4 @@ mod tests {
         assert_eq!(QuestionKind::of("how do i add a custom domain"), QuestionKind::HowTo);
         assert_eq!(QuestionKind::of("is there an sla"), QuestionKind::Other);
     }
-}
-
-/// Share of the lead's score another unit of the lead's page needs to replace the passage's last
-/// following sentence (measured on the real-docs sets at 0.8 / 0.85 / 0.9, BENCHMARKS.md).
-const STRONG_OTHER_FLOOR: f32 = 0.85;
-
-/// Score taken from a unit of a tutorial, walk-through or blog page (`guides/…`, `tutorials/…`): such pages
-/// retell the reference docs inside a story about one project, so their sentences match a question's words
-/// (often its very phrasing) without being what a support engineer would send. Measured on the real-docs
-/// sets at 0.03 / 0.06 / 0.10: citation precision railway .752 → .777 / .785 / .802, ably .728 → .737,
-/// fact recall railway .556 → .546 / .541 / .536 (facts the tutorials repeat), ably and sample-kb unchanged.
-const TUTORIAL_PENALTY: f32 = 0.10;
-
-/// Folder names under which docs sites keep tutorials, walk-throughs and posts rather than reference pages.
-const TUTORIAL_FOLDERS: &[&str] =
-    &["guides", "guide", "tutorials", "tutorial", "walkthroughs", "cookbook", "recipes", "examples", "blog"];
-
-/// Whether a page's path (or URL) puts it in a tutorials folder.
-pub fn is_tutorial(path: &str) -> bool {
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    path.split('/').rev().skip(1).any(|seg| TUTORIAL_FOLDERS.contains(&seg.to_ascii_lowercase().as_str()))
-}
-
-/// The score of the unit at `pos` of hit `hit` (0 when it was no candidate: quoted only as context).
-fn cand_at_score(cands: &[Candidate], scores: &[f32], hit: usize, pos: usize) -> f32 {
-    cands.iter().position(|c| c.hit == hit && c.pos == pos).map(|i| scores[i]).unwrap_or(0.0)
 }
