@@ -87,6 +87,15 @@ pub async fn receive(mut multipart: Multipart, dest: &Path, cfg: &ServerConfig) 
         .await
         .map_err(|e| ApiError::invalid("files", format!("malformed multipart body: {e}")))?
     {
+        // The form has parts named `files` and nothing else (as documented): another part is a client's
+        // mistake, said so rather than ignored or taken for a file.
+        if field.name() != Some("files") {
+            let part = field.name().unwrap_or_default().escape_debug().to_string();
+            return Err(ApiError::invalid(
+                "files",
+                format!("unexpected part `{part}`: an upload sends its files as multipart parts named `files`"),
+            ));
+        }
         let Some(name) = field.file_name().map(str::to_string) else { continue };
         let rel = safe_relative_path(&name).map_err(|r| bad_file(&name, r))?;
         up.names.push(rel.to_string_lossy().replace('\\', "/"));

@@ -307,8 +307,20 @@ async fn bad_input_gets_json_errors_naming_the_field() {
     assert!(!dir.path().join("evil.md").exists());
     let kb: Value = server.get("/v1/kbs/docs").send().await.unwrap().json().await.unwrap();
     assert_eq!(kb["sources"].as_array().unwrap().len(), 1);
-    // An empty upload.
+    // A part that is not `files`, with or without a file name, is refused by name; nothing is written.
     let form = reqwest::multipart::Form::new().text("note", "no files");
+    let (s, e) = error(server.post("/v1/kbs/docs/sources/upload").multipart(form).send().await.unwrap()).await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("files")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("unexpected part `note`"), "{e}");
+    let part = reqwest::multipart::Part::bytes(b"# Stray".to_vec()).file_name("stray.md");
+    let form = reqwest::multipart::Form::new().part("attachment", part);
+    let (s, e) = error(server.post("/v1/kbs/docs/sources/upload").multipart(form).send().await.unwrap()).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("unexpected part `attachment`"), "{e}");
+    let docs: Value = server.get("/v1/kbs/docs/documents").send().await.unwrap().json().await.unwrap();
+    assert!(!docs.to_string().contains("stray.md"), "{docs}");
+    // An empty upload.
+    let form = reqwest::multipart::Form::new();
     let (s, e) = error(server.post("/v1/kbs/docs/sources/upload").multipart(form).send().await.unwrap()).await;
     assert_eq!((s, e["field"].as_str()), (400, Some("files")), "{e}");
     server.stop().await;
