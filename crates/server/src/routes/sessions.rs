@@ -333,6 +333,12 @@ pub async fn chat(
     if body.message.trim().is_empty() {
         return Err(ApiError::invalid("message", "the message is empty"));
     }
+    // Checked before any answering starts, so a streamed chat refuses it with 400 too (not an `error`
+    // event after 200).
+    let trimmed = key.trim().chars().count();
+    if trimmed == 0 || trimmed > 200 {
+        return Err(ApiError::invalid("contact", format!("contact key `{}` must be 1 to 200 characters", key.trim())));
+    }
     let admin = matches!(who, Caller::Admin);
     let agent_name = agent.clone();
     let stream = body.stream

@@ -249,6 +249,13 @@ async fn admin_playground_handoff_event_audit_and_openai_endpoint() {
     assert!(turn["trace"]["rewritten_query"].is_string());
     assert!(turn["trace"]["confidence"].as_f64().unwrap() > 0.0);
 
+    // A blank contact key is refused before answering starts, streamed or not (400, naming the field).
+    for stream in [false, true] {
+        let body = json!({"contact": "  ", "message": "hello", "stream": stream});
+        let (s, e) = json_of(server.post("/v1/agents/demo/chat").json(&body).send().await.unwrap()).await;
+        assert_eq!((s, e["error"]["field"].as_str()), (400, Some("contact")), "stream {stream}: {e}");
+    }
+
     // Asking for a human produces a handoff with the earlier context.
     let (_, turn) = json_of(chat("I want to talk to a human please").send().await.unwrap()).await;
     let handoff = turn["handoff"]["id"].as_str().expect("a handoff").to_string();
