@@ -700,6 +700,7 @@ pub fn select(
             }
         }
     }
+    let cand_at = |hit: usize, pos: usize| cands.iter().position(|c| c.hit == hit && c.pos == pos);
     let in_passage = |c: &Candidate| c.hit == lead_hit && passage.contains(&c.pos);
     // Room left for other evidence of the lead's page (its chunk first): one page answers, the way a
     // support engineer sends the one best section rather than sentences from three pages.
@@ -751,7 +752,8 @@ pub fn select(
         if let Some(i) = strong {
             if let Some(&last) = passage.last() {
                 let u = &units[last];
-                let last_score = cand_at_score(&cands, &scores, lead_hit, last);
+                // A unit that was no candidate (quoted only as context) scores 0.
+                let last_score = cand_at(lead_hit, last).map_or(0.0, |j| scores[j]);
                 // An error question's fix stays whatever scores higher.
                 let fix = kind == QuestionKind::Fix && gives_fix(&u.text);
                 drop_last =
@@ -803,7 +805,6 @@ pub fn select(
     // Evidence: the passage, then the other picks; grouped by chunk in order of first appearance, in
     // document order within a chunk.
     let mut picks: Vec<Evidence> = Vec::new();
-    let cand_at = |hit: usize, pos: usize| cands.iter().position(|c| c.hit == hit && c.pos == pos);
     for &p in &passage {
         let u = &units[p];
         let (score, similarity, overlap) = match cand_at(lead_hit, p) {
@@ -1050,11 +1051,6 @@ const TUTORIAL_FOLDERS: &[&str] =
 pub fn is_tutorial(path: &str) -> bool {
     let path = path.split(['?', '#']).next().unwrap_or(path);
     path.split('/').rev().skip(1).any(|seg| TUTORIAL_FOLDERS.contains(&seg.to_ascii_lowercase().as_str()))
-}
-
-/// The score of the unit at `pos` of hit `hit` (0 when it was no candidate: quoted only as context).
-fn cand_at_score(cands: &[Candidate], scores: &[f32], hit: usize, pos: usize) -> f32 {
-    cands.iter().position(|c| c.hit == hit && c.pos == pos).map(|i| scores[i]).unwrap_or(0.0)
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ mod turn;
 pub mod vocabulary;
 mod webhook;
 
-pub use agent::{Agent, MAX_MESSAGE_CHARS};
+pub use agent::{contact_key, Agent, MAX_MESSAGE_CHARS};
 pub use config::AgentConfig;
 pub use error::{AgentError, Result};
 pub use llm::{ChatBackend, LlmConfig, Unsupported};

@@ -262,10 +262,7 @@ pub fn decide(
             }
         }
     }
-    let stage = Stage::ALL
-        .into_iter()
-        .max_by(|a, b| scores[*a as usize].total_cmp(&scores[*b as usize]).then(b.cmp(a)))
-        .unwrap_or(prior);
+    let stage = top_stage(&scores).unwrap_or(prior);
     let fmt =
         |x: &[f32; 4]| Stage::ALL.iter().map(|s| format!("{s} {:.2}", x[*s as usize])).collect::<Vec<_>>().join(", ");
     StageDecision {
@@ -282,17 +279,18 @@ pub fn decide(
     }
 }
 
+/// The stage with the highest score (the earlier stage of [`Stage::ALL`] on a tie).
+fn top_stage(scores: &[f32; 4]) -> Option<Stage> {
+    Stage::ALL.into_iter().max_by(|a, b| scores[*a as usize].total_cmp(&scores[*b as usize]).then(b.cmp(a)))
+}
+
 impl StageDecision {
     /// Counts the answer's evidence: when it says which plans include what was asked, the question is
     /// about what a plan unlocks, which is expansion's business (a customer asking for a feature their
     /// plan lacks, a prospect comparing what the plans include).
     pub fn with_plan_evidence(&mut self) {
         self.scores[Stage::Expansion as usize] += PLAN_EVIDENCE_WEIGHT;
-        let scores = self.scores;
-        self.stage = Stage::ALL
-            .into_iter()
-            .max_by(|a, b| scores[*a as usize].total_cmp(&scores[*b as usize]).then(b.cmp(a)))
-            .unwrap_or(self.stage);
+        self.stage = top_stage(&self.scores).unwrap_or(self.stage);
         self.reason = format!(
             "{} (the answer says which plans include it: expansion +{PLAN_EVIDENCE_WEIGHT:.2}); {}",
             self.stage, self.reason

@@ -63,6 +63,15 @@ pub struct Agent {
     network: throughline_net::NetworkPolicy,
 }
 
+/// A contact key (visitor id, email or user id) as stored: trimmed, 1 to 200 characters.
+pub fn contact_key(key: &str) -> Result<&str> {
+    let key = key.trim();
+    if key.is_empty() || key.chars().count() > 200 {
+        return Err(AgentError::BadMessage { reason: format!("contact key `{key}` must be 1 to 200 characters") });
+    }
+    Ok(key)
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
@@ -169,10 +178,7 @@ impl Agent {
 
     /// The contact known by `key` (visitor id, email or user id), created as a prospect when new.
     pub fn contact(&self, key: &str) -> Result<ContactRecord> {
-        let key = key.trim();
-        if key.is_empty() || key.chars().count() > 200 {
-            return Err(AgentError::BadMessage { reason: format!("contact key `{key}` must be 1 to 200 characters") });
-        }
+        let key = contact_key(key)?;
         if let Some(c) = self.memory.contact_by_key(self.id(), key)? {
             return Ok(c);
         }

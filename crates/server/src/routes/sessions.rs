@@ -335,10 +335,10 @@ pub async fn chat(
     }
     // Checked before any answering starts, so a streamed chat refuses it with 400 too (not an `error`
     // event after 200).
-    let trimmed = key.trim().chars().count();
-    if trimmed == 0 || trimmed > 200 {
-        return Err(ApiError::invalid("contact", format!("contact key `{}` must be 1 to 200 characters", key.trim())));
-    }
+    throughline_agent::contact_key(&key).map_err(|e| match e {
+        throughline_agent::AgentError::BadMessage { reason } => ApiError::invalid("contact", reason),
+        other => ApiError::from(other),
+    })?;
     let admin = matches!(who, Caller::Admin);
     let agent_name = agent.clone();
     let stream = body.stream
