@@ -257,8 +257,21 @@ pub fn quotable(text: &str) -> bool {
     if t.starts_with('(') && t.ends_with(')') && !t.contains(' ') {
         return false; // a code block's language tag, "(bash)"
     }
+    if looks_like_code(t) {
+        return false;
+    }
     let symbols = t.chars().filter(|c| "{}[]();=<>`\\".contains(*c)).count();
     symbols * 12 <= t.chars().count() || t.contains(" | ")
+}
+
+/// Whether a line is source code rather than prose: a comment, a JSON key, or a line ending where code
+/// goes on ("{", "[", "(", ",", ";"). Chunks are cut by size, so one can start inside a code block, whose
+/// lines then arrive without the code block's language tag.
+fn looks_like_code(t: &str) -> bool {
+    static JSON_KEY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^"[^"]{1,60}"\s*:"#).expect("valid regex"));
+    ["//", "/*", "*/", "#!", "<!--"].iter().any(|p| t.starts_with(p))
+        || t.ends_with(['{', '[', '(', ',', ';'])
+        || JSON_KEY.is_match(t)
 }
 
 /// Whether a text reads as an instruction aimed at an AI model (disguises undone, see [`crate::injection`]).
@@ -1113,6 +1126,11 @@ mod tests {
         assert!(!quotable("Read more"));
         assert!(!quotable("(bash)"));
         assert!(!quotable("const app = express(); app.listen(port, () => {});"));
+        // Lines of a code block whose chunk starts inside it, without the block's language tag.
+        assert!(!quotable("// Only call callback() after publish completes"));
+        assert!(!quotable("\"name\": \"Control API - new token\","));
+        assert!(!quotable("channel.subscribe(\"myEvent\", new MessageListener() {"));
+        assert!(!quotable("Bucket: process.env.BUCKET_NAME,"));
         assert!(quotable("The Hobby plan is $5 / month."));
         assert!(quotable("Run railway up in your project folder."));
         assert!(quotable("Hobby | RAM: 48 GB | CPU: 48 vCPU"));

@@ -29,6 +29,7 @@ mod page_type;
 mod plan;
 mod progress;
 mod retriever;
+pub mod shorthand;
 mod stale;
 mod store;
 

@@ -194,6 +194,7 @@ impl KnowledgeBase {
             // Checked before embedding; the index gives the same error for the same reason.
             return Err(CoreError::from(throughline_search::SearchError::EmptyQuery).into());
         }
+        let request = &spelled_out(request);
         let vector = match (&request.query_vector, request.mode.needs_vector()) {
             (_, false) => None,
             (Some(v), true) => Some(v.clone()),
@@ -208,6 +209,12 @@ impl KnowledgeBase {
         if returned < request.limit {
             return Ok(returned);
         }
-        Ok(self.index.count(request)?.max(returned))
+        Ok(self.index.count(&spelled_out(request))?.max(returned))
     }
+}
+
+/// `request` with the chat shorthand of its query spelled out ("env vars" → "environment variables"),
+/// the way the docs write it.
+fn spelled_out(request: &SearchRequest) -> SearchRequest {
+    SearchRequest { query: throughline_core::shorthand::expand(&request.query), ..request.clone() }
 }

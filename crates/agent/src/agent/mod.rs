@@ -33,6 +33,7 @@ use crate::turn::{
 };
 use crate::vocabulary::Vocabulary;
 use crate::{qualify, rewrite, stage, webhook, AgentError, Result};
+use throughline_core::shorthand;
 
 mod audit;
 mod compose;

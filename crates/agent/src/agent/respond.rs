@@ -82,10 +82,21 @@ impl Agent {
         // 2. Rewrite, retrieve, decide the stage.
         let previous_user: Vec<String> =
             history.iter().filter(|m| m.role == Role::User).map(|m| m.text.clone()).collect();
-        let rewritten = rewrite::rewrite(message, &previous_user);
+        // Chat shorthand spelled out ("env vars in prod"), then a follow-up completed with its subject.
+        let expanded = shorthand::expand(message);
+        let rewritten = rewrite::rewrite(&expanded, &previous_user);
         let (hits, retrieved, qvec) = self.retrieve(&rewritten)?;
         let escalation = escalation::detect(message, &self.config.support);
-        let (intent, nearest) = if qvec.is_empty() { ([0.25; 4], None) } else { self.router.classify(&qvec) };
+        // The stage is read from the message as typed: the example bank is written the way customers type.
+        let typed = rewrite::rewrite(message, &previous_user);
+        let intent_vec = match self.kbs.first() {
+            Some(kb) if typed != rewritten && !qvec.is_empty() => {
+                self.cache.embed(kb.as_ref(), &[typed])?.pop().unwrap_or_default()
+            }
+            _ => qvec.clone(),
+        };
+        let (intent, nearest) =
+            if intent_vec.is_empty() { ([0.25; 4], None) } else { self.router.classify(&intent_vec) };
         let mut decision = stage::decide(intent, nearest, contact.lifecycle, &hits);
         let is_qualifying_answer = !learned.is_empty() && pending.is_some() && !message.contains('?');
         if is_qualifying_answer {
@@ -111,8 +122,8 @@ impl Agent {
         };
         let threshold = self.config.confidence_threshold;
         // Terms the knowledge base never uses mean the question is about something it does not cover.
-        let unknown_terms = self.vocabulary.unknown_terms(message);
-        let asked_terms = crate::sentences::content_terms(message).len().max(1);
+        let unknown_terms = self.vocabulary.unknown_terms(&expanded);
+        let asked_terms = crate::sentences::content_terms(&expanded).len().max(1);
         let confidence =
             selection.confidence * (1.0 - UNKNOWN_TERM_PENALTY * unknown_terms.len() as f32 / asked_terms as f32);
         // Calibrated on this knowledge base: no better a match than off-topic questions reach here.

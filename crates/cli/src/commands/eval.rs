@@ -36,9 +36,11 @@ pub fn run(
         Some(m) => vec![to_mode(m)],
         None => SearchMode::ALL.to_vec(),
     };
-    // Embed each question once and reuse it across modes.
+    // Each question as search reads it (chat shorthand spelled out, as `KnowledgeBase::search` does),
+    // embedded once and reused across modes.
+    let questions: Vec<String> = labelled.iter().map(|q| throughline_core::shorthand::expand(&q.question)).collect();
     let vectors: Vec<Vec<f32>> = {
-        let texts: Vec<&str> = labelled.iter().map(|q| q.question.as_str()).collect();
+        let texts: Vec<&str> = questions.iter().map(String::as_str).collect();
         kb.embedder().embed(&texts)?
     };
     let mut results = Vec::new();
@@ -50,12 +52,12 @@ pub fn run(
     let mut per_stage: Vec<(SearchMode, Vec<StageNdcg>)> = Vec::new();
     for m in &modes {
         let mut per_query = Vec::with_capacity(labelled.len());
-        for (q, v) in labelled.iter().zip(&vectors) {
+        for ((q, v), question) in labelled.iter().zip(&vectors).zip(&questions) {
             let req = SearchRequest {
                 mode: *m,
                 limit: 50,
                 fusion: fusion.map(to_fusion),
-                ..SearchRequest::new(q.question.clone())
+                ..SearchRequest::new(question.clone())
             };
             let hits = kb.index().search(&req, Some(v))?;
             let ranked: Vec<String> =
