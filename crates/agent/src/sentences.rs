@@ -129,10 +129,20 @@ const DEPENDENT_OPENERS: &[&str] = &[
 /// cannot be the first sentence an answer quotes on its own.
 pub fn is_dependent(sentence: &str) -> bool {
     let lower = sentence.trim_start_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
-    DEPENDENT_OPENERS.iter().any(|o| {
+    let opener = DEPENDENT_OPENERS.iter().any(|o| {
         lower.starts_with(o) && lower[o.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '-')
-    })
+    });
+    // A short sentence whose subject or object is a pronoun says nothing without the sentence naming
+    // it ("You can ignore them for now.", "Set it to true.").
+    let w = words(&lower);
+    opener || (w.len() <= SHORT_PRONOUN_WORDS && w.iter().any(|x| PRONOUNS.contains(&x.as_str())))
 }
+
+/// Pronouns that point back to something an earlier sentence named.
+const PRONOUNS: &[&str] = &["it", "its", "they", "them", "their", "these", "those"];
+
+/// Longest sentence (in words) that a pronoun makes dependent.
+const SHORT_PRONOUN_WORDS: usize = 8;
 
 /// A bare "Yes." / "No." (or "Yes," "No —") opening that answers a question the reader did not ask:
 /// returns the rest of the sentence, which stands on its own.
@@ -310,6 +320,8 @@ mod tests {
         assert!(is_dependent("This means your deploy waits."));
         assert!(is_dependent("It is billed monthly."));
         assert!(!is_dependent("Items are billed monthly."));
+        assert!(is_dependent("You can ignore them for now."), "a short sentence about a pronoun");
+        assert!(!is_dependent("You can run migrations and collect static files for them before every deploy."));
         assert!(!is_dependent("Thisbe is a name."));
         assert_eq!(strip_yes_no("No. The Hobby plan is $5 a month."), Some("The Hobby plan is $5 a month."));
         assert_eq!(strip_yes_no("Nothing changes."), None);
