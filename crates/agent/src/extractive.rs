@@ -1030,7 +1030,68 @@ fn price_near(text: &str, subject: &[String]) -> bool {
 /// Whether a sentence gives a fix or an action.
 fn gives_fix(text: &str) -> bool {
     let lower = format!(" {} ", text.to_lowercase());
-    FIX_CUES.iter().any(|f| lower.contains(f))
+    FIX_CUES.iter().any(|f| lower.contains(f)) || is_instruction_step(text)
+}
+
+/// Verbs that open an instruction ("Open your service's Settings", "Toggle Enable Outbound IPv6").
+const IMPERATIVES: &[&str] = &[
+    "open",
+    "go",
+    "click",
+    "select",
+    "choose",
+    "navigate",
+    "set",
+    "add",
+    "enable",
+    "disable",
+    "toggle",
+    "turn",
+    "run",
+    "install",
+    "update",
+    "upgrade",
+    "change",
+    "check",
+    "ensure",
+    "make",
+    "use",
+    "configure",
+    "remove",
+    "delete",
+    "restart",
+    "redeploy",
+    "create",
+    "generate",
+    "copy",
+    "paste",
+    "replace",
+    "move",
+    "specify",
+    "provide",
+    "increase",
+    "reduce",
+    "switch",
+    "contact",
+    "verify",
+    "try",
+    "visit",
+    "follow",
+    "bind",
+    "listen",
+];
+
+/// Whether a sentence tells the reader what to do: it opens with an imperative verb, possibly after the
+/// purpose it serves ("To enable it, open your service's Settings tab…").
+fn is_instruction_step(text: &str) -> bool {
+    let t = text.trim();
+    let body = match t.split_once(", ") {
+        Some((purpose, rest)) if purpose.starts_with("To ") && purpose.split_whitespace().count() <= 8 => rest,
+        _ => t,
+    };
+    let first = body.split_whitespace().next().unwrap_or("").to_lowercase();
+    let first = first.trim_matches(|c: char| !c.is_alphanumeric());
+    IMPERATIVES.contains(&first)
 }
 
 /// Whether a sentence introduces the list or table after it ("…the following reasons:", "… -").
@@ -1134,6 +1195,14 @@ mod tests {
         assert!(quotable("The Hobby plan is $5 / month."));
         assert!(quotable("Run railway up in your project folder."));
         assert!(quotable("Hobby | RAM: 48 GB | CPU: 48 vCPU"));
+    }
+
+    #[test]
+    fn instructions_count_as_fixes() {
+        assert!(gives_fix("To enable it, open your service's Settings tab and toggle Enable Outbound IPv6."));
+        assert!(gives_fix("Go to Settings > Alert channels and find your Slack channel."));
+        assert!(!gives_fix("While this setting is disabled, IPv6 connection attempts fail with ENETUNREACH."));
+        assert!(!gives_fix("Outbound IPv6 is disabled by default."));
     }
 
     #[test]
