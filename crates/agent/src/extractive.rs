@@ -640,12 +640,22 @@ pub fn select(
                 passage.insert(0, p);
             }
         }
-        if let Some(&last) = passage.last() {
+        // The list a passage's last sentence introduces follows it; when what follows is one more sentence
+        // introducing it ("…the following information will help you set up the rules." then "Ably's
+        // client libraries use the following ports:"), that sentence and its list follow.
+        for round in 0..2 {
+            let Some(&last) = passage.last() else { break };
             // An error question whose passage ends where a list begins wants that list: troubleshooting
             // pages state the symptom, then list its causes or fixes.
-            let fix_list = kind == QuestionKind::Fix
+            let fix_list = round == 0
+                && kind == QuestionKind::Fix
                 && units.get(last + 1).is_some_and(|u| u.list_item && u.block != units[last].block);
-            if introduces_list(&units[last].text) || fix_list {
+            let intro =
+                introduces_list(&units[last].text) && (round == 0 || units[last].text.trim_end().ends_with(':'));
+            if !(intro || fix_list) {
+                break;
+            }
+            {
                 let next_block = units.get(last + 1).map(|u| u.block);
                 let cap = list_cap(
                     units[last + 1..].iter().take_while(|u| Some(u.block) == next_block).map(|u| u.text.as_str()),
@@ -663,6 +673,14 @@ pub fn select(
                     }
                     q += 1;
                 }
+            }
+            // Only a lone sentence of prose leads on to a list.
+            let next = units.get(last + 1);
+            let lone = next.is_some_and(|u| {
+                !u.list_item && !u.code && !is_row(u) && units.get(last + 2).is_none_or(|v| v.block != u.block)
+            });
+            if !lone || passage.last() == Some(&last) {
+                break;
             }
         }
     }

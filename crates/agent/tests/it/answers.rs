@@ -340,6 +340,25 @@ fn issue_12_a_sentence_of_the_page_answering_nearly_as_well_replaces_a_weaker_fo
 }
 
 #[test]
+fn issue_12_a_sentence_announcing_a_list_brings_the_sentence_and_the_list_that_follow() {
+    let a = agent_over("firewall", tutorials_kb(), |_| {}, None);
+    // The best sentence says "the following information will help"; the ports come after one more
+    // sentence introducing them.
+    let t = ask(&a, "fw-1", "corporate firewall blocks you, which ports do we open");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(t.answer.contains("443 for HTTPS"), "{}", t.answer);
+    assert!(t.citations.iter().all(|c| c.path == "docs/firewall.md"), "{:?}", t.citations);
+}
+
+#[test]
+fn issue_12_an_error_question_gets_the_instruction_that_fixes_it() {
+    let a = agent_over("ipv6", tutorials_kb(), |_| {}, None);
+    let t = ask(&a, "v6-1", "outbound ipv6 calls fail with ENETUNREACH");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(t.answer.contains("switch on Allow Outbound IPv6"), "{}", t.answer);
+}
+
+#[test]
 fn issue_12_an_answer_saying_which_plan_includes_it_routes_to_expansion() {
     let a = agent_over("plan-gated", plans_kb(), |_| {}, None);
     // The intent leans to activation ("set up"); the answer is that SSO needs the Business plan.

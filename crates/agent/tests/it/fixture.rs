@@ -152,9 +152,10 @@ pub fn tables_kb() -> Arc<KnowledgeBase> {
 
 static TUTORIALS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
 
-/// A knowledge base with one reference page on deploy notifications and two tutorials retelling it, and a
-/// trial page whose answer to "what after the trial" is two paragraphs below the trial's credits
-/// (`tests/data/tutorials-kb`).
+/// A knowledge base with one reference page on deploy notifications and two tutorials retelling it, a
+/// trial page whose answer to "what after the trial" is two paragraphs below the trial's credits, a
+/// firewall page whose ports follow a second sentence introducing them, and an outbound-networking page
+/// whose fix is an instruction (`tests/data/tutorials-kb`).
 pub fn tutorials_kb() -> Arc<KnowledgeBase> {
     TUTORIALS_KB.get_or_init(|| build_kb(shared(), "tutorials", &repo().join("tests/data/tutorials-kb"))).clone()
 }
