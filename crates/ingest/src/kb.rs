@@ -216,5 +216,5 @@ impl KnowledgeBase {
 /// `request` with the chat shorthand of its query spelled out ("env vars" → "environment variables"),
 /// the way the docs write it.
 fn spelled_out(request: &SearchRequest) -> SearchRequest {
-    SearchRequest { query: throughline_core::shorthand::expand(&request.query), ..request.clone() }
+    SearchRequest { query: throughline_core::shorthand::expand_for_search(&request.query), ..request.clone() }
 }

@@ -38,7 +38,8 @@ pub fn run(
     };
     // Each question as search reads it (chat shorthand spelled out, as `KnowledgeBase::search` does),
     // embedded once and reused across modes.
-    let questions: Vec<String> = labelled.iter().map(|q| throughline_core::shorthand::expand(&q.question)).collect();
+    let questions: Vec<String> =
+        labelled.iter().map(|q| throughline_core::shorthand::expand_for_search(&q.question)).collect();
     let vectors: Vec<Vec<f32>> = {
         let texts: Vec<&str> = questions.iter().map(String::as_str).collect();
         kb.embedder().embed(&texts)?
