@@ -351,6 +351,22 @@ fn issue_12_a_sentence_announcing_a_list_brings_the_sentence_and_the_list_that_f
 }
 
 #[test]
+fn issue_12_chat_shorthand_is_read_as_the_docs_write_it() {
+    let a = agent_over("shorthand", tutorials_kb(), |_| {}, None);
+    let t = ask(&a, "sh-1", "corp firewall blocks our msgs, which ports do we open pls");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(
+        t.trace.rewritten_query.contains("our messages, which ports do we open please"),
+        "{}",
+        t.trace.rewritten_query
+    );
+    // Spelled out, the shorthand is no term the docs never use.
+    assert!(t.trace.unknown_terms.iter().all(|w| w != "msgs" && w != "pls"), "{:?}", t.trace.unknown_terms);
+    assert!(t.answer.contains("443 for HTTPS"), "{}", t.answer);
+    assert!(t.citations.iter().all(|c| c.path == "docs/firewall.md"), "{:?}", t.citations);
+}
+
+#[test]
 fn issue_12_an_error_question_gets_the_instruction_that_fixes_it() {
     let a = agent_over("ipv6", tutorials_kb(), |_| {}, None);
     let t = ask(&a, "v6-1", "outbound ipv6 calls fail with ENETUNREACH");
