@@ -415,6 +415,10 @@ pub fn onboarding_checklist(chunks: &[throughline_core::ChunkText]) -> Vec<Check
     else {
         return Vec::new();
     };
+    // One of several getting-started pages of a folder (one per language or framework: "…in Go", "…in
+    // Java"): the steps are read from it, but they link to the folder's overview page when it has one, so
+    // a customer writing React is not sent to the Go guide.
+    let link = folder_overview(doc, chunks.iter().map(|c| c.path.as_str()).filter(|p| is_onboarding(p)));
     let page: Vec<&throughline_core::ChunkText> = chunks.iter().filter(|c| c.path == doc).collect();
     let mut titles: Vec<String> = Vec::new();
     let push = |t: &str, titles: &mut Vec<String>| {
@@ -466,23 +470,81 @@ pub fn onboarding_checklist(chunks: &[throughline_core::ChunkText]) -> Vec<Check
     }
     titles
         .into_iter()
-        .map(|title| ChecklistStep { id: slug(&title), title, doc: Some(doc.to_string()), events: Vec::new() })
+        .map(|title| ChecklistStep { id: slug(&title), title, doc: Some(link.to_string()), events: Vec::new() })
         .collect()
 }
 
+/// File names of a folder's overview page.
+const OVERVIEW_STEMS: &[&str] = &["index", "_index", "readme", "overview", "introduction", "intro"];
+
+/// The overview page of `doc`'s folder (`index.md`, `README.md`, `overview.mdx`…) among `paths`, when
+/// `doc` has at least two siblings there (it is one of several variants); else `doc` itself.
+fn folder_overview<'a>(doc: &'a str, paths: impl Iterator<Item = &'a str>) -> &'a str {
+    let Some((folder, _)) = doc.rsplit_once('/') else { return doc };
+    let siblings: std::collections::BTreeSet<&str> =
+        paths.filter(|p| p.rsplit_once('/').is_some_and(|(f, _)| f == folder)).collect();
+    let stem = |p: &str| {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        name.split('.').next().unwrap_or(name).to_ascii_lowercase()
+    };
+    let overview = siblings.iter().copied().find(|p| *p != doc && OVERVIEW_STEMS.contains(&stem(p).as_str()));
+    match overview {
+        Some(o) if siblings.len() >= 3 && !OVERVIEW_STEMS.contains(&stem(doc).as_str()) => o,
+        _ => doc,
+    }
+}
+
+/// Capitalised words docs use mid-sentence that name no product.
+const COMMON_CAPITALISED: &[&str] = &[
+    "The",
+    "This",
+    "You",
+    "Your",
+    "For",
+    "See",
+    "If",
+    "When",
+    "Note",
+    "Use",
+    "Settings",
+    "Dashboard",
+    "Console",
+    "English",
+    "Monday",
+    "Friday",
+    "January",
+    "December",
+];
+
 /// The product name: the capitalised word the pages use most often that also appears in the product's
-/// own host name (`uptrail.example` → `Uptrail`), else the most frequent capitalised title word.
+/// own host name (`uptrail.example` → `Uptrail`), else the word the pages capitalise most often in the
+/// middle of a sentence.
 fn product_name(chunks: &[throughline_core::ChunkText], url: Option<&str>) -> String {
     let host_word = url
         .and_then(|u| u.split("//").nth(1))
         .and_then(|h| h.split('/').next())
         .map(|h| h.trim_start_matches("www.").split('.').next().unwrap_or("").to_lowercase());
+    // A name is capitalised in the middle of a sentence: words opening a sentence, a line or a table
+    // cell, labels ("Description:", "Limit:"), acronyms (API, SDK) and possessive endings do not count.
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for c in chunks {
-        for w in c.title.split_whitespace().chain(c.text.split_whitespace()) {
-            let w = w.trim_matches(|ch: char| !ch.is_alphanumeric());
-            if w.len() > 2 && w.chars().next().is_some_and(char::is_uppercase) {
-                *counts.entry(w.to_string()).or_default() += 1;
+        for line in c.text.lines() {
+            let mut previous: Option<&str> = None;
+            for token in line.split_whitespace() {
+                let opens = previous.is_none_or(|p| p.ends_with(['.', '!', '?', ':', '|', '-', '•', '*']));
+                previous = Some(token);
+                if opens || token.ends_with(':') {
+                    continue;
+                }
+                let w = token.trim_end_matches("'s").trim_end_matches("’s");
+                let w = w.trim_matches(|ch: char| !ch.is_alphanumeric());
+                if w.len() > 2
+                    && w.chars().next().is_some_and(char::is_uppercase)
+                    && w.chars().any(char::is_lowercase)
+                    && !COMMON_CAPITALISED.contains(&w)
+                {
+                    *counts.entry(w.to_string()).or_default() += 1;
+                }
             }
         }
     }
@@ -515,6 +577,38 @@ mod tests {
             AgentConfig::from_toml("product = \"X\"\nknowledge_bases = [\"k\"]\nnope = 1\n", "a.toml").unwrap_err();
         assert!(err.to_string().starts_with("a.toml: "), "{err}");
         assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn a_language_variant_of_getting_started_links_to_its_folder_overview() {
+        let pages = [
+            "docs/getting-started/go.mdx",
+            "docs/getting-started/index.mdx",
+            "docs/getting-started/java.mdx",
+            "docs/getting-started/python.mdx",
+        ];
+        assert_eq!(folder_overview(pages[0], pages.iter().copied()), "docs/getting-started/index.mdx");
+        // A lone getting-started page, or a folder without an overview, keeps its own link.
+        assert_eq!(folder_overview("docs/quick-start.md", ["docs/quick-start.md"].into_iter()), "docs/quick-start.md");
+        let no_overview = ["g/go.md", "g/java.md", "g/python.md"];
+        assert_eq!(folder_overview("g/go.md", no_overview.iter().copied()), "g/go.md");
+    }
+
+    #[test]
+    fn the_product_name_is_the_word_capitalised_mid_sentence_not_a_table_label() {
+        let chunk = |text: &str| throughline_core::ChunkText {
+            path: "docs/limits.md".into(),
+            title: "Limits".into(),
+            page_type: throughline_core::PageType::Docs,
+            heading_path: Vec::new(),
+            text: text.into(),
+        };
+        let rows = "Connections | Description: Open connections at once.\nChannels | Description: Active channels.\n\
+                    Messages | Description: Messages per second.\nPresence | Description: Members per channel.";
+        let prose = "Clients connect to Ably over WebSockets. The Ably dashboard shows your API keys.";
+        let chunks = vec![chunk(rows), chunk(rows), chunk(prose)];
+        assert_eq!(product_name(&chunks, None), "Ably");
+        assert_eq!(product_name(&chunks, Some("https://www.ably.example/pricing")), "Ably");
     }
 
     #[test]
