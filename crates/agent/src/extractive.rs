@@ -260,6 +260,12 @@ pub fn quotable(text: &str) -> bool {
     if looks_like_code(t) {
         return false;
     }
+    // A bare "Yes." / "No." answers a question the customer did not ask, and a short exclamation
+    // ("You are now done!", "That's it!") says nothing.
+    let bare = lower.trim_end_matches(['.', '!', ',']);
+    if matches!(bare, "yes" | "no" | "yep" | "nope") || t.ends_with('!') && t.split_whitespace().count() <= 5 {
+        return false;
+    }
     let symbols = t.chars().filter(|c| "{}[]();=<>`\\".contains(*c)).count();
     symbols * 12 <= t.chars().count() || t.contains(" | ")
 }
@@ -1210,6 +1216,9 @@ mod tests {
         assert!(!quotable("\"name\": \"Control API - new token\","));
         assert!(!quotable("channel.subscribe(\"myEvent\", new MessageListener() {"));
         assert!(!quotable("Bucket: process.env.BUCKET_NAME,"));
+        assert!(!quotable("Yes."));
+        assert!(!quotable("You are now done!"));
+        assert!(quotable("Each push notification delivered to a device counts as one normal message."));
         assert!(quotable("The Hobby plan is $5 / month."));
         assert!(quotable("Run railway up in your project folder."));
         assert!(quotable("Hobby | RAM: 48 GB | CPU: 48 vCPU"));

@@ -25,6 +25,7 @@ pub(super) fn extractive(
     let mut cited: Vec<CitedSource> = Vec::new();
     let mut numbers: Vec<usize> = Vec::new(); // hit index per citation number
     let mut parts: Vec<String> = Vec::new();
+    let mut after_list = false;
     for e in &selection.evidence {
         let n = match numbers.iter().position(|&h| hits[h].path == hits[e.hit].path) {
             Some(p) => p + 1,
@@ -40,7 +41,15 @@ pub(super) fn extractive(
         } else {
             format!("{} [{n}]", e.text)
         };
-        let sep = if parts.is_empty() || piece.starts_with('\n') { "" } else { " " };
+        // Prose after a list starts its own line, not the last item's.
+        let sep = if parts.is_empty() || piece.starts_with('\n') {
+            ""
+        } else if after_list {
+            "\n"
+        } else {
+            " "
+        };
+        after_list = e.list_item;
         let chunk = format!("{sep}{piece}");
         on_delta(&chunk);
         parts.push(chunk);
@@ -70,4 +79,65 @@ pub(super) fn extractive(
         }
     }
     Composed { answer, citations, cited }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extractive::Evidence;
+
+    #[test]
+    fn prose_after_a_list_starts_its_own_line() {
+        let hit = SearchHit {
+            chunk_id: throughline_core::ChunkId::from_raw(1),
+            doc_id: throughline_core::DocId::from_raw(2),
+            source_id: throughline_core::SourceId::from_raw(3),
+            path: "docs/plans.md".into(),
+            url: None,
+            title: "Plans".into(),
+            heading_path: Vec::new(),
+            page_type: throughline_core::PageType::Docs,
+            text: String::new(),
+            snippet: String::new(),
+            highlights: Vec::new(),
+            score: 1.0,
+            bm25: None,
+            vector: None,
+            family_variant: false,
+        };
+        let retrieved = RetrievedChunk {
+            kb: "k".into(),
+            path: hit.path.clone(),
+            title: hit.title.clone(),
+            heading_path: Vec::new(),
+            page_type: hit.page_type,
+            fused: 1.0,
+            bm25: None,
+            vector: None,
+        };
+        let unit = |text: &str, list_item: bool| Evidence {
+            hit: 0,
+            text: text.into(),
+            list_item,
+            code: false,
+            score: 1.0,
+            similarity: 1.0,
+            overlap: 1.0,
+        };
+        let selection = Selection {
+            evidence: vec![
+                unit("Two plans are offered:", false),
+                unit("Hobby", true),
+                unit("Pro", true),
+                unit("Both are billed monthly.", false),
+            ],
+            ..Selection::default()
+        };
+        let c = extractive(&selection, &[hit], &[retrieved], &mut |_| {});
+        assert!(
+            c.answer.starts_with("Two plans are offered: [1]\n- Hobby [1]\n- Pro [1]\nBoth are billed monthly. [1]"),
+            "{}",
+            c.answer
+        );
+    }
 }
