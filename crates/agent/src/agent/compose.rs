@@ -34,7 +34,9 @@ pub(super) fn extractive(
                 numbers.len()
             }
         };
-        let piece = if e.list_item {
+        // A table row (`cell | header: cell`, as the loaders write it) reads as an item of a list too.
+        let row = !e.list_item && !e.code && e.text.contains(" | ");
+        let piece = if e.list_item || row {
             format!("\n- {} [{n}]", e.text)
         } else if e.code {
             format!("`{}` [{n}]", e.text)
@@ -49,7 +51,7 @@ pub(super) fn extractive(
         } else {
             " "
         };
-        after_list = e.list_item;
+        after_list = e.list_item || row;
         let chunk = format!("{sep}{piece}");
         on_delta(&chunk);
         parts.push(chunk);
@@ -87,7 +89,7 @@ mod tests {
     use crate::extractive::Evidence;
 
     #[test]
-    fn prose_after_a_list_starts_its_own_line() {
+    fn list_items_and_table_rows_take_a_line_each_and_prose_after_them_its_own() {
         let hit = SearchHit {
             chunk_id: throughline_core::ChunkId::from_raw(1),
             doc_id: throughline_core::DocId::from_raw(2),
@@ -130,12 +132,18 @@ mod tests {
                 unit("Hobby", true),
                 unit("Pro", true),
                 unit("Both are billed monthly.", false),
+                unit("Hobby | Price: $5 / month", false),
+                unit("Pro | Price: $20 / month", false),
+                unit("Usage is billed on top.", false),
             ],
             ..Selection::default()
         };
         let c = extractive(&selection, &[hit], &[retrieved], &mut |_| {});
         assert!(
-            c.answer.starts_with("Two plans are offered: [1]\n- Hobby [1]\n- Pro [1]\nBoth are billed monthly. [1]"),
+            c.answer.starts_with(
+                "Two plans are offered: [1]\n- Hobby [1]\n- Pro [1]\nBoth are billed monthly. [1]\n\
+                 - Hobby | Price: $5 / month [1]\n- Pro | Price: $20 / month [1]\nUsage is billed on top. [1]"
+            ),
             "{}",
             c.answer
         );
