@@ -661,24 +661,21 @@ pub fn select(
             if !(intro || fix_list) {
                 break;
             }
-            {
-                let next_block = units.get(last + 1).map(|u| u.block);
-                let cap = list_cap(
-                    units[last + 1..].iter().take_while(|u| Some(u.block) == next_block).map(|u| u.text.as_str()),
-                );
-                // A table brought this way is quoted without its bare header row too.
-                let rows: Vec<usize> = (last + 1..units.len())
-                    .take_while(|&q| Some(units[q].block) == next_block && is_row(&units[q]))
-                    .collect();
-                let header = rows.first().copied().filter(|p| !data_rows(units, &rows).contains(p));
-                let mut q = last + 1;
-                while q < units.len() && Some(units[q].block) == next_block && extra_units < cap {
-                    if quotable_unit(&units[q]) && Some(q) != header {
-                        passage.push(q);
-                        extra_units += 1;
-                    }
-                    q += 1;
+            let next_block = units.get(last + 1).map(|u| u.block);
+            let cap =
+                list_cap(units[last + 1..].iter().take_while(|u| Some(u.block) == next_block).map(|u| u.text.as_str()));
+            // A table brought this way is quoted without its bare header row too.
+            let rows: Vec<usize> = (last + 1..units.len())
+                .take_while(|&q| Some(units[q].block) == next_block && is_row(&units[q]))
+                .collect();
+            let header = rows.first().copied().filter(|p| !data_rows(units, &rows).contains(p));
+            let mut q = last + 1;
+            while q < units.len() && Some(units[q].block) == next_block && extra_units < cap {
+                if quotable_unit(&units[q]) && Some(q) != header {
+                    passage.push(q);
+                    extra_units += 1;
                 }
+                q += 1;
             }
             // Only a lone sentence of prose leads on to a list.
             let next = units.get(last + 1);

@@ -3,7 +3,9 @@
 //! notifications get 202; `GET /mcp` answers 405 (no server-initiated stream). Needs the admin token.
 //! Tool arguments are checked against each tool's declared input schema (-32602 naming the argument);
 //! each tool declares an output schema and its behaviour annotations (`readOnlyHint`, …); a batch entry
-//! that is not a JSON-RPC object, or an empty batch, is an invalid request (-32600).
+//! that is no JSON-RPC message (not an object, an `id` neither string nor integer, `params` not an
+//! object…), or an empty batch, is an invalid request (-32600), and a batch holding one is refused whole
+//! (400, nothing in it runs).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -165,7 +167,9 @@ fn check_arguments(schema: &Value, args: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn handle(state: &AppState, msg: &Value) -> Option<RpcResponse> {
+/// The JSON-RPC error of a message that is no valid request, notification or response (-32600), or
+/// `None` for a valid one.
+fn invalid_message(msg: &Value) -> Option<RpcResponse> {
     if !msg.is_object() {
         return Some(rpc_error(Value::Null, -32600, "invalid request: each message must be a JSON-RPC 2.0 object"));
     }
@@ -198,6 +202,16 @@ fn handle(state: &AppState, msg: &Value) -> Option<RpcResponse> {
     if msg["jsonrpc"] != "2.0" || method.is_empty() {
         return Some(rpc_error(id, -32600, "invalid request: expected a JSON-RPC 2.0 request with a method"));
     }
+    None
+}
+
+fn handle(state: &AppState, msg: &Value) -> Option<RpcResponse> {
+    if let Some(error) = invalid_message(msg) {
+        return Some(error);
+    }
+    // A notification or a response: no reply.
+    let id = msg.get("id").cloned()?;
+    let method = msg["method"].as_str().unwrap_or_default();
     let params = &msg["params"];
     Some(match method {
         "initialize" => {
@@ -248,7 +262,7 @@ fn handle(state: &AppState, msg: &Value) -> Option<RpcResponse> {
     summary = "Model Context Protocol server (streamable HTTP, JSON-RPC 2.0): initialize, ping, tools/list, tools/call with tools `search` and `ask`",
     responses((status = 200, description = "A JSON-RPC response, or for a batch the array of responses", body = RpcReply),
         (status = 202, description = "Only notifications or responses were sent: no body"),
-        (status = 400, description = "Not a JSON-RPC request, or an unsupported MCP-Protocol-Version: JSON-RPC error responses (-32700 parse error, -32600 invalid request; one per message of a batch)", body = RpcReply)))]
+        (status = 400, description = "Not a JSON-RPC request, or an unsupported MCP-Protocol-Version: JSON-RPC error responses (-32700 parse error, -32600 invalid request). A batch holding any message that is no JSON-RPC message is refused whole, before anything in it runs, with one error per such message", body = RpcReply)))]
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     if let Some(v) = headers.get("mcp-protocol-version").and_then(|v| v.to_str().ok()) {
         if !PROTOCOL_VERSIONS.contains(&v) {
@@ -267,6 +281,17 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
         }
     };
     let msg_is_batch = matches!(&msg, Value::Array(b) if !b.is_empty());
+    // A batch holding a message that is no JSON-RPC message is refused whole, before anything in it runs:
+    // the reply carries the error of each such message.
+    if let Value::Array(batch) = &msg {
+        let errors: Vec<RpcResponse> = batch.iter().filter_map(invalid_message).collect();
+        if !errors.is_empty() {
+            return with_session(
+                &headers,
+                (StatusCode::BAD_REQUEST, axum::Json(RpcReply::Batch(errors))).into_response(),
+            );
+        }
+    }
     let st = state.clone();
     let replies = tokio::task::spawn_blocking(move || match &msg {
         Value::Array(batch) if batch.is_empty() => {
@@ -279,12 +304,8 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
     .unwrap_or_else(|_| vec![rpc_error(Value::Null, -32603, "internal error")]);
     // An empty batch is no batch: its error is a single response (JSON-RPC 2.0, section 6).
     let is_batch = msg_is_batch;
-    let invalid = |r: &RpcResponse| r.error.as_ref().is_some_and(|e| e.code == -32600);
-    let mut response = if replies.is_empty() {
+    let response = if replies.is_empty() {
         StatusCode::ACCEPTED.into_response()
-    } else if is_batch && replies.iter().all(invalid) {
-        // Nothing in the batch is a JSON-RPC message: the input is refused, with each message's error.
-        (StatusCode::BAD_REQUEST, axum::Json(RpcReply::Batch(replies))).into_response()
     } else if is_batch {
         axum::Json(RpcReply::Batch(replies)).into_response()
     } else {
@@ -297,12 +318,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: axum:
             None => StatusCode::ACCEPTED.into_response(),
         }
     };
-    if let Some(v) = headers.get("mcp-session-id") {
-        response.headers_mut().insert("mcp-session-id", v.clone());
-    } else {
-        response.headers_mut().insert("mcp-session-id", HeaderValue::from_static("stateless"));
-    }
-    response
+    with_session(&headers, response)
 }
 
 /// `GET /mcp`: this server does not open server-initiated streams.
@@ -405,4 +421,14 @@ pub fn agent_call(state: &AppState, name: &str, args: &Value) -> Option<ToolOutp
         }
         Err(e) => fail(e.message),
     }
+}
+
+/// `response` with the `Mcp-Session-Id` header: the client's own, else `stateless`.
+fn with_session(headers: &HeaderMap, mut response: Response) -> Response {
+    if let Some(v) = headers.get("mcp-session-id") {
+        response.headers_mut().insert("mcp-session-id", v.clone());
+    } else {
+        response.headers_mut().insert("mcp-session-id", HeaderValue::from_static("stateless"));
+    }
+    response
 }

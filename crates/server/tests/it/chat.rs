@@ -666,18 +666,24 @@ async fn issue_14_mcp_arguments_follow_the_declared_schemas_and_batches_and_auth
     assert_eq!(bad["result"]["isError"], true, "{bad}");
     assert!(bad["result"].get("structuredContent").is_none(), "{bad}");
 
-    // Batches: entries that are not JSON-RPC objects are invalid requests; a batch of nothing else is
-    // refused (400, each entry's error), a batch with a valid request answers it beside the errors; an
-    // empty batch is no batch (one error object, id null).
+    // Batches: entries that are not JSON-RPC messages are invalid requests, and a batch holding one is
+    // refused whole (400, each such entry's error, nothing in it runs); a batch of valid requests answers
+    // each; an empty batch is no batch (one error object, id null).
     let (s, r) = mcp(&server, json!([null, null])).await;
     assert_eq!(s, 400, "{r}");
     let codes: Vec<i64> = r.as_array().unwrap().iter().map(|e| e["error"]["code"].as_i64().unwrap()).collect();
     assert_eq!(codes, vec![-32600, -32600], "{r}");
-    let (s, r) = mcp(&server, json!([null, {"jsonrpc": "2.0", "id": 7.0, "method": "ping"}])).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 7.0, "method": "ping"});
+    let too_big = json!({"jsonrpc": "2.0", "id": -3.402823466e38, "method": "ping"});
+    let (s, r) = mcp(&server, json!([ping.clone(), too_big])).await;
+    assert_eq!(s, 400, "{r}");
+    assert_eq!(r.as_array().map(Vec::len), Some(1), "only the invalid entry's error: {r}");
+    assert_eq!((r[0]["error"]["code"].as_i64(), r[0]["id"].is_null()), (Some(-32600), true), "{r}");
+    let (s, r) = mcp(&server, json!([ping, {"jsonrpc": "2.0", "id": "b", "method": "nope"}])).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(
-        (r[0]["error"]["code"].as_i64(), r[1]["id"].as_f64(), r[1]["result"].is_object()),
-        (Some(-32600), Some(7.0), true),
+        (r[0]["id"].as_f64(), r[0]["result"].is_object(), r[1]["error"]["code"].as_i64()),
+        (Some(7.0), true, Some(-32601)),
         "{r}"
     );
     let (s, r) = mcp(&server, json!([])).await;
