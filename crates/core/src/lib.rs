@@ -1,5 +1,6 @@
 //! Shared vocabulary of Throughline: ids, page types, lifecycle stages, the error-kind taxonomy,
-//! progress events, configuration structs and the traits at the seams between crates
+//! progress events, configuration structs, the chat shorthand search and the agent spell out
+//! ([`shorthand`]), and the traits at the seams between crates
 //! ([`Embedder`], [`KnowledgeStore`], [`KnowledgeIndex`]).
 //!
 //! Every other crate depends on this one and on nothing above it. It holds no I/O.
