@@ -2,6 +2,7 @@
 //! Opening reconciles the indexes with the store, so whatever happened before (a crash mid-ingest, a
 //! deleted or corrupt index folder) the knowledge base answers from its last committed batch.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -194,13 +195,20 @@ impl KnowledgeBase {
             // Checked before embedding; the index gives the same error for the same reason.
             return Err(CoreError::from(throughline_search::SearchError::EmptyQuery).into());
         }
-        let request = &spelled_out(request);
+        let request = spelled_out(request);
         let vector = match (&request.query_vector, request.mode.needs_vector()) {
             (_, false) => None,
             (Some(v), true) => Some(v.clone()),
             (None, true) => Some(self.embedder.embed_query(&request.query)?),
         };
-        Ok(self.index.search(request, vector.as_deref())?)
+        Ok(self.index.search(&request, vector.as_deref())?)
+    }
+
+    /// The query text search reads for `query`: its chat shorthand spelled out beside the short form
+    /// ("env vars" → "env environment vars variables", see [`throughline_core::shorthand`]). A caller
+    /// embedding queries itself (the `eval` command) embeds this text.
+    pub fn searched_query(query: &str) -> String {
+        throughline_core::shorthand::expand_for_search(query)
     }
 
     /// How many results `request` has in all, given that its search returned `returned` hits: those
@@ -213,8 +221,12 @@ impl KnowledgeBase {
     }
 }
 
-/// `request` with the chat shorthand of its query spelled out ("env vars" → "environment variables"),
-/// the way the docs write it.
-fn spelled_out(request: &SearchRequest) -> SearchRequest {
-    SearchRequest { query: throughline_core::shorthand::expand_for_search(&request.query), ..request.clone() }
+/// `request` as search reads it ([`KnowledgeBase::searched_query`]), copied only when that changes it.
+fn spelled_out(request: &SearchRequest) -> Cow<'_, SearchRequest> {
+    let query = KnowledgeBase::searched_query(&request.query);
+    if query == request.query {
+        Cow::Borrowed(request)
+    } else {
+        Cow::Owned(SearchRequest { query, ..request.clone() })
+    }
 }

@@ -89,14 +89,13 @@ impl Agent {
         let escalation = escalation::detect(message, &self.config.support);
         // The stage is read from the message as typed: the example bank is written the way customers type.
         let typed = rewrite::rewrite(message, &previous_user);
-        let intent_vec = match self.kbs.first() {
-            Some(kb) if typed != rewritten && !qvec.is_empty() => {
-                self.cache.embed(kb.as_ref(), &[typed])?.pop().unwrap_or_default()
-            }
-            _ => qvec.clone(),
+        let typed_vec = match self.kbs.first() {
+            Some(kb) if typed != rewritten && !qvec.is_empty() => self.cache.embed(kb.as_ref(), &[typed])?.pop(),
+            _ => None,
         };
+        let intent_vec = typed_vec.as_deref().unwrap_or(&qvec);
         let (intent, nearest) =
-            if intent_vec.is_empty() { ([0.25; 4], None) } else { self.router.classify(&intent_vec) };
+            if intent_vec.is_empty() { ([0.25; 4], None) } else { self.router.classify(intent_vec) };
         let mut decision = stage::decide(intent, nearest, contact.lifecycle, &hits);
         let is_qualifying_answer = !learned.is_empty() && pending.is_some() && !message.contains('?');
         if is_qualifying_answer {

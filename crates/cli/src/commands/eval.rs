@@ -36,10 +36,10 @@ pub fn run(
         Some(m) => vec![to_mode(m)],
         None => SearchMode::ALL.to_vec(),
     };
-    // Each question as search reads it (chat shorthand spelled out, as `KnowledgeBase::search` does),
-    // embedded once and reused across modes.
+    // Each question as search reads it (`KnowledgeBase::search` spells out chat shorthand), embedded once
+    // and reused across modes.
     let questions: Vec<String> =
-        labelled.iter().map(|q| throughline_core::shorthand::expand_for_search(&q.question)).collect();
+        labelled.iter().map(|q| throughline_ingest::KnowledgeBase::searched_query(&q.question)).collect();
     let vectors: Vec<Vec<f32>> = {
         let texts: Vec<&str> = questions.iter().map(String::as_str).collect();
         kb.embedder().embed(&texts)?
