@@ -96,7 +96,7 @@ pub enum QuestionKind {
 impl QuestionKind {
     /// Classifies a question by its wording.
     pub fn of(question: &str) -> Self {
-        let q = format!(" {} ", crate::sentences::words(question).join(" "));
+        let q = format!(" {} ", crate::sentences::words(question).join(" ")).replace(" getting started ", " start ");
         let any = |cues: &[&str]| cues.iter().any(|c| q.contains(c));
         if any(&[
             " how much ",
@@ -164,7 +164,27 @@ impl QuestionKind {
             " broke ",
             " exit code ",
             " what now ",
-        ]) {
+            // Symptoms as customers report them.
+            " never ",
+            " keep getting ",
+            " getting ",
+            " throws ",
+            " exception ",
+            " undefined ",
+            " denied ",
+            " rejected ",
+            " declined ",
+            " refused ",
+            " unauthorized ",
+            " not authorized ",
+            " not permitted ",
+            " not allowed ",
+            " invalid ",
+            " exceeded ",
+            " stopped ",
+            " twice ",
+        ]) || reports_error_code(question)
+        {
             QuestionKind::Fix
         } else if any(&[
             " how do ",
@@ -188,6 +208,18 @@ impl QuestionKind {
             QuestionKind::Other
         }
     }
+}
+
+/// Whether a message quotes an error the way software prints one: an HTTP error status ("i get a 502"),
+/// a system error name ("ENOTFOUND", "SIGTERM", "ECONNREFUSED") or a log level ("FATAL", "PANIC").
+fn reports_error_code(question: &str) -> bool {
+    question.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        let http_error =
+            w.len() == 3 && (w.starts_with('4') || w.starts_with('5')) && w.chars().all(|c| c.is_ascii_digit());
+        let upper = w.len() >= 5 && w.chars().all(|c| c.is_ascii_uppercase());
+        let system = upper && (w.starts_with('E') || w.starts_with("SIG"));
+        http_error || system || (upper && ["FATAL", "PANIC", "ERROR"].contains(&w))
+    })
 }
 
 /// Words of a sentence that gives a fix or an action.
@@ -654,7 +686,7 @@ pub fn select(
             // An error question whose passage ends where a list begins wants that list: troubleshooting
             // pages state the symptom, then list its causes or fixes.
             let fix_list = round == 0
-                && kind == QuestionKind::Fix
+                && matches!(kind, QuestionKind::Fix | QuestionKind::HowTo)
                 && units.get(last + 1).is_some_and(|u| u.list_item && u.block != units[last].block);
             let intro =
                 introduces_list(&units[last].text) && (round == 0 || units[last].text.trim_end().ends_with(':'));
@@ -1236,5 +1268,14 @@ mod tests {
         assert_eq!(QuestionKind::of("my build keeps failing with exit code 137"), QuestionKind::Fix);
         assert_eq!(QuestionKind::of("how do i add a custom domain"), QuestionKind::HowTo);
         assert_eq!(QuestionKind::of("is there an sla"), QuestionKind::Other);
+        // Symptoms and error codes as customers paste them.
+        assert_eq!(QuestionKind::of("ENOTFOUND redis.internal from my worker"), QuestionKind::Fix);
+        assert_eq!(QuestionKind::of("after a while idle the first request gives a 502"), QuestionKind::Fix);
+        assert_eq!(QuestionKind::of("postgres crashloops with FATAL checkpoint record"), QuestionKind::Fix);
+        assert_eq!(QuestionKind::of("my SIGTERM handler never runs"), QuestionKind::Fix);
+        assert_eq!(QuestionKind::of("permission denied writing to the volume"), QuestionKind::Fix);
+        assert_eq!(QuestionKind::of("we need to keep history for a year"), QuestionKind::Other);
+        assert_eq!(QuestionKind::of("getting started with chat in plain js"), QuestionKind::Other);
+        assert_eq!(QuestionKind::of("is GDPR covered for 300 users"), QuestionKind::Other);
     }
 }

@@ -375,6 +375,17 @@ fn issue_12_an_error_question_gets_the_instruction_that_fixes_it() {
 }
 
 #[test]
+fn issue_12_a_how_to_question_gets_the_steps_that_follow_the_sentence_answering_it() {
+    let a = agent_over("local-dev", tutorials_kb(), |_| {}, None);
+    let t = ask(&a, "local-1", "how do i run my app locally with my project vars");
+    assert!(!t.idk, "{}", t.answer);
+    // The sentence saying it can be done, then its steps in order: the first one too.
+    let link = t.answer.find("acme link").unwrap_or_else(|| panic!("no first step: {}", t.answer));
+    let run = t.answer.find("acme run").unwrap_or_else(|| panic!("no second step: {}", t.answer));
+    assert!(link < run, "{}", t.answer);
+}
+
+#[test]
 fn issue_12_an_answer_saying_which_plan_includes_it_routes_to_expansion() {
     let a = agent_over("plan-gated", plans_kb(), |_| {}, None);
     // The intent leans to activation ("set up"); the answer is that SSO needs the Business plan.
