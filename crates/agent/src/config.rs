@@ -244,6 +244,61 @@ pub struct ExpansionConfig {
     /// Events that produce an expansion message.
     #[serde(default)]
     pub triggers: Vec<ExpansionTrigger>,
+    /// The docs' own word for a plan when it is not "plan" (`package`, `tier`, `edition`): customers
+    /// ask about "plans" whatever the pricing page calls them, so a question saying "plan" or "tier"
+    /// is searched with this word too. Derived from how the docs name the plans ("the Pro package").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_word: Option<String>,
+}
+
+/// Nouns a pricing page may call its plans by.
+const PLAN_NOUNS: &[&str] = &["plan", "package", "tier", "edition", "subscription", "license"];
+
+/// Fewest mentions of "<plan name> <noun>" that make the noun the docs' word for a plan.
+const MIN_PLAN_WORD_MENTIONS: usize = 3;
+
+impl ExpansionConfig {
+    /// The docs' word for a plan, from how the chunks name the plans: the noun most often written after
+    /// a plan's name ("Standard package", "Pro package"), when it is not "plan".
+    pub fn plan_word_of(plans: &[Plan], chunks: &[throughline_core::ChunkText]) -> Option<String> {
+        let names: Vec<String> = plans.iter().map(|p| crate::sentences::words(&p.name).join(" ")).collect();
+        if names.is_empty() {
+            return None;
+        }
+        let mut counts = [0usize; PLAN_NOUNS.len()];
+        for c in chunks {
+            let words = crate::sentences::words(&c.text);
+            for (i, w) in words.iter().enumerate() {
+                let noun = w.strip_suffix('s').filter(|n| PLAN_NOUNS.contains(n)).unwrap_or(w);
+                let Some(k) = PLAN_NOUNS.iter().position(|n| *n == noun) else { continue };
+                if names.iter().any(|name| {
+                    let n = name.split(' ').count();
+                    i >= n && words[i - n..i].join(" ") == *name
+                }) {
+                    counts[k] += 1;
+                }
+            }
+        }
+        let (k, &n) = counts.iter().enumerate().max_by_key(|(k, n)| (**n, std::cmp::Reverse(*k)))?;
+        (k != 0 && n >= MIN_PLAN_WORD_MENTIONS).then(|| PLAN_NOUNS[k].to_string())
+    }
+
+    /// `question` with the docs' word for a plan beside "plan" or "tier" ("which plan has SSO" → "which
+    /// plan package has SSO"), when the docs use another word; unchanged otherwise.
+    pub fn in_docs_words(&self, question: &str) -> String {
+        let Some(word) = self.plan_word.as_deref() else { return question.to_string() };
+        let mut out: Vec<String> = Vec::new();
+        for token in question.split(' ') {
+            out.push(token.to_string());
+            let bare = token.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+            let plural = bare.ends_with('s');
+            let stem = bare.strip_suffix('s').unwrap_or(&bare);
+            if stem != word && ["plan", "tier"].contains(&stem) {
+                out.push(if plural { format!("{word}s") } else { word.to_string() });
+            }
+        }
+        out.join(" ")
+    }
 }
 
 static URL: LazyLock<Regex> =
@@ -329,7 +384,7 @@ impl AgentConfig {
         let signup_url = find(&["signup", "sign-up", "register", "start", "trial"]);
         let demo_url = find(&["demo", "book", "contact-sales"]);
         let pricing_url = find(&["pricing", "plans"]);
-        let product = product_name(&chunks, signup_url.as_deref().or(pricing_url.as_deref()));
+        let product = product_name(&chunks, signup_url.as_deref().or(pricing_url.as_deref()), &plans);
 
         let checklist = onboarding_checklist(&chunks);
         // The company description: the first sentence answering "What is <product>?", when a page asks it.
@@ -371,7 +426,11 @@ impl AgentConfig {
             },
             activation: ActivationConfig { checklist },
             support: SupportConfig::default(),
-            expansion: ExpansionConfig { plans, triggers: vec![ExpansionTrigger { event: "limit_reached".into() }] },
+            expansion: ExpansionConfig {
+                plan_word: ExpansionConfig::plan_word_of(&plans, &chunks),
+                plans,
+                triggers: vec![ExpansionTrigger { event: "limit_reached".into() }],
+            },
             router: RouterConfig::default(),
         })
     }
@@ -519,7 +578,7 @@ const COMMON_CAPITALISED: &[&str] = &[
 /// The product name: the capitalised word the pages use most often that also appears in the product's
 /// own host name (`uptrail.example` → `Uptrail`), else the word the pages capitalise most often in the
 /// middle of a sentence.
-fn product_name(chunks: &[throughline_core::ChunkText], url: Option<&str>) -> String {
+fn product_name(chunks: &[throughline_core::ChunkText], url: Option<&str>, plans: &[Plan]) -> String {
     let host_word = url
         .and_then(|u| u.split("//").nth(1))
         .and_then(|h| h.split('/').next())
@@ -542,6 +601,8 @@ fn product_name(chunks: &[throughline_core::ChunkText], url: Option<&str>) -> St
                     && w.chars().next().is_some_and(char::is_uppercase)
                     && w.chars().any(char::is_lowercase)
                     && !COMMON_CAPITALISED.contains(&w)
+                    // A plan's name ("the Standard package") is capitalised mid-sentence too.
+                    && !plans.iter().any(|p| p.name.split_whitespace().any(|n| n == w))
                 {
                     *counts.entry(w.to_string()).or_default() += 1;
                 }
@@ -607,8 +668,55 @@ mod tests {
                     Messages | Description: Messages per second.\nPresence | Description: Members per channel.";
         let prose = "Clients connect to Ably over WebSockets. The Ably dashboard shows your API keys.";
         let chunks = vec![chunk(rows), chunk(rows), chunk(prose)];
-        assert_eq!(product_name(&chunks, None), "Ably");
-        assert_eq!(product_name(&chunks, Some("https://www.ably.example/pricing")), "Ably");
+        assert_eq!(product_name(&chunks, None, &[]), "Ably");
+        assert_eq!(product_name(&chunks, Some("https://www.ably.example/pricing"), &[]), "Ably");
+        // A plan's name is not the product's, however often the pages name it.
+        let plans = "Upgrade to the Standard package for production. The Standard package adds support. \
+                     Teams build on Relaywave.";
+        let pro = |name: &str| throughline_core::Plan {
+            name: name.into(),
+            prices: Vec::new(),
+            limits: Vec::new(),
+            features: Vec::new(),
+            source_path: "pricing.md".into(),
+        };
+        assert_eq!(product_name(&[chunk(plans)], None, &[pro("Standard")]), "Relaywave");
+    }
+
+    #[test]
+    fn the_docs_word_for_a_plan_is_read_from_how_they_name_the_plans() {
+        let chunk = |text: &str| throughline_core::ChunkText {
+            path: "docs/pricing.md".into(),
+            title: "Pricing".into(),
+            page_type: throughline_core::PageType::Pricing,
+            heading_path: Vec::new(),
+            text: text.into(),
+        };
+        let plan = |name: &str| throughline_core::Plan {
+            name: name.into(),
+            prices: Vec::new(),
+            limits: Vec::new(),
+            features: Vec::new(),
+            source_path: "docs/pricing.md".into(),
+        };
+        let plans = vec![plan("Standard"), plan("Pro")];
+        let packages = vec![
+            chunk("The Standard package is for production. Upgrade to the Pro package for higher limits."),
+            chunk("Pro packages include support. Choose a plan that suits you."),
+        ];
+        assert_eq!(ExpansionConfig::plan_word_of(&plans, &packages).as_deref(), Some("package"));
+        // Docs that say "plan" need nothing; two mentions are not enough to decide.
+        let said_plan = vec![chunk("The Pro plan adds SSO. The Standard plan has email support. Pro plans renew.")];
+        assert_eq!(ExpansionConfig::plan_word_of(&plans, &said_plan), None);
+        let few = vec![chunk("The Pro package adds SSO. The Standard package has email support.")];
+        assert_eq!(ExpansionConfig::plan_word_of(&plans, &few), None);
+        assert_eq!(ExpansionConfig::plan_word_of(&[], &packages), None);
+
+        let cfg = ExpansionConfig { plan_word: Some("package".into()), ..Default::default() };
+        assert_eq!(cfg.in_docs_words("how much are the paid plans?"), "how much are the paid plans? packages");
+        assert_eq!(cfg.in_docs_words("which tier has sso"), "which tier package has sso");
+        assert_eq!(cfg.in_docs_words("how do i plant a seed"), "how do i plant a seed");
+        assert_eq!(ExpansionConfig::default().in_docs_words("which plan has sso"), "which plan has sso");
     }
 
     #[test]

@@ -110,6 +110,9 @@ const DEPENDENT_OPENERS: &[&str] = &[
     "in this case",
     "in that case",
     "as mentioned",
+    "to do this",
+    "to do so",
+    "to do that",
     "as such",
     "the above",
     "the following",
@@ -320,6 +323,11 @@ mod tests {
         assert!(is_dependent("This means your deploy waits."));
         assert!(is_dependent("It is billed monthly."));
         assert!(!is_dependent("Items are billed monthly."));
+        assert!(
+            is_dependent("To do this, make a history query with limit=1."),
+            "the purpose is in the previous sentence"
+        );
+        assert!(!is_dependent("To do anything else, open the dashboard."));
         assert!(is_dependent("You can ignore them for now."), "a short sentence about a pronoun");
         assert!(!is_dependent("You can run migrations and collect static files for them before every deploy."));
         assert!(!is_dependent("Thisbe is a name."));

@@ -82,8 +82,9 @@ impl Agent {
         // 2. Rewrite, retrieve, decide the stage.
         let previous_user: Vec<String> =
             history.iter().filter(|m| m.role == Role::User).map(|m| m.text.clone()).collect();
-        // Chat shorthand spelled out ("env vars in prod"), then a follow-up completed with its subject.
-        let expanded = shorthand::expand(message);
+        // Read the way the docs write: chat shorthand spelled out ("env vars in prod"), "plan" beside the
+        // docs' own word for one ("package"); then a follow-up completed with its subject.
+        let expanded = self.config.expansion.in_docs_words(&shorthand::expand(message));
         let rewritten = rewrite::rewrite(&expanded, &previous_user);
         let (hits, retrieved, qvec) = self.retrieve(&rewritten)?;
         let escalation = escalation::detect(message, &self.config.support);

@@ -5,7 +5,7 @@ use throughline_agent::sentences::is_dependent;
 use throughline_agent::Turn;
 use throughline_core::{Lifecycle, Stage};
 
-use crate::fixture::{agent_over, answers_kb, plans_kb, tables_kb, tutorials_kb};
+use crate::fixture::{agent_over, answers_kb, packages_kb, plans_kb, tables_kb, tutorials_kb};
 
 fn ask(a: &throughline_agent::Agent, key: &str, question: &str) -> Turn {
     let c = a.contact(key).unwrap();
@@ -383,6 +383,18 @@ fn issue_12_a_how_to_question_gets_the_steps_that_follow_the_sentence_answering_
     let link = t.answer.find("acme link").unwrap_or_else(|| panic!("no first step: {}", t.answer));
     let run = t.answer.find("acme run").unwrap_or_else(|| panic!("no second step: {}", t.answer));
     assert!(link < run, "{}", t.answer);
+}
+
+#[test]
+fn issue_12_a_question_about_plans_finds_docs_that_call_them_packages() {
+    // The docs' word for a plan is derived from how they name the plans ("the Standard package").
+    let mut derived = None;
+    let a = agent_over("packages", packages_kb(), |c| derived = c.expansion.plan_word.clone(), None);
+    assert_eq!(derived.as_deref(), Some("package"));
+    assert_ne!(a.config().product, "Standard", "a plan's name is not the product's");
+    let t = ask(&a, "pk-1", "how much do the paid plans cost per month");
+    assert!(!t.idk, "{}", t.answer);
+    assert!(t.answer.contains("$35") && t.answer.contains("$450"), "{}", t.answer);
 }
 
 #[test]

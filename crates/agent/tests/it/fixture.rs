@@ -168,3 +168,11 @@ static PLANS_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
 pub fn plans_kb() -> Arc<KnowledgeBase> {
     PLANS_KB.get_or_init(|| build_kb(shared(), "plans", &repo().join("tests/data/plans-kb"))).clone()
 }
+
+static PACKAGES_KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
+
+/// A knowledge base whose pricing calls its plans "packages" (the Standard package, the Pro package),
+/// with a guide that says "plan" in another sense (`tests/data/packages-kb`).
+pub fn packages_kb() -> Arc<KnowledgeBase> {
+    PACKAGES_KB.get_or_init(|| build_kb(shared(), "packages", &repo().join("tests/data/packages-kb"))).clone()
+}
