@@ -953,7 +953,7 @@ fn gates_by_plan(text: &str, plan_words: &[String]) -> bool {
 /// ("the whole team", "my team", "a free trial"), so the name must open the question or follow a word
 /// that puts one on a plan ("on hobby", "go pro", "upgrade to team", "from free"), or be followed by a
 /// word naming a plan ("pro plan", "hobby users").
-fn asks_about_plan(words: &[String], plan_words: &[String]) -> bool {
+pub fn asks_about_plan(words: &[String], plan_words: &[String]) -> bool {
     const BEFORE: &[&str] = &["on", "to", "go", "from", "with", "in"];
     const AFTER: &[&str] = &["plan", "plans", "tier", "package", "users", "customers", "accounts", "subscription"];
     plan_words.iter().any(|plan| {

@@ -98,6 +98,17 @@ impl Agent {
         let (intent, nearest) =
             if intent_vec.is_empty() { ([0.25; 4], None) } else { self.router.classify(intent_vec) };
         let mut decision = stage::decide(intent, nearest, contact.lifecycle, &hits);
+        let plan_words: Vec<String> = self
+            .config
+            .expansion
+            .plans
+            .iter()
+            .map(|p| crate::sentences::words(&p.name).join(" "))
+            .filter(|n| !n.is_empty())
+            .collect();
+        if extractive::asks_about_plan(&crate::sentences::words(message), &plan_words) {
+            decision.with_plan_mention();
+        }
         let is_qualifying_answer = !learned.is_empty() && pending.is_some() && !message.contains('?');
         if is_qualifying_answer {
             decision.stage = Stage::Acquisition;

@@ -398,6 +398,17 @@ fn issue_12_a_question_about_plans_finds_docs_that_call_them_packages() {
 }
 
 #[test]
+fn issue_12_a_message_naming_a_plan_as_a_plan_leans_to_expansion() {
+    let a = agent_over("plan-named", plans_kb(), |_| {}, None);
+    let t = ask(&a, "named-1", "we're on team, how many projects can we have");
+    assert_eq!(t.stage, Stage::Expansion, "{}", t.trace.stage_reason);
+    assert!(t.trace.stage_reason.contains("the message names a plan"), "{}", t.trace.stage_reason);
+    // A plan's name used as a common word ("my whole team") is no plan.
+    let t = ask(&a, "named-2", "how do i invite my whole team");
+    assert!(!t.trace.stage_reason.contains("the message names a plan"), "{}", t.trace.stage_reason);
+}
+
+#[test]
 fn issue_12_an_answer_saying_which_plan_includes_it_routes_to_expansion() {
     let a = agent_over("plan-gated", plans_kb(), |_| {}, None);
     // The intent leans to activation ("set up"); the answer is that SSO needs the Business plan.
