@@ -166,7 +166,6 @@ impl QuestionKind {
             " what now ",
             // Symptoms as customers report them.
             " never ",
-            " keep getting ",
             " getting ",
             " throws ",
             " exception ",
@@ -211,14 +210,15 @@ impl QuestionKind {
 }
 
 /// Whether a message quotes an error the way software prints one: an HTTP error status ("i get a 502"),
-/// a system error name ("ENOTFOUND", "SIGTERM", "ECONNREFUSED") or a log level ("FATAL", "PANIC").
+/// a system error name ("ENOTFOUND", "SIGTERM", "ECONNREFUSED"; also "ERROR") or a log level ("FATAL",
+/// "PANIC").
 fn reports_error_code(question: &str) -> bool {
     question.split(|c: char| !c.is_alphanumeric()).any(|w| {
         let http_error =
             w.len() == 3 && (w.starts_with('4') || w.starts_with('5')) && w.chars().all(|c| c.is_ascii_digit());
         let upper = w.len() >= 5 && w.chars().all(|c| c.is_ascii_uppercase());
         let system = upper && (w.starts_with('E') || w.starts_with("SIG"));
-        http_error || system || (upper && ["FATAL", "PANIC", "ERROR"].contains(&w))
+        http_error || system || (upper && ["FATAL", "PANIC"].contains(&w))
     })
 }
 
@@ -517,8 +517,7 @@ pub fn select(
     // What a price question asks the price of: its terms other than the words of asking for a price.
     let subject: Vec<String> = qterms.iter().filter(|t| !PRICE_WORDS.contains(&t.as_str())).cloned().collect();
     let sims: Vec<f32> = vecs.iter().map(|v| dot(v, qvec)).collect();
-    let plan_words: Vec<String> =
-        cfg.plan_names.iter().map(|n| crate::sentences::words(n).join(" ")).filter(|n| !n.is_empty()).collect();
+    let plan_words = plan_words(&cfg.plan_names);
     let asks_plan = {
         let words = crate::sentences::words(question);
         words.iter().any(|w| PLAN_WORDS.contains(&w.as_str())) || asks_about_plan(&words, &plan_words)
@@ -947,6 +946,12 @@ fn gates_by_plan(text: &str, plan_words: &[String]) -> bool {
     let words = crate::sentences::words(text);
     (words.iter().any(|w| PLAN_WORDS[..6].contains(&w.as_str())) || names_plan(&words, plan_words))
         && words.iter().any(|w| GATE_CUES.contains(&w.as_str()))
+}
+
+/// Plan names as [`asks_about_plan`] and the plan-gate reading compare them: lowercase words joined by
+/// spaces ("Business Class" → "business class"), empty names left out.
+pub fn plan_words(names: &[String]) -> Vec<String> {
+    names.iter().map(|n| crate::sentences::words(n).join(" ")).filter(|n| !n.is_empty()).collect()
 }
 
 /// Whether a question's `words` name one of the plans as a plan: many plan names are common words

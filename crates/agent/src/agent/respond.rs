@@ -98,15 +98,8 @@ impl Agent {
         let (intent, nearest) =
             if intent_vec.is_empty() { ([0.25; 4], None) } else { self.router.classify(intent_vec) };
         let mut decision = stage::decide(intent, nearest, contact.lifecycle, &hits);
-        let plan_words: Vec<String> = self
-            .config
-            .expansion
-            .plans
-            .iter()
-            .map(|p| crate::sentences::words(&p.name).join(" "))
-            .filter(|n| !n.is_empty())
-            .collect();
-        if extractive::asks_about_plan(&crate::sentences::words(message), &plan_words) {
+        let plan_names: Vec<String> = self.config.expansion.plans.iter().map(|p| p.name.clone()).collect();
+        if extractive::asks_about_plan(&crate::sentences::words(message), &extractive::plan_words(&plan_names)) {
             decision.with_plan_mention();
         }
         let is_qualifying_answer = !learned.is_empty() && pending.is_some() && !message.contains('?');
@@ -121,11 +114,7 @@ impl Agent {
 
         // 3. Evidence and confidence (embedding the candidate sentences is the turn's costly part).
         gone()?;
-        let select_cfg = SelectConfig {
-            max_units: self.config.max_sentences,
-            plan_names: self.config.expansion.plans.iter().map(|p| p.name.clone()).collect(),
-            ..SelectConfig::default()
-        };
+        let select_cfg = SelectConfig { max_units: self.config.max_sentences, plan_names, ..SelectConfig::default() };
         let selection = if qvec.is_empty() {
             Selection::default()
         } else {
